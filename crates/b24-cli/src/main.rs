@@ -1,0 +1,3 @@
+//! The `b24` command-line tool (work in progress).
+
+fn main() {}
