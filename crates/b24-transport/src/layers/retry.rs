@@ -1,0 +1,265 @@
+//! Retrying by the error's retry class (`b24_errors::RetryClass`), as a `tower::retry::Policy`:
+//!
+//! - rate limits (`QUERY_LIMIT_EXCEEDED`) and overload wait, then retry, within a time budget
+//!   for limit waits (`limit_wait_budget`), not the attempt budget;
+//! - `OPERATION_TIME_LIMIT` retries at once: the operating layer below holds the call until the
+//!   method's budget frees;
+//! - a refused OAuth token retries once (the auth layer has refreshed it);
+//! - network failures and 5xx without a code retry `max_retries` times with exponential backoff
+//!   and full jitter; a non-idempotent call is not re-sent after an ambiguous failure unless the
+//!   user opts in (it fails with `JSSDK_OUTCOME_UNKNOWN`);
+//! - everything else is final.
+//!
+//! A final portal error keeps the portal's code and records the attempts; exhausted transient
+//! failures become `JSSDK_CALL_ALL_ATTEMPTS_EXHAUSTED` with the last error as the source.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use b24_errors::{Code, Error, RetryClass};
+use tower::retry::{Policy, Retry};
+use tower::Layer;
+
+use super::auth::token_refused;
+use crate::request::B24Request;
+use crate::response::B24Response;
+use crate::stats::{Stats, bump};
+
+/// Retry settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryConfig {
+    /// Retries of network failures and 5xx without a code (default 3).
+    pub max_retries: u32,
+    /// The first backoff (doubles each retry, with full jitter; default 250 ms).
+    pub backoff_base: Duration,
+    /// The longest backoff (default 10 s).
+    pub backoff_max: Duration,
+    /// How long rate-limit and overload waits may add up to before the error surfaces
+    /// (default 15 minutes: longer than the portal's 10-minute operating window).
+    pub limit_wait_budget: Duration,
+    /// The wait after `QUERY_LIMIT_EXCEEDED` (default 0.5 s: one unit of the bucket's drain).
+    pub rate_limit_wait: Duration,
+    /// The first wait after `OVERLOAD_LIMIT` (default 5 s, doubling).
+    pub overload_wait: Duration,
+    /// How many `OPERATION_TIME_LIMIT` answers one call may retry (default 10).
+    pub max_operating_retries: u32,
+    /// Re-send non-idempotent calls (`*.add`, uploads) after ambiguous failures (default off).
+    pub retry_non_idempotent: bool,
+    /// Real seconds per portal second: scales the rate-limit and overload waits.
+    pub time_scale: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 3,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(10),
+            limit_wait_budget: Duration::from_secs(15 * 60),
+            rate_limit_wait: Duration::from_millis(500),
+            overload_wait: Duration::from_secs(5),
+            max_operating_retries: 10,
+            retry_non_idempotent: false,
+            time_scale: 1.0,
+        }
+    }
+}
+
+/// The policy: one per call (tower clones it), counting that call's attempts.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    config: Arc<RetryConfig>,
+    stats: Arc<Stats>,
+    attempts: u32,
+    transient: u32,
+    operating: u32,
+    overloads: u32,
+    refreshed: bool,
+    waited: Duration,
+}
+
+impl RetryPolicy {
+    /// A fresh policy.
+    pub fn new(config: Arc<RetryConfig>, stats: Arc<Stats>) -> RetryPolicy {
+        RetryPolicy { config, stats, attempts: 0, transient: 0, operating: 0, overloads: 0, refreshed: false, waited: Duration::ZERO }
+    }
+
+    fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.config.time_scale.max(0.0))
+    }
+
+    fn backoff(&self) -> Duration {
+        let exp = self.config.backoff_base.saturating_mul(1u32 << self.transient.min(16));
+        let cap = exp.min(self.config.backoff_max);
+        cap.mul_f64(fastrand::f64())
+    }
+
+    /// The decision for a failed attempt: `Ok(wait)` to retry after `wait`, or the final error.
+    fn decide(&mut self, request: &B24Request, error: Error) -> Result<Duration, Error> {
+        let n = self.attempts;
+        let class = error.retry_class();
+        if token_refused(&error) && matches!(request.auth, Some(crate::credentials::AttachedAuth::OAuth(_))) {
+            if self.refreshed {
+                return Err(error.with_attempts(n));
+            }
+            self.refreshed = true;
+            return Ok(Duration::ZERO);
+        }
+        match class {
+            RetryClass::RateLimit | RetryClass::Overload => {
+                let wait = if class == RetryClass::RateLimit {
+                    self.scaled(self.config.rate_limit_wait)
+                } else {
+                    self.overloads += 1;
+                    self.scaled(self.config.overload_wait.saturating_mul(1 << (self.overloads - 1).min(6)))
+                };
+                let wait = wait.mul_f64(0.75 + 0.5 * fastrand::f64());
+                if self.waited + wait > self.config.limit_wait_budget {
+                    return Err(error.with_attempts(n));
+                }
+                self.waited += wait;
+                Ok(wait)
+            }
+            RetryClass::Operating if self.operating < self.config.max_operating_retries => {
+                self.operating += 1;
+                Ok(Duration::ZERO)
+            }
+            RetryClass::Transient => {
+                if error.is_ambiguous() && !request.is_idempotent() && !self.config.retry_non_idempotent {
+                    let message = format!(
+                        "{} may have been applied: the connection failed after it was sent, and a non-idempotent call is not re-sent",
+                        request.method()
+                    );
+                    return Err(Error::wrap(Code::JssdkOutcomeUnknown, message, error.with_attempts(n)));
+                }
+                if self.transient >= self.config.max_retries {
+                    let message = format!("{} failed {n} times; the last error is the source", request.method());
+                    return Err(Error::wrap(Code::JssdkCallAllAttemptsExhausted, message, error.with_attempts(n)));
+                }
+                let wait = self.backoff();
+                self.transient += 1;
+                Ok(wait)
+            }
+            _ => Err(error.with_attempts(n)),
+        }
+    }
+}
+
+type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Policy<B24Request, B24Response, Error> for RetryPolicy {
+    type Future = Sleep;
+
+    fn retry(&mut self, request: &mut B24Request, result: &mut Result<B24Response, Error>) -> Option<Self::Future> {
+        self.attempts += 1;
+        bump(&self.stats.attempts);
+        let Err(error) = result else { return None };
+        match error.code().known() {
+            Some(Code::QueryLimitExceeded | Code::OverloadLimit) => bump(&self.stats.seen_503),
+            Some(Code::OperationTimeLimit) => bump(&self.stats.seen_429),
+            _ => {}
+        }
+        let taken = std::mem::replace(error, Error::sdk(Code::JssdkUnknownError, "placeholder"));
+        match self.decide(request, taken) {
+            Ok(wait) => {
+                bump(&self.stats.retries);
+                tracing::debug!(target: "b24::retry", method = request.method(), attempt = self.attempts, wait_ms = wait.as_millis() as u64, "retrying");
+                request.auth = None;
+                Some(Box::pin(tokio::time::sleep(wait)))
+            }
+            Err(final_error) => {
+                *result = Err(final_error);
+                None
+            }
+        }
+    }
+
+    fn clone_request(&mut self, request: &B24Request) -> Option<B24Request> {
+        Some(request.clone())
+    }
+}
+
+/// Wraps a service with [`RetryPolicy`].
+#[derive(Debug, Clone)]
+pub struct RetryLayer {
+    config: Arc<RetryConfig>,
+    stats: Arc<Stats>,
+}
+
+impl RetryLayer {
+    /// Retry with `config`, counting in `stats`.
+    pub fn new(config: RetryConfig, stats: Arc<Stats>) -> RetryLayer {
+        RetryLayer { config: Arc::new(config), stats }
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = Retry<RetryPolicy, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry::new(RetryPolicy::new(self.config.clone(), self.stats.clone()), inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{MockService, network_error, ok_response, portal_error, request};
+    use tokio::time::Instant;
+    use tower::ServiceExt;
+
+    fn layer() -> RetryLayer {
+        RetryLayer::new(RetryConfig::default(), Arc::new(Stats::default()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_back_off_then_exhaust() {
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("INTERNAL_SERVER_ERROR", 500)) });
+        let start = Instant::now();
+        let e = layer().layer(mock.clone()).oneshot(request("crm.deal.list")).await.expect_err("exhausted");
+        assert_eq!(e.code(), Code::JssdkCallAllAttemptsExhausted);
+        assert_eq!(e.attempts(), 4);
+        assert_eq!(e.root().code(), Code::InternalServerError, "the portal's code is kept in the source");
+        assert_eq!(mock.calls(), 4);
+        assert!(start.elapsed() <= Duration::from_millis(250 + 500 + 1000), "backoff stays within the exponential caps");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_class_is_final_at_once() {
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("INVALID_CREDENTIALS", 401)) });
+        let e = layer().layer(mock.clone()).oneshot(request("server.time")).await.expect_err("final");
+        assert_eq!((e.code(), e.attempts(), mock.calls()), (Code::InvalidCredentials.into(), 1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limits_wait_and_recover_beyond_the_attempt_budget() {
+        let mock = MockService::new(|_req, n| async move {
+            if n < 8 { Err(portal_error("QUERY_LIMIT_EXCEEDED", 503)) } else { Ok(ok_response()) }
+        });
+        layer().layer(mock.clone()).oneshot(request("crm.deal.list")).await.expect("recovered after 8 refusals");
+        assert_eq!(mock.calls(), 9);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limit_waits_have_a_time_budget() {
+        let config = RetryConfig { limit_wait_budget: Duration::from_secs(3), ..RetryConfig::default() };
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("OVERLOAD_LIMIT", 503)) });
+        let e = RetryLayer::new(config, Arc::new(Stats::default())).layer(mock).oneshot(request("x.y")).await.expect_err("gave up");
+        assert_eq!(e.code(), Code::OverloadLimit);
+        assert_eq!(e.attempts(), 1, "the first overload wait (5 s) already passes the 3 s budget");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ambiguous_failure_of_an_add_is_not_resent() {
+        let mock = MockService::new(|_req, _n| async { Err(network_error()) });
+        let e = layer().layer(mock.clone()).oneshot(request("crm.item.add")).await.expect_err("unknown");
+        assert_eq!(e.code(), Code::JssdkOutcomeUnknown);
+        assert_eq!(mock.calls(), 1);
+        let keyed = crate::testing::request_v3("crm.item.add").idempotency_key("k1");
+        let mock = MockService::new(|_req, n| async move { if n == 0 { Err(network_error()) } else { Ok(ok_response()) } });
+        layer().layer(mock.clone()).oneshot(keyed).await.expect("re-sent with an idempotency key");
+        assert_eq!(mock.calls(), 2);
+    }
+}

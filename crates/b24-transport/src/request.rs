@@ -1,0 +1,267 @@
+//! [`B24Request`]: one call of a REST method, before any layer has touched it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use b24_errors::{ApiVersion, Code, Error, RequestInfo};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::credentials::AttachedAuth;
+
+/// A call of one REST method.
+///
+/// ```
+/// use b24_transport::B24Request;
+/// use serde_json::json;
+///
+/// let request = B24Request::v2("crm.deal.list", &json!({"filter": {">ID": 5}})).unwrap();
+/// assert_eq!(request.method(), "crm.deal.list");
+/// assert!(request.is_idempotent());
+/// assert!(B24Request::v2("crm deal", &json!({})).is_err());
+/// assert!(B24Request::v2("crm.deal.list", &json!([1, 2])).is_err());
+/// ```
+#[derive(Clone)]
+pub struct B24Request {
+    method: String,
+    params: Value,
+    api: ApiVersion,
+    request_id: RequestId,
+    idempotent: Option<bool>,
+    idempotency_key: Option<String>,
+    raw_result: bool,
+    /// Credentials attached by the auth layer for this attempt.
+    pub(crate) auth: Option<AttachedAuth>,
+}
+
+impl fmt::Debug for B24Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("B24Request")
+            .field("method", &self.method)
+            .field("api", &self.api)
+            .field("request_id", &self.request_id)
+            .field("params", &b24_errors::redact_params(&self.params))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a method name: non-empty, no whitespace, slashes, `?`, `#` or control characters.
+pub fn validate_method(method: &str) -> Result<(), Error> {
+    let bad = method.is_empty()
+        || method.len() > 255
+        || method.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%' | '&'));
+    if bad {
+        let shown: String = method.chars().take(64).collect();
+        return Err(Error::sdk(Code::JssdkInvalidMethod, format!("invalid method name {shown:?}")));
+    }
+    Ok(())
+}
+
+/// Legacy `task.*` methods read params by position (`[123, {...}]`).
+fn positional(method: &str) -> bool {
+    method.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("task."))
+}
+
+impl B24Request {
+    /// A call with `params` serialized to a JSON object.
+    pub fn new(api: ApiVersion, method: impl Into<String>, params: &impl Serialize) -> Result<B24Request, Error> {
+        let method = method.into();
+        validate_method(&method)?;
+        let params = serde_json::to_value(params)
+            .map_err(|e| Error::sdk_caused(Code::JssdkInvalidParams, format!("params of {method} cannot be serialized"), e))?;
+        let params = match params {
+            Value::Null => Value::Object(Map::new()),
+            Value::Object(_) => params,
+            Value::Array(_) if positional(&method) => params,
+            Value::Array(_) if api == ApiVersion::V3 && method.eq_ignore_ascii_case("batch") => params,
+            other => {
+                let kind = match other {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    _ => "a boolean",
+                };
+                return Err(Error::sdk(Code::JssdkInvalidParams, format!("params of {method} must be a JSON object, not {kind}")));
+            }
+        };
+        Ok(B24Request {
+            method,
+            params,
+            api,
+            request_id: RequestId::next(),
+            idempotent: None,
+            idempotency_key: None,
+            raw_result: false,
+            auth: None,
+        })
+    }
+
+    /// A v2 call.
+    pub fn v2(method: impl Into<String>, params: &impl Serialize) -> Result<B24Request, Error> {
+        B24Request::new(ApiVersion::V2, method, params)
+    }
+
+    /// A v3 call.
+    pub fn v3(method: impl Into<String>, params: &impl Serialize) -> Result<B24Request, Error> {
+        B24Request::new(ApiVersion::V3, method, params)
+    }
+
+    /// Mark the call idempotent (safe to re-send after an ambiguous failure) or not, overriding
+    /// the guess from the method name.
+    pub fn idempotent(mut self, idempotent: bool) -> B24Request {
+        self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// Send a v3 `Idempotency-Key`: the portal replays the stored answer for a repeat, so the
+    /// call may be re-sent safely.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> B24Request {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The answer is the whole body, not a `result` envelope (`rest.documentation.openapi`).
+    pub fn raw_result(mut self) -> B24Request {
+        self.raw_result = true;
+        self
+    }
+
+    /// The method name.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The params.
+    pub fn params(&self) -> &Value {
+        &self.params
+    }
+
+    /// The API version.
+    pub fn api(&self) -> ApiVersion {
+        self.api
+    }
+
+    /// The request id (sent as `X-Request-Id`).
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// The v3 idempotency key, if any.
+    pub fn key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    pub(crate) fn wants_raw(&self) -> bool {
+        self.raw_result
+    }
+
+    /// Whether re-sending after an ambiguous failure is safe: an explicit mark, a v3
+    /// idempotency key, or a method that does not create anything (`*.add`, `*.create`,
+    /// `*.send`, uploads, and batches holding any of them are not).
+    pub fn is_idempotent(&self) -> bool {
+        if let Some(explicit) = self.idempotent {
+            return explicit;
+        }
+        if self.idempotency_key.is_some() {
+            return true;
+        }
+        if self.method.eq_ignore_ascii_case("batch") {
+            return !batch_creates(&self.params);
+        }
+        !creates(&self.method)
+    }
+
+    /// What errors say about this request (params redacted).
+    pub fn info(&self) -> RequestInfo {
+        RequestInfo::new(self.method.clone(), self.request_id.as_str(), self.api, &self.params)
+    }
+}
+
+/// True for methods that create something when repeated.
+pub fn creates(method: &str) -> bool {
+    let last = method.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    matches!(last.as_str(), "add" | "create" | "send" | "upload" | "copy" | "import") || last.contains("upload")
+}
+
+fn batch_creates(params: &Value) -> bool {
+    let rows: Vec<&Value> = match params.get("cmd") {
+        Some(Value::Object(m)) => m.values().collect(),
+        Some(Value::Array(a)) => a.iter().collect(),
+        _ => match params {
+            Value::Array(commands) => commands.iter().filter_map(|c| c.get("method")).collect(),
+            _ => Vec::new(),
+        },
+    };
+    rows.iter().filter_map(|r| r.as_str()).any(|row| creates(row.split('?').next().unwrap_or("")))
+}
+
+/// A request id: `b24-<process tag>-<counter>`, unique within the process.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+static COUNTER: AtomicU64 = AtomicU64::new(1);
+
+impl RequestId {
+    /// The next id.
+    pub fn next() -> RequestId {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        RequestId(format!("b24-{:x}-{n}", std::process::id()))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn method_names() {
+        for bad in ["", "crm deal", "crm/deal", "a?b", "x\ny", "a#b"] {
+            let e = B24Request::v2(bad, &json!({})).err().map(|e| e.code());
+            assert_eq!(e, Some(Code::JssdkInvalidMethod.into()), "{bad:?}");
+        }
+        assert!(B24Request::v2("tasks.flow.Flow.get", &json!({})).is_ok());
+    }
+
+    #[test]
+    fn params_shapes() {
+        assert!(B24Request::v2("task.item.getdata", &json!([1])).is_ok(), "positional legacy task methods");
+        assert!(B24Request::v3("batch", &json!([])).is_ok());
+        let e = B24Request::v2("crm.deal.list", &"text").err().map(|e| e.code());
+        assert_eq!(e, Some(Code::JssdkInvalidParams.into()));
+        let mut map = std::collections::HashMap::new();
+        map.insert(vec![1u8], 2);
+        let e = B24Request::v2("crm.deal.list", &map).err().map(|e| e.code());
+        assert_eq!(e, Some(Code::JssdkInvalidParams.into()), "non-string keys cannot be serialized");
+        assert_eq!(B24Request::v2("server.time", &()).map(|r| r.params().clone()).ok(), Some(json!({})));
+    }
+
+    #[test]
+    fn idempotency() {
+        let r = |m: &str, p: Value| B24Request::v2(m, &p).map(|r| r.is_idempotent()).unwrap_or(false);
+        assert!(r("crm.deal.list", json!({})));
+        assert!(!r("crm.item.add", json!({})));
+        assert!(!r("disk.folder.uploadfile", json!({})));
+        assert!(!r("batch", json!({"cmd": {"a": "crm.deal.add?fields[TITLE]=x"}})));
+        assert!(r("batch", json!({"cmd": ["crm.deal.list", "crm.deal.get?id=1"]})));
+        let keyed = B24Request::v3("crm.item.add", &json!({})).map(|r| r.idempotency_key("k").is_idempotent());
+        assert_eq!(keyed.ok(), Some(true));
+    }
+}

@@ -1,0 +1,139 @@
+//! [`B24Response`]: a parsed success envelope, with the result kept as raw JSON so that it is
+//! deserialized once, straight into the caller's type.
+
+use std::ops::Range;
+
+use b24_errors::{ApiVersion, Code, Error};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// The `time` block of an envelope. Every field is optional; numbers may be ints or floats.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct Time {
+    /// Unix seconds when the portal started the call.
+    #[serde(default, deserialize_with = "number")]
+    pub start: Option<f64>,
+    /// Unix seconds when it finished.
+    #[serde(default, deserialize_with = "number")]
+    pub finish: Option<f64>,
+    /// `finish - start`.
+    #[serde(default, deserialize_with = "number")]
+    pub duration: Option<f64>,
+    /// Time inside the method handler.
+    #[serde(default, deserialize_with = "number")]
+    pub processing: Option<f64>,
+    /// ISO 8601 start.
+    #[serde(default)]
+    pub date_start: Option<String>,
+    /// ISO 8601 finish.
+    #[serde(default)]
+    pub date_finish: Option<String>,
+    /// Seconds this method has used of its operating-time budget in the last 10 minutes.
+    #[serde(default, deserialize_with = "number")]
+    pub operating: Option<f64>,
+    /// Unix seconds when the oldest one-minute basket drops out.
+    #[serde(default, deserialize_with = "number")]
+    pub operating_reset_at: Option<f64>,
+}
+
+/// An int, a float, a numeric string, or null.
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct B24Response {
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
+    pub(crate) result: Range<usize>,
+    pub(crate) next: Option<u64>,
+    pub(crate) total: Option<u64>,
+    pub(crate) time: Option<Time>,
+    pub(crate) api: ApiVersion,
+    pub(crate) method: String,
+    pub(crate) request_id: String,
+}
+
+impl B24Response {
+    /// The HTTP status (200).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The raw JSON of `result`.
+    pub fn result_raw(&self) -> &str {
+        std::str::from_utf8(self.body.get(self.result.clone()).unwrap_or_default()).unwrap_or("null")
+    }
+
+    /// The raw JSON of `result` as bytes.
+    pub fn result_bytes(&self) -> &[u8] {
+        self.body.get(self.result.clone()).unwrap_or_default()
+    }
+
+    /// Deserialize `result` into `T`. A mismatch is `JSSDK_RESPONSE_UNEXPECTED_SHAPE`, and the
+    /// message names the JSON path.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let mut de = serde_json::Deserializer::from_slice(self.result_bytes());
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let mut path = e.path().to_string();
+            if path.len() > 120 {
+                let cut = (0..=120).rev().find(|i| path.is_char_boundary(*i)).unwrap_or(0);
+                path.truncate(cut);
+                path.push('…');
+            }
+            Error::sdk_caused(
+                Code::JssdkResponseUnexpectedShape,
+                format!("the result of {} does not fit the requested type at `{path}`", self.method),
+                e.into_inner(),
+            )
+        })
+    }
+
+    /// `result` as a `serde_json::Value`.
+    pub fn value(&self) -> Result<Value, Error> {
+        self.json()
+    }
+
+    /// `next`: the offset of the next page (v2 lists).
+    pub fn next(&self) -> Option<u64> {
+        self.next
+    }
+
+    /// `total`: the size of the filtered set (v2 lists).
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// The `time` block.
+    pub fn time(&self) -> Option<&Time> {
+        self.time.as_ref()
+    }
+
+    /// The API version it came from.
+    pub fn api(&self) -> ApiVersion {
+        self.api
+    }
+
+    /// The method called.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request id.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The whole body as received.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
