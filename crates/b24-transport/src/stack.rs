@@ -174,10 +174,8 @@ impl TransportBuilder {
                 (AuthLayer::oauth(state.clone(), stats.clone()), Some(state))
             }
         };
-        let retry = RetryLayer::new(
-            crate::layers::RetryConfig { time_scale: c.time_scale, ..c.retry.clone() },
-            stats.clone(),
-        );
+        let retry = RetryLayer::new(crate::layers::RetryConfig { time_scale: c.time_scale, ..c.retry.clone() }, stats.clone())
+            .refreshing_tokens(oauth.is_some());
 
         // The default stack, innermost first.
         let mut svc: BoxService = BoxCloneSyncService::new(TimeoutLayer::new(c.attempt_timeout).layer(Wire::new(http, limits)));

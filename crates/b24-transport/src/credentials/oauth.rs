@@ -195,13 +195,14 @@ impl OAuthState {
         }))
     }
 
-    /// The portal refused `used`: refresh once, however many callers ask at once.
-    pub async fn refresh_after(&self, used: &str) -> Result<(), Error> {
+    /// The portal refused `used`: refresh once, however many callers ask at once. True when this
+    /// caller made the refresh, false when another already had.
+    pub async fn refresh_after(&self, used: &str) -> Result<bool, Error> {
         let _guard = self.store.lock_refresh().await?;
         let latest = self.store.load().await?.unwrap_or_else(|| self.read(|c| c.tokens.clone()));
         if !latest.access_token.ct_eq(used) {
             self.adopt(latest);
-            return Ok(());
+            return Ok(false);
         }
         let fresh = self.refresher.refresh(&self.app, &latest).await.map_err(|e| {
             if e.code() == Code::JssdkTokenRefreshFailed {
@@ -217,7 +218,7 @@ impl OAuthState {
             hook(&fresh);
         }
         self.adopt(fresh);
-        Ok(())
+        Ok(true)
     }
 
     /// Refreshes made by this process.

@@ -88,9 +88,7 @@ impl<S: Inner> Service<B24Request> for Auth<S> {
                     let result = inner.call(request).await;
                     if let Err(e) = &result {
                         if token_refused(e) {
-                            let before = state.refreshes();
-                            state.refresh_after(used.expose()).await?;
-                            if state.refreshes() > before {
+                            if state.refresh_after(used.expose()).await? {
                                 bump(&stats.refreshes);
                             }
                         }

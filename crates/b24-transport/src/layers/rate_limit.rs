@@ -56,18 +56,33 @@ impl<S: Inner> Service<B24Request> for RateLimit<S> {
         let store = self.store.clone();
         let stats = self.stats.clone();
         Box::pin(async move {
-            let wait = store.reserve().await?;
-            if !wait.is_zero() {
-                add_wait(&stats.rate_waits, &stats.rate_wait_micros, wait);
-                tokio::time::sleep(wait).await;
+            let started = tokio::time::Instant::now();
+            store.acquire().await?;
+            let waited = started.elapsed();
+            if !waited.is_zero() {
+                add_wait(&stats.rate_waits, &stats.rate_wait_micros, waited);
             }
+            // Counted as in flight until answered, also when this future is dropped.
+            let mut slot = Slot { store: &*store, done: false };
             let result = inner.call(request).await;
-            match &result {
-                Err(e) if e.code() == Code::QueryLimitExceeded => store.on_refused(),
-                _ => store.on_success(),
-            }
+            slot.done = true;
+            store.on_answer(matches!(&result, Err(e) if e.code() == Code::QueryLimitExceeded));
             result
         })
+    }
+}
+
+/// Gives the slot back if the call is abandoned mid-flight.
+struct Slot<'a> {
+    store: &'a dyn BucketStore,
+    done: bool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.store.on_answer(false);
+        }
     }
 }
 
@@ -76,7 +91,6 @@ mod tests {
     use super::*;
     use crate::limiter::{BucketConfig, LocalBucket};
     use crate::testing::{MockService, ok_response, request};
-    use std::time::Duration;
     use tokio::time::Instant;
     use tower::ServiceExt;
 
@@ -84,13 +98,15 @@ mod tests {
     async fn paces_a_burst_to_the_drain_rate() {
         let mock = MockService::new(|_req, _n| async { Ok(ok_response()) });
         let stats = Arc::new(Stats::default());
-        let layer = RateLimitLayer::new(Arc::new(LocalBucket::new(BucketConfig::STANDARD)), stats.clone());
+        let bucket = Arc::new(LocalBucket::new(BucketConfig::STANDARD));
+        let layer = RateLimitLayer::new(bucket.clone(), stats.clone());
         let svc = layer.layer(mock.clone());
         let start = Instant::now();
         let calls = (0..58).map(|_| svc.clone().oneshot(request("server.time")));
         let results = futures::future::join_all(calls).await;
         assert!(results.iter().all(Result::is_ok));
-        assert_eq!(start.elapsed(), Duration::from_secs(5), "48 at once, then 10 at 2 per second");
+        assert_eq!(start.elapsed(), std::time::Duration::from_secs(5), "48 at once, then 10 at 2 per second");
         assert_eq!(stats.snapshot().rate_waits, 10);
+        assert_eq!(bucket.in_flight(), 0, "every slot was given back");
     }
 }

@@ -77,13 +77,24 @@ pub struct RetryPolicy {
     operating: u32,
     overloads: u32,
     refreshed: bool,
+    refreshing: bool,
     waited: Duration,
 }
 
 impl RetryPolicy {
     /// A fresh policy.
     pub fn new(config: Arc<RetryConfig>, stats: Arc<Stats>) -> RetryPolicy {
-        RetryPolicy { config, stats, attempts: 0, transient: 0, operating: 0, overloads: 0, refreshed: false, waited: Duration::ZERO }
+        RetryPolicy {
+            config,
+            stats,
+            attempts: 0,
+            transient: 0,
+            operating: 0,
+            overloads: 0,
+            refreshed: false,
+            refreshing: false,
+            waited: Duration::ZERO,
+        }
     }
 
     fn scaled(&self, d: Duration) -> Duration {
@@ -100,7 +111,7 @@ impl RetryPolicy {
     fn decide(&mut self, request: &B24Request, error: Error) -> Result<Duration, Error> {
         let n = self.attempts;
         let class = error.retry_class();
-        if token_refused(&error) && matches!(request.auth, Some(crate::credentials::AttachedAuth::OAuth(_))) {
+        if self.refreshing && token_refused(&error) {
             if self.refreshed {
                 return Err(error.with_attempts(n));
             }
@@ -166,7 +177,6 @@ impl Policy<B24Request, B24Response, Error> for RetryPolicy {
             Ok(wait) => {
                 bump(&self.stats.retries);
                 tracing::debug!(target: "b24::retry", method = request.method(), attempt = self.attempts, wait_ms = wait.as_millis() as u64, "retrying");
-                request.auth = None;
                 Some(Box::pin(tokio::time::sleep(wait)))
             }
             Err(final_error) => {
@@ -186,12 +196,19 @@ impl Policy<B24Request, B24Response, Error> for RetryPolicy {
 pub struct RetryLayer {
     config: Arc<RetryConfig>,
     stats: Arc<Stats>,
+    refreshing: bool,
 }
 
 impl RetryLayer {
     /// Retry with `config`, counting in `stats`.
     pub fn new(config: RetryConfig, stats: Arc<Stats>) -> RetryLayer {
-        RetryLayer { config: Arc::new(config), stats }
+        RetryLayer { config: Arc::new(config), stats, refreshing: false }
+    }
+
+    /// The stack refreshes OAuth tokens (its auth layer does): a refused token is retried once.
+    pub fn refreshing_tokens(mut self, refreshing: bool) -> RetryLayer {
+        self.refreshing = refreshing;
+        self
     }
 }
 
@@ -199,7 +216,9 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<RetryPolicy, S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Retry::new(RetryPolicy::new(self.config.clone(), self.stats.clone()), inner)
+        let mut policy = RetryPolicy::new(self.config.clone(), self.stats.clone());
+        policy.refreshing = self.refreshing;
+        Retry::new(policy, inner)
     }
 }
 

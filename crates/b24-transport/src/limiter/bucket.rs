@@ -1,11 +1,14 @@
-//! The in-process leaky bucket: reservations in order, so thousands of concurrent calls each
-//! learn their send time at once and none starves.
+//! The in-process leaky bucket. Requests in flight count in full; answered requests drain at
+//! the portal's rate from their answer on (see [`super::BucketStore`] for why this bound is
+//! safe). Waiters queue in order behind one gate, so thousands of concurrent calls neither spin
+//! nor starve.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use b24_errors::Error;
 use futures::future::BoxFuture;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::BucketStore;
@@ -17,7 +20,7 @@ pub struct BucketConfig {
     pub capacity: u32,
     /// The portal's `Y` per second (2 standard, 5 enterprise).
     pub drain_per_sec: f64,
-    /// Slots kept free for timing differences between the client and the portal (default 2).
+    /// Slots kept free for the portal draining in whole units (default 2).
     pub margin: u32,
     /// Real seconds per portal second (1; 0.1 against an emulator running ten times faster).
     pub time_scale: f64,
@@ -47,12 +50,22 @@ impl BucketConfig {
 
 #[derive(Debug)]
 struct State {
-    /// The level at `at`.
-    level: f64,
-    /// The time of the last reservation (may be in the future).
+    /// The answered requests' level at `at` (drains continuously).
+    answered: f64,
     at: Instant,
+    /// Requests sent (or about to be) and not yet answered.
+    in_flight: u32,
     /// The ceiling now: lowered after a refusal, recovering after successes.
     ceiling: f64,
+}
+
+/// Why a slot could not be taken now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Blocked {
+    /// The answered level must drain this long.
+    Drain(Duration),
+    /// Too much is in flight: wait for an answer.
+    Answer,
 }
 
 /// The in-process bucket (the default), shared by every clone of a client.
@@ -60,13 +73,15 @@ struct State {
 pub struct LocalBucket {
     config: BucketConfig,
     state: Mutex<State>,
+    gate: tokio::sync::Mutex<()>,
+    answers: Notify,
 }
 
 impl LocalBucket {
     /// An empty bucket.
     pub fn new(config: BucketConfig) -> LocalBucket {
-        let state = State { level: 0.0, at: Instant::now(), ceiling: config.ceiling() };
-        LocalBucket { config, state: Mutex::new(state) }
+        let state = State { answered: 0.0, at: Instant::now(), in_flight: 0, ceiling: config.ceiling() };
+        LocalBucket { config, state: Mutex::new(state), gate: tokio::sync::Mutex::new(()), answers: Notify::new() }
     }
 
     fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -76,45 +91,71 @@ impl LocalBucket {
         }
     }
 
-    /// Reserve a slot at `now`; the wait before sending.
-    pub fn reserve_at(&self, now: Instant) -> Duration {
-        let rate = self.config.rate();
+    fn drain(&self, s: &mut State, now: Instant) {
+        let elapsed = now.saturating_duration_since(s.at).as_secs_f64();
+        s.answered = (s.answered - self.config.rate() * elapsed).max(0.0);
+        s.at = now.max(s.at);
+    }
+
+    /// Take a slot at `now` if the bound allows it.
+    fn try_take(&self, now: Instant) -> Result<(), Blocked> {
         self.with_state(|s| {
-            let mut t = now.max(s.at);
-            let mut level = (s.level - rate * t.saturating_duration_since(s.at).as_secs_f64()).max(0.0);
-            if level + 1.0 > s.ceiling {
-                let wait = (level + 1.0 - s.ceiling) / rate;
-                t += Duration::from_secs_f64(wait);
-                level = s.ceiling - 1.0;
+            self.drain(s, now);
+            let excess = s.answered + f64::from(s.in_flight) + 1.0 - s.ceiling;
+            if excess <= 1e-9 {
+                s.in_flight += 1;
+                Ok(())
+            } else if s.answered >= excess {
+                Err(Blocked::Drain(Duration::from_secs_f64(excess / self.config.rate())))
+            } else {
+                Err(Blocked::Answer)
             }
-            s.level = level + 1.0;
-            s.at = t;
-            t.saturating_duration_since(now)
         })
+    }
+
+    fn answer_at(&self, refused: bool, now: Instant) {
+        let floor = (self.config.ceiling() / 2.0).max(1.0);
+        let max = self.config.ceiling();
+        self.with_state(|s| {
+            self.drain(s, now);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            if refused {
+                s.ceiling = (s.ceiling - 5.0).max(floor);
+                s.answered = s.answered.max(s.ceiling);
+            } else {
+                s.answered += 1.0;
+                s.ceiling = (s.ceiling + 0.05).min(max);
+            }
+        });
+        self.answers.notify_one();
+    }
+
+    /// Requests counted as in flight now.
+    pub fn in_flight(&self) -> u32 {
+        self.with_state(|s| s.in_flight)
     }
 }
 
 impl BucketStore for LocalBucket {
-    fn reserve(&self) -> BoxFuture<'_, Result<Duration, Error>> {
-        let wait = self.reserve_at(Instant::now());
-        Box::pin(async move { Ok(wait) })
-    }
-
-    fn on_refused(&self) {
-        let floor = self.config.ceiling() / 2.0;
-        self.with_state(|s| {
-            let now = Instant::now();
-            s.ceiling = (s.ceiling - 5.0).max(floor).max(1.0);
-            if s.at <= now {
-                s.at = now;
+    fn acquire(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let _turn = self.gate.lock().await;
+            loop {
+                match self.try_take(Instant::now()) {
+                    Ok(()) => return Ok(()),
+                    Err(Blocked::Drain(wait)) => tokio::time::sleep(wait).await,
+                    Err(Blocked::Answer) => {
+                        // An answer moves a request from in flight to draining; re-check on each
+                        // (and at least every second, in case an answer was missed).
+                        let _ = tokio::time::timeout(Duration::from_secs(1), self.answers.notified()).await;
+                    }
+                }
             }
-            s.level = s.level.max(s.ceiling);
-        });
+        })
     }
 
-    fn on_success(&self) {
-        let max = self.config.ceiling();
-        self.with_state(|s| s.ceiling = (s.ceiling + 0.05).min(max));
+    fn on_answer(&self, refused: bool) {
+        self.answer_at(refused, Instant::now());
     }
 }
 
@@ -123,39 +164,50 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn burst_then_steady_drain() {
+    async fn in_flight_requests_count_until_answered() {
         let bucket = LocalBucket::new(BucketConfig::STANDARD);
         let now = Instant::now();
-        let waits: Vec<Duration> = (0..60).map(|_| bucket.reserve_at(now)).collect();
-        assert!(waits[..48].iter().all(Duration::is_zero), "the burst (50 minus a margin of 2) goes at once");
-        for (i, w) in waits[48..].iter().enumerate() {
-            let expected = 0.5 * (i + 1) as f64;
-            assert!((w.as_secs_f64() - expected).abs() < 1e-6, "request {}: {w:?}", i + 48);
+        for _ in 0..48 {
+            assert_eq!(bucket.try_take(now), Ok(()), "the burst (50 minus a margin of 2) goes at once");
         }
+        assert_eq!(bucket.try_take(now), Err(Blocked::Answer), "all 48 are in flight: nothing drains yet");
+        bucket.answer_at(false, now);
+        assert_eq!(bucket.try_take(now), Err(Blocked::Drain(Duration::from_millis(500))), "one answered unit drains in 0.5 s");
+        for _ in 0..47 {
+            bucket.answer_at(false, now);
+        }
+        assert_eq!(bucket.try_take(now), Err(Blocked::Drain(Duration::from_millis(500))));
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert_eq!(bucket.try_take(Instant::now()), Ok(()));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn drains_while_idle_and_honours_the_time_scale() {
-        let bucket = LocalBucket::new(BucketConfig::STANDARD.scaled(0.1));
-        for _ in 0..48 {
-            assert!(bucket.reserve().await.map(|w| w.is_zero()).unwrap_or(false));
+    async fn acquire_paces_a_queue_at_the_drain_rate_and_honours_the_time_scale() {
+        let bucket = std::sync::Arc::new(LocalBucket::new(BucketConfig::STANDARD.scaled(0.1)));
+        let start = Instant::now();
+        for _ in 0..58 {
+            bucket.acquire().await.expect("slot");
+            bucket.on_answer(false);
         }
-        let w = bucket.reserve().await.unwrap_or_default();
-        assert!((w.as_secs_f64() - 0.05).abs() < 1e-6, "20 per real second: {w:?}");
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((elapsed - 0.5).abs() < 1e-6, "48 at once, then 10 at 20 per real second: {elapsed}");
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert!(bucket.reserve().await.map(|w| w.is_zero()).unwrap_or(false), "drained while idle");
+        let t = Instant::now();
+        bucket.acquire().await.expect("slot");
+        assert_eq!(t.elapsed(), Duration::ZERO, "drained while idle");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_refusal_fills_and_tightens_then_successes_recover() {
         let bucket = LocalBucket::new(BucketConfig::STANDARD);
-        bucket.on_refused();
-        let w = bucket.reserve().await.unwrap_or_default();
-        assert!(w >= Duration::from_millis(499), "the bucket is full after a refusal: {w:?}");
-        let ceiling = bucket.with_state(|s| s.ceiling);
-        assert!((ceiling - 43.0).abs() < 1e-9);
+        bucket.acquire().await.expect("slot");
+        bucket.on_answer(true);
+        let t = Instant::now();
+        bucket.acquire().await.expect("slot");
+        assert_eq!(t.elapsed(), Duration::from_millis(500), "the bucket is full after a refusal");
+        assert!((bucket.with_state(|s| s.ceiling) - 43.0).abs() < 1e-9);
         for _ in 0..200 {
-            bucket.on_success();
+            bucket.on_answer(false);
         }
         assert!((bucket.with_state(|s| s.ceiling) - 48.0).abs() < 1e-9);
     }

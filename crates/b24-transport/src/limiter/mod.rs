@@ -17,13 +17,17 @@ pub use bucket::{BucketConfig, LocalBucket};
 pub use operating::{LocalOperating, OperatingConfig};
 
 /// The request-rate bucket's state.
+///
+/// The portal counts a request when it *arrives* and drains its counter only while it is not
+/// empty, so a client cannot know the portal's level exactly. A store keeps a provable upper
+/// bound instead: every request sent and not yet answered counts in full, and an answered one
+/// counts from its answer (it arrived no later than that) and drains from there.
 pub trait BucketStore: Send + Sync + 'static {
-    /// Reserve a slot for one request: how long to wait before sending it.
-    fn reserve(&self) -> BoxFuture<'_, Result<Duration, Error>>;
-    /// The portal refused a request with `QUERY_LIMIT_EXCEEDED`: its bucket is full.
-    fn on_refused(&self);
-    /// A request was answered without a refusal.
-    fn on_success(&self);
+    /// Wait until one more request may be sent, and count it as in flight.
+    fn acquire(&self) -> BoxFuture<'_, Result<(), Error>>;
+    /// The request counted by [`BucketStore::acquire`] finished: answered (`refused` when the
+    /// answer was `QUERY_LIMIT_EXCEEDED`), failed, or abandoned.
+    fn on_answer(&self, refused: bool);
 }
 
 /// What one answer said about its method's operating time.
