@@ -155,7 +155,9 @@ fn portal_error(request: &B24Request, status: u16, error: &RawValue, description
                 .collect();
             Error::portal(f)
         }
-        Err(_) => sdk_failure(request, Code::JssdkResponseUnexpectedShape, status, "the error body has an unknown shape"),
+        Err(_) => {
+            sdk_failure(request, Code::JssdkResponseUnexpectedShape, status, "the error body has an unknown shape")
+        }
     }
 }
 
@@ -199,7 +201,8 @@ mod tests {
 
     #[test]
     fn v2_and_v3_errors() {
-        let e = parse_str(503, r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#).expect_err("err");
+        let e = parse_str(503, r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#)
+            .expect_err("err");
         assert_eq!((e.code(), e.status(), e.message()), (Code::QueryLimitExceeded.into(), 503, "Too many requests"));
         assert_eq!(e.request().map(|r| r.method()), Some("crm.deal.list"));
         let e = parse_str(400, r#"{"error":"","error_description":"Not found"}"#).expect_err("err");

@@ -107,9 +107,11 @@ impl HttpClient {
 
     /// Send and read the whole body, refusing bodies over `max_body` bytes.
     pub(crate) async fn send(&self, request: Request<Full<Bytes>>, max_body: usize) -> Result<HttpAnswer, HttpFailure> {
-        let response = self.client.request(request).await.map_err(|e| {
-            if e.is_connect() { HttpFailure::Connect(e) } else { HttpFailure::Network(e) }
-        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| if e.is_connect() { HttpFailure::Connect(e) } else { HttpFailure::Network(e) })?;
         let (parts, mut body) = response.into_parts();
         let declared = parts
             .headers

@@ -50,7 +50,8 @@ impl Refresher for HttpRefresher {
     fn refresh<'a>(&'a self, app: &'a OAuthApp, tokens: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet, Error>> {
         Box::pin(async move {
             let url = app.token_url_for(tokens);
-            let uri: http::Uri = url.parse().map_err(|_| Error::sdk(Code::JssdkInvalidConfig, "the OAuth token URL is not a URL"))?;
+            let uri: http::Uri =
+                url.parse().map_err(|_| Error::sdk(Code::JssdkInvalidConfig, "the OAuth token URL is not a URL"))?;
             check_scheme(uri.scheme_str().unwrap_or(""), uri.host().unwrap_or(""), self.allow_http)?;
             let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
             let form = format!(
@@ -79,23 +80,51 @@ impl Refresher for HttpRefresher {
                     HttpFailure::Connect(c) => (Code::JssdkConnectError, Scrubbed::new(c, &secrets)),
                     HttpFailure::Network(c) => (Code::JssdkNetworkError, Scrubbed::new(c, &secrets)),
                     HttpFailure::Body(c) => (Code::JssdkResponseTruncated, Scrubbed::new(c, &secrets)),
-                    HttpFailure::TooLarge { .. } => (Code::JssdkResponseTooLarge, Scrubbed::message("the answer is too large")),
+                    HttpFailure::TooLarge { .. } => {
+                        (Code::JssdkResponseTooLarge, Scrubbed::message("the answer is too large"))
+                    }
                 };
-                let f = PortalFailure::new(code.into(), code.status().unwrap_or(502), "the OAuth server could not be reached", info.clone());
-                Error::wrap(Code::JssdkTokenRefreshFailed, "the access token could not be refreshed", Error::portal_caused(f, cause))
+                let f = PortalFailure::new(
+                    code.into(),
+                    code.status().unwrap_or(502),
+                    "the OAuth server could not be reached",
+                    info.clone(),
+                );
+                Error::wrap(
+                    Code::JssdkTokenRefreshFailed,
+                    "the access token could not be refreshed",
+                    Error::portal_caused(f, cause),
+                )
             })?;
             let status = answer.status.as_u16();
             let grant: Grant = serde_json::from_slice(&answer.body).map_err(|_| {
-                refresh_failed(&info, Code::JssdkResponseNotJson.into(), status, "the OAuth server's answer is not JSON".into())
+                refresh_failed(
+                    &info,
+                    Code::JssdkResponseNotJson.into(),
+                    status,
+                    "the OAuth server's answer is not JSON".into(),
+                )
             })?;
             if let Some(code) = grant.error {
-                return Err(refresh_failed(&info, ErrorCode::from_portal(&code), status.max(400), grant.error_description.unwrap_or_default()));
+                return Err(refresh_failed(
+                    &info,
+                    ErrorCode::from_portal(&code),
+                    status.max(400),
+                    grant.error_description.unwrap_or_default(),
+                ));
             }
             let (Some(access), Some(refresh)) = (grant.access_token, grant.refresh_token) else {
-                return Err(refresh_failed(&info, Code::JssdkResponseUnexpectedShape.into(), status, "the OAuth answer has no tokens".into()));
+                return Err(refresh_failed(
+                    &info,
+                    Code::JssdkResponseUnexpectedShape.into(),
+                    status,
+                    "the OAuth answer has no tokens".into(),
+                ));
             };
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let expires_at = as_u64(grant.expires.as_ref()).or_else(|| as_u64(grant.expires_in.as_ref()).map(|s| now + s));
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let expires_at =
+                as_u64(grant.expires.as_ref()).or_else(|| as_u64(grant.expires_in.as_ref()).map(|s| now + s));
             Ok(TokenSet {
                 access_token: Secret::new(access),
                 refresh_token: Secret::new(refresh),

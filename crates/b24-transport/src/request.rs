@@ -49,7 +49,9 @@ impl fmt::Debug for B24Request {
 pub fn validate_method(method: &str) -> Result<(), Error> {
     let bad = method.is_empty()
         || method.len() > 255
-        || method.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%' | '&'));
+        || method
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\' | '?' | '#' | '%' | '&'));
     if bad {
         let shown: String = method.chars().take(64).collect();
         return Err(Error::sdk(Code::JssdkInvalidMethod, format!("invalid method name {shown:?}")));
@@ -67,8 +69,9 @@ impl B24Request {
     pub fn new(api: ApiVersion, method: impl Into<String>, params: &impl Serialize) -> Result<B24Request, Error> {
         let method = method.into();
         validate_method(&method)?;
-        let params = serde_json::to_value(params)
-            .map_err(|e| Error::sdk_caused(Code::JssdkInvalidParams, format!("params of {method} cannot be serialized"), e))?;
+        let params = serde_json::to_value(params).map_err(|e| {
+            Error::sdk_caused(Code::JssdkInvalidParams, format!("params of {method} cannot be serialized"), e)
+        })?;
         let params = match params {
             Value::Null => Value::Object(Map::new()),
             Value::Object(_) => params,
@@ -81,7 +84,10 @@ impl B24Request {
                     Value::Number(_) => "a number",
                     _ => "a boolean",
                 };
-                return Err(Error::sdk(Code::JssdkInvalidParams, format!("params of {method} must be a JSON object, not {kind}")));
+                return Err(Error::sdk(
+                    Code::JssdkInvalidParams,
+                    format!("params of {method} must be a JSON object, not {kind}"),
+                ));
             }
         };
         Ok(B24Request {

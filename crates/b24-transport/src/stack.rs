@@ -17,7 +17,9 @@ use tower::{Layer, Service, ServiceExt};
 use crate::config::TransportConfig;
 use crate::credentials::{Credentials, OAuthState};
 use crate::http::HttpClient;
-use crate::layers::{AuthLayer, ConcurrencyCapLayer, OperatingLayer, RateLimitLayer, RetryLayer, TimeoutLayer, TraceLayer};
+use crate::layers::{
+    AuthLayer, ConcurrencyCapLayer, OperatingLayer, RateLimitLayer, RetryLayer, TimeoutLayer, TraceLayer,
+};
 use crate::limiter::{BucketStore, LocalBucket, LocalOperating, OperatingStore};
 use crate::oauth_http::HttpRefresher;
 use crate::stats::{Stats, StatsSnapshot, bump};
@@ -52,7 +54,10 @@ pub struct TransportBuilder {
 
 impl std::fmt::Debug for TransportBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TransportBuilder").field("credentials", &self.credentials).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("TransportBuilder")
+            .field("credentials", &self.credentials)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,9 +165,10 @@ impl TransportBuilder {
             user_agent,
         };
         let stats = Arc::new(Stats::default());
-        let bucket = self.bucket_store.clone().or_else(|| {
-            c.bucket.map(|b| Arc::new(LocalBucket::new(b.scaled(c.time_scale))) as Arc<dyn BucketStore>)
-        });
+        let bucket = self
+            .bucket_store
+            .clone()
+            .or_else(|| c.bucket.map(|b| Arc::new(LocalBucket::new(b.scaled(c.time_scale))) as Arc<dyn BucketStore>));
         let operating = self.operating_store.clone().or_else(|| {
             c.operating.map(|o| Arc::new(LocalOperating::new(o.scaled(c.time_scale))) as Arc<dyn OperatingStore>)
         });
@@ -170,15 +176,17 @@ impl TransportBuilder {
             Credentials::Webhook(hook) => (AuthLayer::webhook(hook, stats.clone()), None),
             Credentials::OAuth(creds) => {
                 let refresher = Arc::new(HttpRefresher { http: http.clone(), allow_http: c.allow_http });
-                let state = Arc::new(creds.into_state(refresher));
+                let state = Arc::new((*creds).into_state(refresher));
                 (AuthLayer::oauth(state.clone(), stats.clone()), Some(state))
             }
         };
-        let retry = RetryLayer::new(crate::layers::RetryConfig { time_scale: c.time_scale, ..c.retry.clone() }, stats.clone())
-            .refreshing_tokens(oauth.is_some());
+        let retry =
+            RetryLayer::new(crate::layers::RetryConfig { time_scale: c.time_scale, ..c.retry.clone() }, stats.clone())
+                .refreshing_tokens(oauth.is_some());
 
         // The default stack, innermost first.
-        let mut svc: BoxService = BoxCloneSyncService::new(TimeoutLayer::new(c.attempt_timeout).layer(Wire::new(http, limits)));
+        let mut svc: BoxService =
+            BoxCloneSyncService::new(TimeoutLayer::new(c.attempt_timeout).layer(Wire::new(http, limits)));
         svc = BoxCloneSyncService::new(auth.layer(svc));
         if let Some(store) = &bucket {
             svc = BoxCloneSyncService::new(RateLimitLayer::new(store.clone(), stats.clone()).layer(svc));

@@ -85,7 +85,8 @@ pub(crate) fn response_with_time(time: &str) -> B24Response {
 }
 
 pub(crate) fn ok_response() -> B24Response {
-    crate::envelope::parse(&request("test"), 200, Bytes::from_static(br#"{"result":true}"#)).unwrap_or_else(|e| panic!("{e}"))
+    crate::envelope::parse(&request("test"), 200, Bytes::from_static(br#"{"result":true}"#))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub(crate) fn portal_error(code: &str, status: u16) -> Error {

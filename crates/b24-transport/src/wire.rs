@@ -92,8 +92,9 @@ fn encode(request: &B24Request, limits: &WireLimits) -> Result<Encoded, Error> {
     };
     let params = request.params();
     let in_body = token.as_deref().filter(|_| params.is_object());
-    let body = body_with_auth(params, in_body)
-        .map_err(|e| Error::sdk_caused(Code::JssdkInvalidParams, format!("params of {method} cannot be serialized"), e))?;
+    let body = body_with_auth(params, in_body).map_err(|e| {
+        Error::sdk_caused(Code::JssdkInvalidParams, format!("params of {method} cannot be serialized"), e)
+    })?;
     if body.len() > limits.max_request_bytes {
         return Err(Error::sdk(
             Code::JssdkParamsTooLarge,
@@ -104,7 +105,12 @@ fn encode(request: &B24Request, limits: &WireLimits) -> Result<Encoded, Error> {
     Ok(Encoded { url, body: Bytes::from(body), bearer, secrets })
 }
 
-fn build(request: &B24Request, encoded: &Encoded, url: &str, limits: &WireLimits) -> Result<Request<Full<Bytes>>, Error> {
+fn build(
+    request: &B24Request,
+    encoded: &Encoded,
+    url: &str,
+    limits: &WireLimits,
+) -> Result<Request<Full<Bytes>>, Error> {
     let mut builder = Request::builder()
         .method(Method::POST)
         .uri(url)
@@ -126,7 +132,13 @@ fn build(request: &B24Request, encoded: &Encoded, url: &str, limits: &WireLimits
         .map_err(|_| Error::sdk(Code::JssdkInvalidConfig, "the portal address does not form a valid URL"))
 }
 
-fn failure(request: &B24Request, code: Code, message: String, cause: &(dyn std::error::Error + 'static), secrets: &[String]) -> Error {
+fn failure(
+    request: &B24Request,
+    code: Code,
+    message: String,
+    cause: &(dyn std::error::Error + 'static),
+    secrets: &[String],
+) -> Error {
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let status = code.status().unwrap_or(502);
     let f = PortalFailure::new(code.into(), status, message, request.info());
@@ -136,12 +148,25 @@ fn failure(request: &B24Request, code: Code, message: String, cause: &(dyn std::
 fn http_failure(request: &B24Request, e: HttpFailure, secrets: &[String]) -> Error {
     let method = request.method();
     match e {
-        HttpFailure::Connect(e) => failure(request, Code::JssdkConnectError, format!("could not connect to the portal for {method}"), &e, secrets),
-        HttpFailure::Network(e) => failure(request, Code::JssdkNetworkError, format!("the connection failed during {method}"), &e, secrets),
-        HttpFailure::Body(e) => failure(request, Code::JssdkResponseTruncated, format!("the answer to {method} broke off"), &e, secrets),
-        HttpFailure::TooLarge { limit } => {
-            sdk_failure(request, Code::JssdkResponseTooLarge, 502, format!("the answer to {method} is over the {limit}-byte cap"))
+        HttpFailure::Connect(e) => failure(
+            request,
+            Code::JssdkConnectError,
+            format!("could not connect to the portal for {method}"),
+            &e,
+            secrets,
+        ),
+        HttpFailure::Network(e) => {
+            failure(request, Code::JssdkNetworkError, format!("the connection failed during {method}"), &e, secrets)
         }
+        HttpFailure::Body(e) => {
+            failure(request, Code::JssdkResponseTruncated, format!("the answer to {method} broke off"), &e, secrets)
+        }
+        HttpFailure::TooLarge { limit } => sdk_failure(
+            request,
+            Code::JssdkResponseTooLarge,
+            502,
+            format!("the answer to {method} is over the {limit}-byte cap"),
+        ),
     }
 }
 
@@ -228,7 +253,10 @@ mod tests {
             redirect_target(from, "https://new.example.invalid/rest/1/s/server.time", false).as_deref(),
             Some("https://new.example.invalid/rest/1/s/server.time")
         );
-        assert!(redirect_target(from, "http://new.example.invalid/rest/1/s/server.time", true).is_none(), "no downgrade");
+        assert!(
+            redirect_target(from, "http://new.example.invalid/rest/1/s/server.time", true).is_none(),
+            "no downgrade"
+        );
         assert!(redirect_target(from, "https://evil.example.invalid/collect", false).is_none(), "other path");
         assert!(redirect_target(from, "/relative", false).is_none());
     }

@@ -69,17 +69,23 @@ async fn oauth_survives_expiry_mid_run_with_exactly_one_refresh() {
     let portal = Emulator::start(Settings::fast().with_rows(100)).await.expect("emulator");
     let hook_calls = Arc::new(AtomicU64::new(0));
     let transport = oauth_client(&portal, hook_calls.clone()).build().expect("transport");
-    let first = join_all((0..50).map(|_| transport.call(B24Request::v2("crm.deal.list", &json!({"start": -1})).expect("r")))).await;
+    let first =
+        join_all((0..50).map(|_| transport.call(B24Request::v2("crm.deal.list", &json!({"start": -1})).expect("r"))))
+            .await;
     assert!(first.iter().all(Result::is_ok));
     portal.expire_access_tokens();
-    let second = join_all((0..200).map(|_| transport.call(B24Request::v2("crm.item.list", &json!({"entityTypeId": 2, "start": -1})).expect("r")))).await;
+    let second = join_all((0..200).map(|_| {
+        transport.call(B24Request::v2("crm.item.list", &json!({"entityTypeId": 2, "start": -1})).expect("r"))
+    }))
+    .await;
     let failures: Vec<String> = second.iter().filter_map(|r| r.as_ref().err().map(ToString::to_string)).collect();
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(portal.counters().oauth_refreshes, 1, "one refresh at the OAuth endpoint");
     assert_eq!(hook_calls.load(Ordering::SeqCst), 1, "the refresh hook saw the new pair once");
     assert_eq!(transport.stats().refreshes, 1);
     // v3 works with the refreshed token too.
-    let v3 = transport.call(B24Request::v3("crm.item.list", &json!({"entityTypeId": 2})).expect("r")).await.expect("v3");
+    let v3 =
+        transport.call(B24Request::v3("crm.item.list", &json!({"entityTypeId": 2})).expect("r")).await.expect("v3");
     assert!(v3.value().expect("value")["items"].is_array());
 }
 
@@ -129,7 +135,12 @@ impl<S: tower::Service<B24Request>> tower::Service<B24Request> for Counted<S> {
 #[tokio::test]
 async fn user_layers_see_every_call_and_every_attempt() {
     let portal = Emulator::start(Settings::fast()).await.expect("emulator");
-    portal.set_faults(FaultSettings { rate: 0.5, kinds: vec![FaultKind::QueryLimit, FaultKind::Html500], seed: 3, ..FaultSettings::default() });
+    portal.set_faults(FaultSettings {
+        rate: 0.5,
+        kinds: vec![FaultKind::QueryLimit, FaultKind::Html500],
+        seed: 3,
+        ..FaultSettings::default()
+    });
     let calls = Arc::new(AtomicU64::new(0));
     let attempts = Arc::new(AtomicU64::new(0));
     let mut config = TransportConfig::unlimited().with_time_scale(0.01);
@@ -159,8 +170,12 @@ async fn https_with_a_trusted_self_signed_certificate() {
     let transport = TransportBuilder::new(webhook(&portal.webhook_url())).config(config).build().expect("transport");
     let r = transport.call(B24Request::v2("server.time", &json!({})).expect("r")).await.expect("https call");
     assert!(r.json::<String>().is_ok());
-    let untrusting = TransportBuilder::new(webhook(&portal.webhook_url())).config(TransportConfig::unlimited()).build().expect("t");
-    let e = untrusting.call(B24Request::v2("server.time", &json!({})).expect("r")).await.expect_err("untrusted certificate");
+    let untrusting =
+        TransportBuilder::new(webhook(&portal.webhook_url())).config(TransportConfig::unlimited()).build().expect("t");
+    let e = untrusting
+        .call(B24Request::v2("server.time", &json!({})).expect("r"))
+        .await
+        .expect_err("untrusted certificate");
     assert_eq!(e.root().code(), Code::JssdkConnectError);
 }
 
@@ -171,7 +186,10 @@ async fn oversized_answers_and_requests_are_refused_clearly() {
     config.max_response_bytes = 1024;
     config.max_request_bytes = 64;
     let transport = TransportBuilder::new(webhook(&portal.webhook_url())).config(config).build().expect("transport");
-    let e = transport.call(B24Request::v2("crm.deal.list", &json!({"start": -1})).expect("r")).await.expect_err("too large");
+    let e = transport
+        .call(B24Request::v2("crm.deal.list", &json!({"start": -1})).expect("r"))
+        .await
+        .expect_err("too large");
     assert_eq!(e.code(), Code::JssdkResponseTooLarge);
     let big = json!({"fields": {"TITLE": "x".repeat(100)}});
     let e = transport.call(B24Request::v2("crm.deal.add", &big).expect("r")).await.expect_err("request too large");

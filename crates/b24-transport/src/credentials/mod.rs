@@ -18,7 +18,7 @@ pub enum Credentials {
     /// An incoming webhook.
     Webhook(Arc<Webhook>),
     /// An OAuth app.
-    OAuth(OAuthCredentials),
+    OAuth(Box<OAuthCredentials>),
 }
 
 impl From<Webhook> for Credentials {
@@ -29,7 +29,7 @@ impl From<Webhook> for Credentials {
 
 impl From<OAuthCredentials> for Credentials {
     fn from(creds: OAuthCredentials) -> Self {
-        Credentials::OAuth(creds)
+        Credentials::OAuth(Box::new(creds))
     }
 }
 

@@ -34,8 +34,7 @@ fn invalid(why: &str) -> Error {
 /// True for `localhost`, `127.0.0.0/8` and `[::1]`.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Check that `scheme://host` may carry credentials: https, or http for loopback or when
@@ -46,7 +45,9 @@ pub fn check_scheme(scheme: &str, host: &str, allow_http: bool) -> Result<(), Er
         "http" if allow_http || is_loopback_host(host) => Ok(()),
         "http" => Err(Error::sdk(
             Code::JssdkInsecureUrl,
-            format!("{host} is addressed over plain http: credentials would travel in clear text (allow http only for a self-hosted portal)"),
+            format!(
+                "{host} is addressed over plain http: credentials would travel in clear text (allow http only for a self-hosted portal)"
+            ),
         )),
         _ => Err(invalid("the scheme must be https")),
     }
@@ -87,16 +88,15 @@ impl Webhook {
             [] | [_] => return Err(invalid("the user id or the secret is missing")),
             _ => return Err(invalid("the path has too many parts")),
         };
-        let user_id = uid.parse::<u64>().ok().filter(|id| *id > 0).ok_or_else(|| invalid("the user id is not a positive number"))?;
+        let user_id = uid
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| invalid("the user id is not a positive number"))?;
         if secret.len() < 4 || !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(invalid("the secret must be letters and digits"));
         }
-        Ok(Webhook {
-            scheme,
-            authority: authority.as_str().to_ascii_lowercase(),
-            user_id,
-            secret: Secret::new(secret),
-        })
+        Ok(Webhook { scheme, authority: authority.as_str().to_ascii_lowercase(), user_id, secret: Secret::new(secret) })
     }
 
     /// The webhook's user id.

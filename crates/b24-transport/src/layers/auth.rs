@@ -86,12 +86,11 @@ impl<S: Inner> Service<B24Request> for Auth<S> {
                     let used = grant.access_token.clone();
                     request.auth = Some(AttachedAuth::OAuth(grant));
                     let result = inner.call(request).await;
-                    if let Err(e) = &result {
-                        if token_refused(e) {
-                            if state.refresh_after(used.expose()).await? {
-                                bump(&stats.refreshes);
-                            }
-                        }
+                    if let Err(e) = &result
+                        && token_refused(e)
+                        && state.refresh_after(used.expose()).await?
+                    {
+                        bump(&stats.refreshes);
                     }
                     result
                 }

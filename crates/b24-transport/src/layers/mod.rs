@@ -46,14 +46,15 @@ pub(crate) fn take<S: Clone>(slot: &mut S) -> S {
 }
 
 /// The bound every inner service meets.
-pub trait Inner: tower::Service<B24Request, Response = B24Response, Error = Error, Future: Send + 'static>
-    + Clone
-    + Send
-    + 'static
+pub trait Inner:
+    tower::Service<B24Request, Response = B24Response, Error = Error, Future: Send + 'static> + Clone + Send + 'static
 {
 }
 
 impl<S> Inner for S where
-    S: tower::Service<B24Request, Response = B24Response, Error = Error, Future: Send + 'static> + Clone + Send + 'static
+    S: tower::Service<B24Request, Response = B24Response, Error = Error, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
 {
 }

@@ -10,10 +10,10 @@ use b24_errors::{Code, Error};
 use tower::{Layer, Service};
 
 use super::{CallFuture, Inner, take};
+use crate::B24Request;
 use crate::limiter::{Admission, OperatingReport, OperatingStore};
 use crate::response::Time;
 use crate::stats::{Stats, add_wait};
-use crate::B24Request;
 
 /// Holds methods back before they cross their operating-time budget.
 #[derive(Clone)]
@@ -108,7 +108,9 @@ mod tests {
     async fn waits_for_the_reset_after_the_budget_is_spent() {
         // Every answer says the method is at 479 of 480 s, the oldest basket freeing in 30 s.
         let mock = MockService::new(|_req, _n| async {
-            Ok(response_with_time(r#"{"start":1000,"finish":1000.5,"processing":0.5,"operating":479.7,"operating_reset_at":1030.5}"#))
+            Ok(response_with_time(
+                r#"{"start":1000,"finish":1000.5,"processing":0.5,"operating":479.7,"operating_reset_at":1030.5}"#,
+            ))
         });
         let stats = Arc::new(Stats::default());
         let store = Arc::new(LocalOperating::new(OperatingConfig::default()));

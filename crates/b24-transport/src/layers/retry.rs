@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use b24_errors::{Code, Error, RetryClass};
-use tower::retry::{Policy, Retry};
 use tower::Layer;
+use tower::retry::{Policy, Retry};
 
 use super::auth::token_refused;
 use crate::request::B24Request;
@@ -242,7 +242,10 @@ mod tests {
         assert_eq!(e.attempts(), 4);
         assert_eq!(e.root().code(), Code::InternalServerError, "the portal's code is kept in the source");
         assert_eq!(mock.calls(), 4);
-        assert!(start.elapsed() <= Duration::from_millis(250 + 500 + 1000), "backoff stays within the exponential caps");
+        assert!(
+            start.elapsed() <= Duration::from_millis(250 + 500 + 1000),
+            "backoff stays within the exponential caps"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -265,7 +268,11 @@ mod tests {
     async fn limit_waits_have_a_time_budget() {
         let config = RetryConfig { limit_wait_budget: Duration::from_secs(3), ..RetryConfig::default() };
         let mock = MockService::new(|_req, _n| async { Err(portal_error("OVERLOAD_LIMIT", 503)) });
-        let e = RetryLayer::new(config, Arc::new(Stats::default())).layer(mock).oneshot(request("x.y")).await.expect_err("gave up");
+        let e = RetryLayer::new(config, Arc::new(Stats::default()))
+            .layer(mock)
+            .oneshot(request("x.y"))
+            .await
+            .expect_err("gave up");
         assert_eq!(e.code(), Code::OverloadLimit);
         assert_eq!(e.attempts(), 1, "the first overload wait (5 s) already passes the 3 s budget");
     }
@@ -277,7 +284,8 @@ mod tests {
         assert_eq!(e.code(), Code::JssdkOutcomeUnknown);
         assert_eq!(mock.calls(), 1);
         let keyed = crate::testing::request_v3("crm.item.add").idempotency_key("k1");
-        let mock = MockService::new(|_req, n| async move { if n == 0 { Err(network_error()) } else { Ok(ok_response()) } });
+        let mock =
+            MockService::new(|_req, n| async move { if n == 0 { Err(network_error()) } else { Ok(ok_response()) } });
         layer().layer(mock.clone()).oneshot(keyed).await.expect("re-sent with an idempotency key");
         assert_eq!(mock.calls(), 2);
     }

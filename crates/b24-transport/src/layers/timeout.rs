@@ -75,7 +75,11 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(5)).await;
             Ok(ok_response())
         });
-        let e = TimeoutLayer::new(Duration::from_secs(1)).layer(mock).oneshot(request("server.time")).await.expect_err("timeout");
+        let e = TimeoutLayer::new(Duration::from_secs(1))
+            .layer(mock)
+            .oneshot(request("server.time"))
+            .await
+            .expect_err("timeout");
         assert_eq!(e.code(), Code::JssdkTimeout);
         assert!(e.is_ambiguous());
         assert_eq!(e.request().map(|r| r.method()), Some("server.time"));

@@ -172,7 +172,11 @@ mod tests {
         }
         assert_eq!(bucket.try_take(now), Err(Blocked::Answer), "all 48 are in flight: nothing drains yet");
         bucket.answer_at(false, now);
-        assert_eq!(bucket.try_take(now), Err(Blocked::Drain(Duration::from_millis(500))), "one answered unit drains in 0.5 s");
+        assert_eq!(
+            bucket.try_take(now),
+            Err(Blocked::Drain(Duration::from_millis(500))),
+            "one answered unit drains in 0.5 s"
+        );
         for _ in 0..47 {
             bucket.answer_at(false, now);
         }
