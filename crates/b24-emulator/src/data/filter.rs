@@ -366,7 +366,7 @@ mod tests {
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 3, count: true };
         let page = run(&t, &q, ArrayFilterValue::Intval).expect("page");
         assert_eq!(ids(&page), vec![9, 10, 11]);
-        assert_eq!(page.total, Some(196));
+        assert_eq!(page.total, Some(195), "ids above 8: rows 5..199");
         let f = parse_classic(&t, Some(&json!({"<=ID": 4}))).expect("filter");
         let q = ListQuery { filter: f, order: Some((0, false)), offset: 1, limit: 10, count: false };
         assert_eq!(ids(&run(&t, &q, ArrayFilterValue::Intval).expect("page")), vec![3, 2, 1]);
