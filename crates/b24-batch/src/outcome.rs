@@ -1,0 +1,264 @@
+//! Reading a batch answer into one [`Outcome`] per command.
+
+use b24_errors::{ApiVersion, Code, Error, ErrorCode, PortalFailure, RequestInfo};
+use serde_json::{Map, Value};
+
+use crate::batch::Batch;
+
+/// What a command returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandResult {
+    /// The result (may be `null`).
+    pub value: Value,
+    /// `total`, for list methods.
+    pub total: Option<u64>,
+    /// `next`, for list methods.
+    pub next: Option<u64>,
+    /// The command's `time` block.
+    pub time: Option<Value>,
+}
+
+/// The outcome of one command.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It succeeded.
+    Done(CommandResult),
+    /// It failed: `JSSDK_BATCH_SUB_ERROR` with the portal's error as the source (or a parsing
+    /// code of this crate).
+    Failed(Error),
+    /// It did not run: an earlier command failed in a halting batch.
+    NotRun,
+}
+
+impl Outcome {
+    /// The result, if it succeeded.
+    pub fn ok(&self) -> Option<&CommandResult> {
+        match self {
+            Outcome::Done(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The error, if it failed.
+    pub fn err(&self) -> Option<&Error> {
+        match self {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The outcomes of a batch (or of all chunks of one), in command order.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    entries: Vec<(String, String, Outcome)>,
+}
+
+impl BatchResult {
+    /// An empty result, to merge chunks into.
+    pub fn new() -> BatchResult {
+        BatchResult::default()
+    }
+
+    /// Add a command's outcome.
+    pub fn push(&mut self, key: String, method: String, outcome: Outcome) {
+        self.entries.push((key, method, outcome));
+    }
+
+    /// Append another (later) chunk's outcomes; keys are global, so nothing is overwritten.
+    pub fn extend(&mut self, other: BatchResult) {
+        self.entries.extend(other.entries);
+    }
+
+    /// True when every command succeeded.
+    pub fn is_success(&self) -> bool {
+        self.entries.iter().all(|(_, _, o)| matches!(o, Outcome::Done(_)))
+    }
+
+    /// The outcome of the command named `key` (or at position `key` for lists).
+    pub fn get(&self, key: &str) -> Option<&Outcome> {
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, o)| o)
+    }
+
+    /// (key, method, outcome) in command order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Outcome)> {
+        self.entries.iter().map(|(k, m, o)| (k.as_str(), m.as_str(), o))
+    }
+
+    /// The successful results by key (still available when other commands failed).
+    pub fn data(&self) -> Vec<(&str, &Value)> {
+        self.entries.iter().filter_map(|(k, _, o)| o.ok().map(|r| (k.as_str(), &r.value))).collect()
+    }
+
+    /// The failures by key.
+    pub fn errors(&self) -> Vec<(&str, &Error)> {
+        self.entries.iter().filter_map(|(k, _, o)| o.err().map(|e| (k.as_str(), e))).collect()
+    }
+
+    /// One line per failed command: `key: CODE: message`.
+    pub fn error_messages(&self) -> Vec<String> {
+        self.errors().iter().map(|(k, e)| format!("{k}: {}: {}", e.root().code(), e.root().message())).collect()
+    }
+
+    /// The number of commands.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no commands.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// PHP's JSON shapes of a map: an object, a list (keys `0..n-1`), or `[]`/`null` when empty.
+pub fn php_map(value: &Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map.clone(),
+        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect(),
+        _ => Map::new(),
+    }
+}
+
+fn number(v: Option<&Value>) -> Result<Option<u64>, ()> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or(()),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| ()),
+        Some(_) => Err(()),
+    }
+}
+
+fn row_fail(key: &str, method: &str, what: &str) -> Error {
+    Error::sdk(Code::JssdkInteractionBatchRowFail, format!("batch command {key:?} ({method}): {what}"))
+}
+
+/// A sub-call's failure: the portal's error for the command, wrapped as `JSSDK_BATCH_SUB_ERROR`.
+fn sub_error(key: &str, command: &crate::Command, request_id: &str, error: &Value) -> Error {
+    let Some(code) = error.get("error").and_then(Value::as_str) else {
+        return row_fail(key, &command.method, "its error entry has no code");
+    };
+    let code = ErrorCode::from_portal(code);
+    let status = code.known().and_then(|c| c.status()).unwrap_or(400);
+    let message = error.get("error_description").and_then(Value::as_str).unwrap_or_default();
+    let info = RequestInfo::new(command.method.clone(), format!("{request_id}#{key}"), ApiVersion::V2, &command.params);
+    let inner = Error::portal(PortalFailure::new(code, status, message, info));
+    Error::wrap(Code::JssdkBatchSubError, format!("batch command {key:?} ({}) failed", command.method), inner)
+}
+
+/// Read a v2 batch's `result` (the object holding `result`, `result_error`, …).
+pub fn parse_v2(batch: &Batch, result: &Value, request_id: &str) -> Result<BatchResult, Error> {
+    let Some(results) = result.get("result") else {
+        return Err(Error::sdk(
+            Code::JssdkInteractionBatchEmptyProcessingStrategy,
+            "the batch answer has no `result` map: no processing strategy matches it",
+        ));
+    };
+    let results = php_map(results);
+    let errors = php_map(result.get("result_error").unwrap_or(&Value::Null));
+    let totals = php_map(result.get("result_total").unwrap_or(&Value::Null));
+    let nexts = php_map(result.get("result_next").unwrap_or(&Value::Null));
+    let times = php_map(result.get("result_time").unwrap_or(&Value::Null));
+    let mut out = BatchResult::new();
+    let mut halted = false;
+    for (key, command) in batch.entries() {
+        let outcome = if let Some(value) = results.get(key) {
+            match (number(totals.get(key)), number(nexts.get(key))) {
+                (Ok(total), Ok(next)) => Outcome::Done(CommandResult {
+                    value: value.clone(),
+                    total,
+                    next,
+                    time: times.get(key).cloned(),
+                }),
+                _ => Outcome::Failed(row_fail(key, &command.method, "its total or next is not a number")),
+            }
+        } else if let Some(error) = errors.get(key) {
+            halted = batch.halts();
+            if error.is_object() {
+                Outcome::Failed(sub_error(key, command, request_id, error))
+            } else {
+                Outcome::Failed(row_fail(key, &command.method, "its error entry is not an object"))
+            }
+        } else if halted {
+            Outcome::NotRun
+        } else {
+            Outcome::Failed(Error::sdk(
+                Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse,
+                format!("batch command {key:?} ({}) has neither a result nor an error in the answer", command.method),
+            ))
+        };
+        out.push(key.clone(), command.method.clone(), outcome);
+    }
+    Ok(out)
+}
+
+/// Read a v3 batch's `result` (a list in command order).
+pub fn parse_v3(batch: &Batch, result: &Value) -> Result<BatchResult, Error> {
+    let Some(items) = result.as_array() else {
+        return Err(Error::sdk(Code::JssdkInteractionBatchEmptyProcessingStrategy, "the v3 batch answer is not a list"));
+    };
+    let mut out = BatchResult::new();
+    for (i, (key, command)) in batch.entries().iter().enumerate() {
+        let outcome = match items.get(i) {
+            Some(value) => Outcome::Done(CommandResult { value: value.clone(), total: None, next: None, time: None }),
+            None => Outcome::Failed(row_fail(key, &command.method, "the v3 answer has no entry for it")),
+        };
+        out.push(key.clone(), command.method.clone(), outcome);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Command;
+    use serde_json::json;
+
+    fn batch(n: usize, halt: bool) -> Batch {
+        Batch::list((0..n).map(|_| Command::new("crm.deal.get", json!({"id": 1, "auth": "fake-tok-1"}))).collect())
+            .map(|b| b.halt(halt))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_php_shape() {
+        // Keys 0 and 2 succeed (an object, since 1 is missing), 1 failed.
+        let answer = json!({
+            "result": {"0": {"ID": "1"}, "2": null},
+            "result_error": {"1": {"error": "NOT_FOUND", "error_description": "Not found"}},
+            "result_total": [],
+            "result_next": [],
+            "result_time": {"0": {"start": 1}},
+        });
+        let r = parse_v2(&batch(3, false), &answer, "req-1").unwrap_or_default();
+        assert!(!r.is_success());
+        assert_eq!(r.data().len(), 2);
+        assert_eq!(r.get("2").and_then(Outcome::ok).map(|c| c.value.clone()), Some(Value::Null), "null is a result");
+        let e = r.get("1").and_then(Outcome::err).map(|e| (e.code(), e.root().code()));
+        assert_eq!(e, Some((Code::JssdkBatchSubError.into(), ErrorCode::from_portal("NOT_FOUND"))));
+        assert_eq!(r.error_messages(), vec!["1: NOT_FOUND: Not found".to_owned()]);
+        let text = format!("{:?}", r.errors());
+        assert!(!text.contains("fake-tok-1"), "sub-call params are redacted");
+        let all = json!({"result": [1, 2], "result_error": [], "result_total": [10, 20], "result_next": [], "result_time": []});
+        let r = parse_v2(&batch(2, false), &all, "req").unwrap_or_default();
+        assert!(r.is_success());
+        assert_eq!(r.get("1").and_then(Outcome::ok).and_then(|c| c.total), Some(20));
+    }
+
+    #[test]
+    fn halt_absent_and_broken_rows() {
+        let answer = json!({"result": {"0": 1}, "result_error": {"1": {"error": "X", "error_description": ""}}});
+        let r = parse_v2(&batch(3, true), &answer, "r").unwrap_or_default();
+        assert!(matches!(r.get("2"), Some(Outcome::NotRun)));
+        let r = parse_v2(&batch(3, false), &answer, "r").unwrap_or_default();
+        let code = r.get("2").and_then(Outcome::err).map(|e| e.code());
+        assert_eq!(code, Some(Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse.into()));
+        let broken = json!({"result": {"0": 1}, "result_total": {"0": "many"}, "result_error": {"1": "oops"}});
+        let r = parse_v2(&batch(2, false), &broken, "r").unwrap_or_default();
+        for key in ["0", "1"] {
+            assert_eq!(r.get(key).and_then(Outcome::err).map(|e| e.code()), Some(Code::JssdkInteractionBatchRowFail.into()));
+        }
+        let e = parse_v2(&batch(1, false), &json!([1, 2]), "r").err().map(|e| e.code());
+        assert_eq!(e, Some(Code::JssdkInteractionBatchEmptyProcessingStrategy.into()));
+    }
+}
