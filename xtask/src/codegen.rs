@@ -91,8 +91,9 @@ pub(crate) fn run(root: &Path, mode: Mode) -> Result<(), String> {
     let table = load(root)?;
     let rust = format_rust(&render_rust(&table))?;
     let docs = render_docs(&table);
+    let v3 = format_rust(&crate::v3_table::render(root)?)?;
     let mut stale = Vec::new();
-    for (rel, contents) in [(RUST_OUT, rust), (DOCS_OUT, docs)] {
+    for (rel, contents) in [(RUST_OUT, rust), (DOCS_OUT, docs), (crate::v3_table::OUT, v3)] {
         let path = root.join(rel);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == contents {

@@ -1,9 +1,11 @@
 //! Project automation for the b24 workspace, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
-//!   from `crates/b24-errors/codes.toml`; with `--check`, fail when a generated file is stale.
+//!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
+//!   `crates/b24-actions/openapi-v3.json`; with `--check`, fail when a generated file is stale.
 
 mod codegen;
+mod v3_table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

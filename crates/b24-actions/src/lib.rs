@@ -1,3 +1,200 @@
 //! # b24-actions
 //!
-//! Work in progress: see the workspace README for what this crate will hold.
+//! What users do with a Bitrix24 portal, for REST v2 and v3:
+//!
+//! | action | v2 | v3 | gives |
+//! | --- | --- | --- | --- |
+//! | `call` | ✓ | ✓ | a [`CallResult`] (v2 paging helpers included) |
+//! | `call_list` | ✓ | ✓ | every row, in memory |
+//! | `fetch_list` | ✓ | ✓ | a `Stream` of pages; stops with `JSSDK_CORE_B24_FETCH_LIST_METHOD_API_V2`/`_V3` |
+//! | `fetch_tail` | | ✓ | keyset pages through `*.tail` |
+//! | `batch` | ✓ | ✓ | a [`BatchResult`] to inspect |
+//! | `batch_by_chunk` | ✓ | ✓ | any number of commands, 50 to a batch |
+//!
+//! The v2 `fetch_list` is the fast export: an id cursor without COUNT, 50 pages chained per
+//! batch through `$result[prev][49][ID]`, 2,500 rows per HTTP request, and optionally several
+//! id windows at once. v3 calls of methods outside the v3 surface fail before any request
+//! (`JSSDK_CORE_METHOD_NOT_SUPPORT_IN_API_V3`); v2 calls of methods v3 also serves log
+//! `JSSDK_CORE_METHOD_AVAILABLE_IN_API_V3` once.
+//!
+//! ```
+//! use b24_actions::{Actions, ListQuery};
+//! use b24_transport::{TransportBuilder, TransportConfig, credentials::Webhook};
+//! use futures::TryStreamExt;
+//! use serde_json::Value;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(120)).await?;
+//! # let webhook_url = portal.webhook_url();
+//! let transport = TransportBuilder::new(Webhook::parse(&webhook_url, false)?).config(TransportConfig::unlimited()).build()?;
+//! let actions = Actions::new(transport);
+//! let time: String = actions.v2().call("server.time", &()).await?.json()?;
+//! let mut pages = actions.v2().fetch_list::<Value>(ListQuery::new("crm.deal.list").select(["ID", "TITLE"]));
+//! let mut rows = 0;
+//! while let Some(page) = pages.try_next().await? {
+//!     rows += page.len();
+//! }
+//! assert_eq!(rows, 120);
+//! # Ok(())
+//! # }
+//! ```
+
+mod batch;
+mod call;
+mod deprecated;
+mod fetch_v2;
+mod fetch_v3;
+mod offset;
+mod query;
+#[allow(missing_docs)]
+mod v3_methods;
+pub mod versions;
+
+use b24_errors::{ApiVersion, Code, Error};
+use b24_transport::Transport;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use b24_batch::{Batch, BatchResult, Command, CommandResult, Commands, Outcome, Ref};
+pub use call::CallResult;
+pub use query::{ListKey, ListQuery};
+
+/// Chunks of a `batch_by_chunk` sent at once (the limiters pace them further).
+const CHUNK_CONCURRENCY: usize = 4;
+
+/// The actions of one client.
+#[derive(Debug, Clone)]
+pub struct Actions {
+    transport: Transport,
+}
+
+/// A stream of typed pages.
+pub type Pages<T> = BoxStream<'static, Result<Vec<T>, Error>>;
+
+fn typed<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>, Error> {
+    rows.into_iter()
+        .map(|row| {
+            serde_json::from_value(row).map_err(|e| {
+                Error::sdk_caused(Code::JssdkResponseUnexpectedShape, "a list row does not fit the requested type", e)
+            })
+        })
+        .collect()
+}
+
+fn typed_pages<T: DeserializeOwned + Send + 'static>(pages: BoxStream<'static, Result<Vec<Value>, Error>>) -> Pages<T> {
+    pages.map(|page| page.and_then(typed)).boxed()
+}
+
+impl Actions {
+    /// Actions over `transport`.
+    pub fn new(transport: Transport) -> Actions {
+        Actions { transport }
+    }
+
+    /// REST v2.
+    pub fn v2(&self) -> V2<'_> {
+        V2 { transport: &self.transport }
+    }
+
+    /// REST v3.
+    pub fn v3(&self) -> V3<'_> {
+        V3 { transport: &self.transport }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+}
+
+/// REST v2 actions.
+#[derive(Debug, Clone, Copy)]
+pub struct V2<'a> {
+    transport: &'a Transport,
+}
+
+impl V2<'_> {
+    /// Call a method.
+    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
+        call::call(self.transport, ApiVersion::V2, method, params).await
+    }
+
+    /// Every row of a list, in memory (through the fast export).
+    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
+        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// The pages of a list as a stream (the fast export). Pages yielded before an error stay
+    /// valid: resume from the last id.
+    pub fn fetch_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Pages<T> {
+        versions::note_v2_call(&query.method);
+        typed_pages(fetch_v2::fetch(self.transport.clone(), query))
+    }
+
+    /// Run a batch of at most 50 commands.
+    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
+        batch::batch(self.transport, ApiVersion::V2, batch).await
+    }
+
+    /// Run any number of commands, 50 to a batch.
+    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
+        batch::batch_by_chunk(self.transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await
+    }
+}
+
+/// REST v3 actions.
+#[derive(Debug, Clone, Copy)]
+pub struct V3<'a> {
+    transport: &'a Transport,
+}
+
+impl V3<'_> {
+    /// Call a method (refused before sending if v3 does not serve it).
+    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
+        call::call(self.transport, ApiVersion::V3, method, params).await
+    }
+
+    /// Every row of a list, in memory.
+    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
+        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// The pages of a list (`pagination`).
+    pub fn fetch_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Pages<T> {
+        typed_pages(fetch_v3::fetch(self.transport.clone(), v3_query(query)))
+    }
+
+    /// Every row through the keyset `*.tail` method, in memory.
+    pub async fn call_tail<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
+        let pages: Vec<Vec<T>> = self.fetch_tail(query).try_collect().await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// The pages of a list through the keyset `*.tail` method.
+    pub fn fetch_tail<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Pages<T> {
+        typed_pages(fetch_v3::fetch_tail(self.transport.clone(), v3_query(query)))
+    }
+
+    /// Run a batch (all-or-nothing on the portal).
+    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
+        batch::batch(self.transport, ApiVersion::V3, batch).await
+    }
+
+    /// Run any number of commands, 50 to a batch.
+    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
+        batch::batch_by_chunk(self.transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await
+    }
+}
+
+/// v3 lists put rows under `items`, keyed by `id`.
+fn v3_query(mut query: ListQuery) -> ListQuery {
+    if matches!(&query.list_key, ListKey::Field(k) if k == "tasks") {
+        query.list_key = ListKey::Field("items".into());
+    }
+    query
+}

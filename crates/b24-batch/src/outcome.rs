@@ -100,6 +100,11 @@ impl BatchResult {
         self.errors().iter().map(|(k, e)| format!("{k}: {}: {}", e.root().code(), e.root().message())).collect()
     }
 
+    /// Take the outcomes: (key, method, outcome) in command order.
+    pub fn into_entries(self) -> Vec<(String, String, Outcome)> {
+        self.entries
+    }
+
     /// The number of commands.
     pub fn len(&self) -> usize {
         self.entries.len()
