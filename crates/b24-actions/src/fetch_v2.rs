@@ -22,6 +22,8 @@ use crate::query::{ListKey, ListQuery};
 
 /// Pages chained in one batch.
 const PAGES_PER_BATCH: usize = 50;
+/// The name of the highest-id query in a windowed export's first batch.
+const TOP: &str = "top";
 /// v2 pages hold 50 rows.
 const PAGE: usize = 50;
 
@@ -115,8 +117,22 @@ impl Plan {
         r.index(PAGE - 1).field(&self.q.id_row).to_string()
     }
 
-    fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, pages: usize) -> Result<Batch, Error> {
-        let mut entries = Vec::with_capacity(pages);
+    /// The query for the highest id (first row of a descending page of ids).
+    fn top_query(&self) -> Value {
+        let mut params = self.page(None, None);
+        params["order"] = json!({ self.q.id_filter.clone(): "DESC" });
+        params["select"] = json!([self.q.id_filter.clone()]);
+        params
+    }
+
+    /// A batch of chained pages; with `top`, the first command asks for the highest id and
+    /// one page fewer is chained.
+    fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, top: bool) -> Result<Batch, Error> {
+        let pages = if top { PAGES_PER_BATCH - 1 } else { PAGES_PER_BATCH };
+        let mut entries = Vec::with_capacity(PAGES_PER_BATCH);
+        if top {
+            entries.push((TOP.to_owned(), Command::new(self.q.method.clone(), self.top_query())));
+        }
         for k in 0..pages {
             let name = format!("p{k}");
             let cursor = if k == 0 { cursor.map(Value::from) } else { Some(Value::String(self.last_id_ref(&format!("p{}", k - 1)))) };
@@ -132,11 +148,13 @@ struct Step {
     cursor: Option<u64>,
     ended: bool,
     error: Option<Error>,
+    /// The highest id, when asked for.
+    top: Option<u64>,
 }
 
-async fn run_chain(transport: &Transport, plan: &Plan, cursor: Option<u64>, window_end: Option<u64>) -> Step {
-    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None };
-    let batch = match plan.chain(cursor, window_end, PAGES_PER_BATCH) {
+async fn run_chain(transport: &Transport, plan: &Plan, cursor: Option<u64>, window_end: Option<u64>, top: bool) -> Step {
+    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None };
+    let batch = match plan.chain(cursor, window_end, top) {
         Ok(b) => b,
         Err(e) => {
             step.error = Some(e);
@@ -155,8 +173,11 @@ async fn run_chain(transport: &Transport, plan: &Plan, cursor: Option<u64>, wind
             return step;
         }
     };
-    for (_, _, outcome) in result.into_entries() {
+    for (key, _, outcome) in result.into_entries() {
         match outcome {
+            Outcome::Done(r) if key == TOP => {
+                step.top = plan.q.rows(r.value).first().and_then(|row| plan.q.row_id(row));
+            }
             Outcome::Done(r) => {
                 let rows = plan.q.rows(r.value);
                 let mut last = step.cursor;
@@ -224,7 +245,7 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
             if s.done {
                 return None;
             }
-            let step = run_chain(&s.transport, &s.plan, s.cursor, None).await;
+            let step = run_chain(&s.transport, &s.plan, s.cursor, None, false).await;
             for page in step.pages {
                 s.delivered += page.len() as u64;
                 s.pending.push_back(Ok(page));
@@ -244,7 +265,7 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
 async fn window(transport: Transport, plan: Plan, mut cursor: Option<u64>, end: u64) -> (Vec<Vec<Value>>, Option<Error>) {
     let mut pages = Vec::new();
     loop {
-        let step = run_chain(&transport, &plan, cursor, Some(end)).await;
+        let step = run_chain(&transport, &plan, cursor, Some(end), false).await;
         pages.extend(step.pages);
         cursor = step.cursor;
         if step.error.is_some() || step.ended {
@@ -253,26 +274,13 @@ async fn window(transport: Transport, plan: Plan, mut cursor: Option<u64>, end: 
     }
 }
 
-async fn max_id(transport: &Transport, plan: &Plan) -> Result<Option<u64>, Error> {
-    let mut params = plan.page(None, None);
-    params["order"] = json!({ plan.q.id_filter.clone(): "DESC" });
-    params["select"] = json!([plan.q.id_filter.clone()]);
-    let response = transport.call(B24Request::v2(plan.q.method.clone(), &params)?).await?;
-    let rows = plan.q.rows(response.value()?);
-    Ok(rows.first().and_then(|r| plan.q.row_id(r)))
-}
-
 fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     let first = {
         let (transport, plan) = (transport.clone(), plan.clone());
-        async move {
-            let step = run_chain(&transport, &plan, plan.start, None).await;
-            let top = if step.ended || step.error.is_some() { Ok(None) } else { max_id(&transport, &plan).await };
-            (step, top)
-        }
+        async move { run_chain(&transport, &plan, plan.start, None, true).await }
     };
     stream::once(first)
-        .flat_map(move |(step, top)| {
+        .flat_map(move |step| {
             let mut head: Vec<Result<Vec<Value>, Error>> = Vec::new();
             let delivered: u64 = step.pages.iter().map(|p| p.len() as u64).sum();
             let span = match (step.pages.first().and_then(|p| p.first()), step.cursor) {
@@ -281,9 +289,9 @@ fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Va
             };
             head.extend(step.pages.into_iter().map(Ok));
             let mut tail: BoxStream<'static, Result<Vec<Value>, Error>> = stream::empty().boxed();
-            match (step.error, top) {
-                (Some(e), _) | (None, Err(e)) => head.push(Err(fetch_failed(e, delivered))),
-                (None, Ok(Some(top))) if !step.ended => {
+            match (step.error, step.top) {
+                (Some(e), _) => head.push(Err(fetch_failed(e, delivered))),
+                (None, Some(top)) if !step.ended => {
                     if let (Some((first, last)), Some(cursor)) = (span, step.cursor) {
                         tail = window_stream(transport.clone(), plan.clone(), cursor, top, first, last, delivered);
                     }
@@ -305,7 +313,9 @@ fn window_stream(
     last: u64,
     delivered: u64,
 ) -> BoxStream<'static, Result<Vec<Value>, Error>> {
-    let target = (PAGES_PER_BATCH * PAGE) as f64 * 0.9;
+    // A window should end inside one batch: a page short of full leaves room for the data's
+    // unevenness.
+    let target = ((PAGES_PER_BATCH - 1) * PAGE) as f64;
     let density = delivered as f64 / ((last - first + 1) as f64);
     let width = ((target / density.max(1e-9)).ceil() as u64).max(PAGE as u64);
     let limit = plan.end.map_or(top + 1, |e| e.min(top + 1));
