@@ -26,7 +26,10 @@ impl Actions {
 
     /// Deprecated: use `actions.v2().call_list`.
     #[deprecated(note = "use actions.v2().call_list")]
-    pub async fn call_list_method<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
+    pub async fn call_list_method<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> Result<Vec<T>, Error> {
         versions::note_deprecated("call_list_method", "actions.v2().call_list");
         self.v2().call_list(query).await
     }

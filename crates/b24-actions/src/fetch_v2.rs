@@ -60,10 +60,13 @@ impl Plan {
         let mut filter = q.filter.clone();
         let (near, near_eq, far, far_eq) = if ascending { (">", ">=", "<", "<=") } else { ("<", "<=", ">", ">=") };
         let take = |f: &mut Map<String, Value>, prefix: &str| {
-            let key = f.keys().find(|k| k.strip_prefix(prefix).is_some_and(|rest| rest.eq_ignore_ascii_case(&id))).cloned();
+            let key =
+                f.keys().find(|k| k.strip_prefix(prefix).is_some_and(|rest| rest.eq_ignore_ascii_case(&id))).cloned();
             key.and_then(|k| f.remove(&k)).and_then(|v| number(&v))
         };
-        let start = take(&mut filter, near_eq).map(|v| if ascending { v.saturating_sub(1) } else { v + 1 }).or_else(|| take(&mut filter, near));
+        let start = take(&mut filter, near_eq)
+            .map(|v| if ascending { v.saturating_sub(1) } else { v + 1 })
+            .or_else(|| take(&mut filter, near));
         let end = if ascending {
             let lt = take(&mut filter, far);
             let le = take(&mut filter, far_eq).map(|v| v + 1);
@@ -135,7 +138,11 @@ impl Plan {
         }
         for k in 0..pages {
             let name = format!("p{k}");
-            let cursor = if k == 0 { cursor.map(Value::from) } else { Some(Value::String(self.last_id_ref(&format!("p{}", k - 1)))) };
+            let cursor = if k == 0 {
+                cursor.map(Value::from)
+            } else {
+                Some(Value::String(self.last_id_ref(&format!("p{}", k - 1))))
+            };
             entries.push((name, Command::new(self.q.method.clone(), self.page(cursor, window_end))));
         }
         Batch::named(entries)
@@ -152,7 +159,13 @@ struct Step {
     top: Option<u64>,
 }
 
-async fn run_chain(transport: &Transport, plan: &Plan, cursor: Option<u64>, window_end: Option<u64>, top: bool) -> Step {
+async fn run_chain(
+    transport: &Transport,
+    plan: &Plan,
+    cursor: Option<u64>,
+    window_end: Option<u64>,
+    top: bool,
+) -> Step {
     let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None };
     let batch = match plan.chain(cursor, window_end, top) {
         Ok(b) => b,
@@ -184,7 +197,13 @@ async fn run_chain(transport: &Transport, plan: &Plan, cursor: Option<u64>, wind
                 let continues = rows.iter().all(|row| {
                     let id = plan.q.row_id(row);
                     let ok = match (id, last) {
-                        (Some(id), Some(prev)) => if plan.ascending { id > prev } else { id < prev },
+                        (Some(id), Some(prev)) => {
+                            if plan.ascending {
+                                id > prev
+                            } else {
+                                id < prev
+                            }
+                        }
                         (Some(_), None) => true,
                         (None, _) => false,
                     };
@@ -262,7 +281,12 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
 }
 
 /// All pages of the id window `(cursor, end)`, fetched chain after chain.
-async fn window(transport: Transport, plan: Plan, mut cursor: Option<u64>, end: u64) -> (Vec<Vec<Value>>, Option<Error>) {
+async fn window(
+    transport: Transport,
+    plan: Plan,
+    mut cursor: Option<u64>,
+    end: u64,
+) -> (Vec<Vec<Value>>, Option<Error>) {
     let mut pages = Vec::new();
     loop {
         let step = run_chain(&transport, &plan, cursor, Some(end), false).await;
@@ -330,24 +354,27 @@ fn window_stream(
         }
     };
     schedule(&mut lo, &mut running);
-    stream::unfold((running, lo, schedule, false, delivered), |(mut running, mut lo, schedule, stop, mut delivered)| async move {
-        if stop {
-            return None;
-        }
-        let (pages, error) = running.next().await?;
-        let mut items: Vec<Result<Vec<Value>, Error>> = Vec::with_capacity(pages.len() + 1);
-        for page in pages {
-            delivered += page.len() as u64;
-            items.push(Ok(page));
-        }
-        let failed = error.is_some();
-        if let Some(e) = error {
-            items.push(Err(fetch_failed(e, delivered)));
-        } else {
-            schedule(&mut lo, &mut running);
-        }
-        Some((stream::iter(items), (running, lo, schedule, failed, delivered)))
-    })
+    stream::unfold(
+        (running, lo, schedule, false, delivered),
+        |(mut running, mut lo, schedule, stop, mut delivered)| async move {
+            if stop {
+                return None;
+            }
+            let (pages, error) = running.next().await?;
+            let mut items: Vec<Result<Vec<Value>, Error>> = Vec::with_capacity(pages.len() + 1);
+            for page in pages {
+                delivered += page.len() as u64;
+                items.push(Ok(page));
+            }
+            let failed = error.is_some();
+            if let Some(e) = error {
+                items.push(Err(fetch_failed(e, delivered)));
+            } else {
+                schedule(&mut lo, &mut running);
+            }
+            Some((stream::iter(items), (running, lo, schedule, failed, delivered)))
+        },
+    )
     .flatten()
     .boxed()
 }

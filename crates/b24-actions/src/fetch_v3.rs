@@ -67,7 +67,12 @@ async fn next_page(s: &mut State) -> Result<Vec<Value>, Error> {
     Ok(rows)
 }
 
-fn pages(transport: Transport, q: ListQuery, method: String, mode: Mode) -> BoxStream<'static, Result<Vec<Value>, Error>> {
+fn pages(
+    transport: Transport,
+    q: ListQuery,
+    method: String,
+    mode: Mode,
+) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     if let Err(e) = versions::require_v3(&method) {
         return stream::iter(vec![Err(e)]).boxed();
     }

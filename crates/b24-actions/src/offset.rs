@@ -45,7 +45,8 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
                     .then(move |starts| {
                         let (transport, q) = (transport.clone(), q.clone());
                         async move {
-                            let commands = starts.iter().map(|s| Command::new(q.method.clone(), params(&q, *s))).collect();
+                            let commands =
+                                starts.iter().map(|s| Command::new(q.method.clone(), params(&q, *s))).collect();
                             let batch = Batch::list(commands)?;
                             let response = transport.call(B24Request::v2("batch", &batch.v2_params()?)?).await?;
                             let result = b24_batch::parse_v2(&batch, &response.value()?, response.request_id())?;

@@ -98,7 +98,8 @@ async fn filters_select_and_bounds_are_kept() {
     let ids: Vec<u64> = rows.iter().map(|r| id_of(r, "ID")).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     let descending = ListQuery::new("crm.deal.list").order("ID", "DESC").select(["ID"]);
-    let got: Vec<u64> = actions.v2().call_list::<Value>(descending).await.expect("desc").iter().map(|r| id_of(r, "ID")).collect();
+    let got: Vec<u64> =
+        actions.v2().call_list::<Value>(descending).await.expect("desc").iter().map(|r| id_of(r, "ID")).collect();
     assert_eq!(got, all.iter().rev().copied().collect::<Vec<_>>());
     assert_eq!(portal.counters().count_queries, 0);
     // Ordered by another field: offset paging (which counts) still returns every row once.
@@ -120,6 +121,7 @@ async fn v3_pages_and_tail() {
     assert_eq!(rows.iter().map(|r| id_of(r, "id")).collect::<Vec<_>>(), expected);
     let rows: Vec<Value> = actions.v3().call_tail(q).await.expect("v3 tail");
     assert_eq!(rows.iter().map(|r| id_of(r, "id")).collect::<Vec<_>>(), expected);
-    let tasks: Vec<Value> = actions.v3().call_tail(ListQuery::new("tasks.task.list").page_size(1000)).await.expect("tasks tail");
+    let tasks: Vec<Value> =
+        actions.v3().call_tail(ListQuery::new("tasks.task.list").page_size(1000)).await.expect("tasks tail");
     assert_eq!(tasks.len(), 2_345);
 }

@@ -163,7 +163,10 @@ pub fn encode_v2(entries: &[(String, Command)], halt: bool) -> Result<Value, Err
 /// The v3 wire format of `entries`.
 pub fn encode_v3(entries: &[(String, Command)]) -> Result<Value, Error> {
     if entries.is_empty() {
-        return Err(Error::sdk(Code::JssdkInteractionBatchBuildStrategyV3EmptyCommands, "the v3 batch has no commands"));
+        return Err(Error::sdk(
+            Code::JssdkInteractionBatchBuildStrategyV3EmptyCommands,
+            "the v3 batch has no commands",
+        ));
     }
     let mut out = Vec::with_capacity(entries.len());
     for (key, c) in entries {
@@ -226,13 +229,20 @@ mod tests {
 
     #[test]
     fn wire_formats() {
-        let b = Batch::list(vec![cmd("server.time"), Command::new("crm.deal.get", json!({"id": 5}))]).map(|b| b.halt(true));
+        let b =
+            Batch::list(vec![cmd("server.time"), Command::new("crm.deal.get", json!({"id": 5}))]).map(|b| b.halt(true));
         let p = b.and_then(|b| b.v2_params()).unwrap_or_default();
         assert_eq!(p, json!({"halt": 1, "cmd": ["server.time", "crm.deal.get?id=5"]}));
         let v3 = Batch::named(vec![("x".into(), cmd("crm.item.list"))]).and_then(|b| b.v3_body()).unwrap_or_default();
         assert_eq!(v3, json!([{"method": "crm.item.list", "query": {}, "as": "x"}]));
-        assert_eq!(encode_v2(&[], false).err().map(|e| e.code()), Some(Code::JssdkInteractionBatchStrategyV2EmptyCommands.into()));
-        assert_eq!(encode_v3(&[]).err().map(|e| e.code()), Some(Code::JssdkInteractionBatchBuildStrategyV3EmptyCommands.into()));
+        assert_eq!(
+            encode_v2(&[], false).err().map(|e| e.code()),
+            Some(Code::JssdkInteractionBatchStrategyV2EmptyCommands.into())
+        );
+        assert_eq!(
+            encode_v3(&[]).err().map(|e| e.code()),
+            Some(Code::JssdkInteractionBatchBuildStrategyV3EmptyCommands.into())
+        );
         let empty_method = encode_v3(&[("a".into(), Command::new(" ", json!({})))]).err().map(|e| e.code());
         assert_eq!(empty_method, Some(Code::JssdkInteractionBatchBuildStrategyV3EmptyCommand.into()));
     }

@@ -169,12 +169,9 @@ pub fn parse_v2(batch: &Batch, result: &Value, request_id: &str) -> Result<Batch
     for (key, command) in batch.entries() {
         let outcome = if let Some(value) = results.get(key) {
             match (number(totals.get(key)), number(nexts.get(key))) {
-                (Ok(total), Ok(next)) => Outcome::Done(CommandResult {
-                    value: value.clone(),
-                    total,
-                    next,
-                    time: times.get(key).cloned(),
-                }),
+                (Ok(total), Ok(next)) => {
+                    Outcome::Done(CommandResult { value: value.clone(), total, next, time: times.get(key).cloned() })
+                }
                 _ => Outcome::Failed(row_fail(key, &command.method, "its total or next is not a number")),
             }
         } else if let Some(error) = errors.get(key) {
@@ -200,7 +197,10 @@ pub fn parse_v2(batch: &Batch, result: &Value, request_id: &str) -> Result<Batch
 /// Read a v3 batch's `result` (a list in command order).
 pub fn parse_v3(batch: &Batch, result: &Value) -> Result<BatchResult, Error> {
     let Some(items) = result.as_array() else {
-        return Err(Error::sdk(Code::JssdkInteractionBatchEmptyProcessingStrategy, "the v3 batch answer is not a list"));
+        return Err(Error::sdk(
+            Code::JssdkInteractionBatchEmptyProcessingStrategy,
+            "the v3 batch answer is not a list",
+        ));
     };
     let mut out = BatchResult::new();
     for (i, (key, command)) in batch.entries().iter().enumerate() {
@@ -261,7 +261,10 @@ mod tests {
         let broken = json!({"result": {"0": 1}, "result_total": {"0": "many"}, "result_error": {"1": "oops"}});
         let r = parse_v2(&batch(2, false), &broken, "r").unwrap_or_default();
         for key in ["0", "1"] {
-            assert_eq!(r.get(key).and_then(Outcome::err).map(|e| e.code()), Some(Code::JssdkInteractionBatchRowFail.into()));
+            assert_eq!(
+                r.get(key).and_then(Outcome::err).map(|e| e.code()),
+                Some(Code::JssdkInteractionBatchRowFail.into())
+            );
         }
         let e = parse_v2(&batch(1, false), &json!([1, 2]), "r").err().map(|e| e.code());
         assert_eq!(e, Some(Code::JssdkInteractionBatchEmptyProcessingStrategy.into()));
