@@ -1,3 +1,188 @@
-//! # b24-sdk
+//! # b24 — a Rust SDK for the Bitrix24 REST API
 //!
-//! Work in progress: see the workspace README for what this crate will hold.
+//! Fast, never rate-limited by surprise, errors you can match on, secrets that never leak.
+//!
+//! ```
+//! use b24_sdk::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), b24_sdk::Error> {
+//! # let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(300)).await.map_err(b24_sdk::Error::from_error)?;
+//! # let url = portal.webhook_url();
+//! let client = Client::from_webhook_url(&url)?;          // https://<portal>/rest/<user>/<secret>/
+//! let me = client.user_current().await?;                 // typed helper
+//! let deals: Vec<serde_json::Value> = client
+//!     .v2()
+//!     .call_list(ListQuery::new("crm.deal.list").select(["ID", "TITLE"]))
+//!     .await?;                                           // the fast export, all rows
+//! assert_eq!(deals.len(), 300);
+//! match client.call::<serde_json::Value>("crm.deal.get", &serde_json::json!({"id": 0})).await {
+//!     Err(e) if e.code() == "" => {}                     // legacy CRM: empty code, status 400
+//!     other => panic!("{other:?}"),
+//! }
+//! # let _ = me;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate is a facade over focused crates, each usable alone:
+//!
+//! | crate | re-exported as | what it holds |
+//! | --- | --- | --- |
+//! | `b24-errors` | [`errors`] | the error model, codes generated from one table, redaction |
+//! | `b24-transport` | [`transport`] | the tower stack: auth, retry, limiters, tracing, wire |
+//! | `b24-batch` | [`batch`] (feature `batch`) | the batch wire format |
+//! | `b24-actions` | [`actions`] (feature `actions`) | call, lists, the fast export, batches |
+//! | `b24-emulator` | [`emulator`] (feature `emulator`) | a local portal for your tests |
+//!
+//! ## Why there is no client-side (`wasm32`) warning by default
+//!
+//! The seed SDK warns (`JSSDK_CLIENT_SIDE_WARNING`) when a webhook client is built in a
+//! browser. b24 targets servers (tokio, hyper, rustls) and does not build for `wasm32`; should a
+//! `wasm32` build appear, [`ClientBuilder::webhook`] logs that code, since a webhook holds a
+//! portal-wide secret that must never ship to a client.
+
+mod builder;
+pub mod events;
+pub mod typed;
+
+use b24_errors::Error as B24Error;
+use b24_transport::{Transport, credentials::OAuthCredentials};
+#[cfg(feature = "actions")]
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use b24_errors as errors;
+pub use b24_errors::{Code, Error, ErrorCode, RetryClass, Secret};
+pub use b24_transport as transport;
+pub use b24_transport::credentials::{MemoryTokenStore, OAuthApp, TokenSet, TokenStore};
+pub use b24_transport::{ApiVersion, StatsSnapshot};
+pub use builder::{ClientBuilder, Plan};
+
+#[cfg(feature = "actions")]
+pub use b24_actions as actions;
+#[cfg(feature = "actions")]
+pub use b24_actions::{Actions, BatchResult, CallResult, ListKey, ListQuery, Outcome, Pages};
+#[cfg(feature = "batch")]
+pub use b24_batch as batch;
+#[cfg(feature = "batch")]
+pub use b24_batch::{Batch, Command, Commands, Ref};
+#[cfg(feature = "emulator")]
+pub use b24_emulator as emulator;
+
+/// The names most programs need.
+pub mod prelude {
+    #[cfg(feature = "actions")]
+    pub use crate::{Batch, BatchResult, Command, Commands, ListQuery, Outcome};
+    pub use crate::{Client, ClientBuilder, Code, Error, OAuthApp, Plan, Secret, TokenSet};
+}
+
+/// A Bitrix24 client: cheap to clone; every clone shares the connection pool, the limiters and
+/// the OAuth tokens.
+#[derive(Debug, Clone)]
+pub struct Client {
+    transport: Transport,
+    #[cfg(feature = "actions")]
+    actions: b24_actions::Actions,
+}
+
+impl Client {
+    /// A client for an incoming webhook, with the standard plan's limits.
+    pub fn from_webhook_url(url: &str) -> Result<Client, B24Error> {
+        Client::builder().webhook(url).build()
+    }
+
+    /// A client for an OAuth app.
+    pub fn from_oauth(credentials: OAuthCredentials) -> Result<Client, B24Error> {
+        Client::builder().oauth(credentials).build()
+    }
+
+    /// Every setting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_transport(transport: Transport) -> Client {
+        Client {
+            #[cfg(feature = "actions")]
+            actions: b24_actions::Actions::new(transport.clone()),
+            transport,
+        }
+    }
+
+    /// The transport (the tower stack), for raw calls.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Statistics: calls, retries, limiter waits, limit answers seen, refreshes.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.transport.stats()
+    }
+
+    /// The current OAuth tokens (for an OAuth client).
+    pub fn tokens(&self) -> Option<TokenSet> {
+        self.transport.oauth().map(|o| o.tokens())
+    }
+}
+
+#[cfg(feature = "actions")]
+impl Client {
+    /// REST v2 actions.
+    pub fn v2(&self) -> b24_actions::V2<'_> {
+        self.actions.v2()
+    }
+
+    /// REST v3 actions.
+    pub fn v3(&self) -> b24_actions::V3<'_> {
+        self.actions.v3()
+    }
+
+    /// All actions.
+    pub fn actions(&self) -> &b24_actions::Actions {
+        &self.actions
+    }
+
+    /// Call a v2 method and deserialize its result into `T`.
+    pub async fn call<T: DeserializeOwned>(&self, method: &str, params: &impl Serialize) -> Result<T, B24Error> {
+        self.v2().call(method, params).await?.json()
+    }
+
+    /// `server.time`: the portal's clock (ISO 8601).
+    pub async fn server_time(&self) -> Result<String, B24Error> {
+        self.call("server.time", &()).await
+    }
+
+    /// `user.current`: the user the credentials act as.
+    pub async fn user_current(&self) -> Result<typed::User, B24Error> {
+        self.call("user.current", &()).await
+    }
+
+    /// `profile`: the current user's profile.
+    pub async fn profile(&self) -> Result<typed::Profile, B24Error> {
+        self.call("profile", &()).await
+    }
+
+    /// `app.info`: the app's installation.
+    pub async fn app_info(&self) -> Result<typed::AppInfo, B24Error> {
+        self.call("app.info", &()).await
+    }
+
+    /// `crm.item.get`, typed.
+    pub async fn crm_item<T: DeserializeOwned>(&self, entity_type_id: u64, id: u64) -> Result<T, B24Error> {
+        let params = serde_json::json!({"entityTypeId": entity_type_id, "id": id});
+        let envelope: typed::ItemEnvelope<T> = self.call("crm.item.get", &params).await?;
+        Ok(envelope.item)
+    }
+
+    /// `crm.item.add` from a typed value; the created item comes back typed.
+    pub async fn crm_item_add<F: Serialize, T: DeserializeOwned>(&self, entity_type_id: u64, fields: &F) -> Result<T, B24Error> {
+        let params = serde_json::json!({"entityTypeId": entity_type_id, "fields": fields});
+        let envelope: typed::ItemEnvelope<T> = self.call("crm.item.add", &params).await?;
+        Ok(envelope.item)
+    }
+
+    /// Every `crm.item` of a type, typed (the fast export).
+    pub async fn crm_items<T: DeserializeOwned + Send + 'static>(&self, entity_type_id: u64) -> Result<Vec<T>, B24Error> {
+        self.v2().call_list(ListQuery::new("crm.item.list").param("entityTypeId", entity_type_id)).await
+    }
+}
