@@ -44,7 +44,12 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl Default for ClientBuilder {
     fn default() -> Self {
-        ClientBuilder { credentials: None, plan: Plan::Standard, config: TransportConfig::standard(), wraps: Vec::new() }
+        ClientBuilder {
+            credentials: None,
+            plan: Plan::Standard,
+            config: TransportConfig::standard(),
+            wraps: Vec::new(),
+        }
     }
 }
 
@@ -178,7 +183,10 @@ impl ClientBuilder {
     /// Build the client.
     pub fn build(self) -> Result<Client, Error> {
         let credentials = self.credentials.unwrap_or_else(|| {
-            Err(Error::sdk(Code::JssdkCoreB24NotInit, "no credentials: call .webhook(url), .oauth(...) or .placement(...)"))
+            Err(Error::sdk(
+                Code::JssdkCoreB24NotInit,
+                "no credentials: call .webhook(url), .oauth(...) or .placement(...)",
+            ))
         })?;
         let mut config = self.config;
         match self.plan {

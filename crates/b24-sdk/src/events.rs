@@ -53,7 +53,11 @@ impl Event {
     /// ```
     pub fn parse(form_body: &str) -> Result<Event, Error> {
         let fields = php_query::decode(form_body);
-        let event = fields.get("event").and_then(Value::as_str).filter(|e| !e.is_empty()).ok_or_else(|| invalid("no `event`"))?;
+        let event = fields
+            .get("event")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| invalid("no `event`"))?;
         let auth = fields.get("auth").filter(|a| a.is_object()).ok_or_else(|| invalid("no `auth`"))?;
         let text = |key: &str| auth.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
         let application_token = text("application_token").ok_or_else(|| invalid("no `auth[application_token]`"))?;

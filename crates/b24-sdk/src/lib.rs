@@ -175,14 +175,21 @@ impl Client {
     }
 
     /// `crm.item.add` from a typed value; the created item comes back typed.
-    pub async fn crm_item_add<F: Serialize, T: DeserializeOwned>(&self, entity_type_id: u64, fields: &F) -> Result<T, B24Error> {
+    pub async fn crm_item_add<F: Serialize, T: DeserializeOwned>(
+        &self,
+        entity_type_id: u64,
+        fields: &F,
+    ) -> Result<T, B24Error> {
         let params = serde_json::json!({"entityTypeId": entity_type_id, "fields": fields});
         let envelope: typed::ItemEnvelope<T> = self.call("crm.item.add", &params).await?;
         Ok(envelope.item)
     }
 
     /// Every `crm.item` of a type, typed (the fast export).
-    pub async fn crm_items<T: DeserializeOwned + Send + 'static>(&self, entity_type_id: u64) -> Result<Vec<T>, B24Error> {
+    pub async fn crm_items<T: DeserializeOwned + Send + 'static>(
+        &self,
+        entity_type_id: u64,
+    ) -> Result<Vec<T>, B24Error> {
         self.v2().call_list(ListQuery::new("crm.item.list").param("entityTypeId", entity_type_id)).await
     }
 }

@@ -32,7 +32,8 @@ async fn typed_helpers() {
     assert_eq!(created.title, "typed");
     let all: Vec<Deal> = client.crm_items(2).await.expect("items");
     assert_eq!(all.len(), 121);
-    let raw: ItemEnvelope<serde_json::Value> = client.call("crm.item.get", &serde_json::json!({"entityTypeId": 2, "id": 2})).await.expect("raw");
+    let raw: ItemEnvelope<serde_json::Value> =
+        client.call("crm.item.get", &serde_json::json!({"entityTypeId": 2, "id": 2})).await.expect("raw");
     assert_eq!(raw.item["id"], 2);
     let wrong: Result<Vec<Deal>, Error> = client.call("server.time", &()).await;
     assert_eq!(wrong.err().map(|e| e.code()), Some(Code::JssdkResponseUnexpectedShape.into()));
@@ -62,7 +63,10 @@ async fn oauth_from_a_placement_post() {
     assert_eq!(tokens.client_endpoint, format!("https://{domain}/rest/"));
     tokens.client_endpoint = portal.client_endpoint();
     let client = Client::builder()
-        .oauth(b24_sdk::transport::credentials::OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens))
+        .oauth(b24_sdk::transport::credentials::OAuthCredentials::new(
+            OAuthApp::new(s.client_id, s.client_secret),
+            tokens,
+        ))
         .plan(Plan::Unlimited)
         .build()
         .expect("client");
