@@ -21,7 +21,7 @@ const VALUE: &AsciiSet = &KEY.remove(b'$').remove(b'[').remove(b']');
 /// ```
 /// use serde_json::json;
 /// let q = b24_transport::php_query::encode(&json!({"filter": {">ID": 5}, "select": ["ID"], "empty": [], "ok": true}));
-/// assert_eq!(q, "empty[]=&filter[%3EID]=5&ok=1&select[0]=ID");
+/// assert_eq!(q, "filter[%3EID]=5&select[0]=ID&empty[]=&ok=1");
 /// ```
 pub fn encode(params: &Value) -> String {
     let mut out = String::new();
@@ -165,14 +165,14 @@ mod tests {
     fn reserved_and_unicode() {
         let v = json!({"filter": {"%TITLE": "a&b=c d+é/?#"}, "ref": "$result[p0][49][ID]", "n": null, "f": false});
         let q = encode(&v);
-        assert_eq!(q, "f=0&filter[%25TITLE]=a%26b%3Dc%20d%2B%C3%A9%2F%3F%23&n=&ref=$result[p0][49][ID]");
+        assert_eq!(q, "filter[%25TITLE]=a%26b%3Dc%20d%2B%C3%A9%2F%3F%23&ref=$result[p0][49][ID]&n=&f=0");
         assert_eq!(decode(&q), php_view(&v));
     }
 
     #[test]
     fn nested_lists_of_maps() {
         let v = json!({"fields": {"PHONE": [{"VALUE": "1", "TYPE": "WORK"}], "TAGS": []}});
-        assert_eq!(encode(&v), "fields[PHONE][0][TYPE]=WORK&fields[PHONE][0][VALUE]=1&fields[TAGS][]=");
+        assert_eq!(encode(&v), "fields[PHONE][0][VALUE]=1&fields[PHONE][0][TYPE]=WORK&fields[TAGS][]=");
         assert_eq!(decode(&encode(&v)), php_view(&v));
     }
 

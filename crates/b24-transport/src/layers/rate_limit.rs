@@ -56,9 +56,7 @@ impl<S: Inner> Service<B24Request> for RateLimit<S> {
         let store = self.store.clone();
         let stats = self.stats.clone();
         Box::pin(async move {
-            let started = tokio::time::Instant::now();
-            store.acquire().await?;
-            let waited = started.elapsed();
+            let waited = store.acquire().await?;
             if !waited.is_zero() {
                 add_wait(&stats.rate_waits, &stats.rate_wait_micros, waited);
             }

@@ -137,14 +137,20 @@ impl LocalBucket {
 }
 
 impl BucketStore for LocalBucket {
-    fn acquire(&self) -> BoxFuture<'_, Result<(), Error>> {
+    fn acquire(&self) -> BoxFuture<'_, Result<Duration, Error>> {
         Box::pin(async move {
             let _turn = self.gate.lock().await;
+            let started = Instant::now();
+            let mut waited = false;
             loop {
                 match self.try_take(Instant::now()) {
-                    Ok(()) => return Ok(()),
-                    Err(Blocked::Drain(wait)) => tokio::time::sleep(wait).await,
+                    Ok(()) => return Ok(if waited { started.elapsed() } else { Duration::ZERO }),
+                    Err(Blocked::Drain(wait)) => {
+                        waited = true;
+                        tokio::time::sleep(wait).await;
+                    }
                     Err(Blocked::Answer) => {
+                        waited = true;
                         // An answer moves a request from in flight to draining; re-check on each
                         // (and at least every second, in case an answer was missed).
                         let _ = tokio::time::timeout(Duration::from_secs(1), self.answers.notified()).await;

@@ -23,8 +23,9 @@ pub use operating::{LocalOperating, OperatingConfig};
 /// bound instead: every request sent and not yet answered counts in full, and an answered one
 /// counts from its answer (it arrived no later than that) and drains from there.
 pub trait BucketStore: Send + Sync + 'static {
-    /// Wait until one more request may be sent, and count it as in flight.
-    fn acquire(&self) -> BoxFuture<'_, Result<(), Error>>;
+    /// Wait until one more request may be sent, and count it as in flight; how long it waited
+    /// for the bucket (zero when the slot was free).
+    fn acquire(&self) -> BoxFuture<'_, Result<Duration, Error>>;
     /// The request counted by [`BucketStore::acquire`] finished: answered (`refused` when the
     /// answer was `QUERY_LIMIT_EXCEEDED`), failed, or abandoned.
     fn on_answer(&self, refused: bool);
