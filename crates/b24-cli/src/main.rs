@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "b24", version, about = "Call a Bitrix24 portal, export lists, run a local portal.")]
 struct Cli {
-    /// The webhook URL (https://<portal>/rest/<user id>/<secret>/).
+    /// The webhook URL (`https://<portal>/rest/<user id>/<secret>/`).
     #[arg(long, env = "B24_WEBHOOK_URL", global = true, hide_env_values = true)]
     webhook: Option<String>,
     /// Allow plain http to a portal that is not on loopback (self-hosted).
@@ -51,7 +51,7 @@ enum Command {
     Call {
         /// The method, e.g. server.time or crm.deal.list.
         method: String,
-        /// Params as key=value (PHP brackets allowed: filter[>ID]=5, select[]=ID).
+        /// Params as key=value (PHP brackets allowed: `filter[>ID]=5`, `select[]=ID`).
         params: Vec<String>,
         /// Params as one JSON object instead.
         #[arg(long)]
@@ -60,8 +60,8 @@ enum Command {
         #[arg(long)]
         v3: bool,
     },
-    /// Run a batch from a JSON file: {"halt": false, "cmd": {"name": {"method": "...", "params": {}}}}
-    /// or a list of {"method", "params"}.
+    /// Run a batch from a JSON file: `{"halt": false, "cmd": {"name": {"method": "...", "params": {}}}}`
+    /// or a list of `{"method", "params"}`.
     Batch {
         /// The file.
         file: std::path::PathBuf,
@@ -76,7 +76,7 @@ enum Command {
     Export {
         /// The list method, e.g. crm.deal.list, crm.item.list, tasks.task.list.
         method: String,
-        /// Filter conditions as key=value (">ID=100", "STAGE_ID=WON").
+        /// Filter conditions as key=value (`>ID=100`, `STAGE_ID=WON`).
         #[arg(long = "filter")]
         filter: Vec<String>,
         /// Fields to select, comma-separated.

@@ -41,7 +41,7 @@ pub enum RowWriter<W: Write> {
     /// One JSON object per line.
     Jsonl(W),
     /// CSV with a header taken from the first row.
-    Csv { writer: csv::Writer<W>, header: Option<Vec<String>> },
+    Csv { writer: Box<csv::Writer<W>>, header: Option<Vec<String>> },
 }
 
 fn cell(v: Option<&Value>) -> String {

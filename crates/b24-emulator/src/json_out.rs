@@ -55,7 +55,7 @@ mod tests {
         let text = String::from_utf8(out).expect("ascii");
         assert_eq!(
             text,
-            r#"{"name":"\u0421\u0434\u0435\u043b\u043a\u0430 \u20ac\ud83d\ude00","q":"\"\n","url":"a\/b"}"#
+            r#"{"url":"a\/b","name":"\u0421\u0434\u0435\u043b\u043a\u0430 \u20ac\ud83d\ude00","q":"\"\n"}"#
         );
         let back: serde_json::Value = serde_json::from_str(&text).expect("valid json");
         assert_eq!(back["name"], "Сделка €😀");

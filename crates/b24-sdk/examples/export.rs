@@ -13,7 +13,11 @@ use futures::TryStreamExt;
 async fn main() -> Result<(), Error> {
     let portal = match std::env::var("B24_WEBHOOK_URL") {
         Ok(_) => None,
-        Err(_) => Some(b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(50_000)).await.map_err(Error::from_error)?),
+        Err(_) => Some(
+            b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(50_000))
+                .await
+                .map_err(Error::from_error)?,
+        ),
     };
     let url = match &portal {
         Some(p) => p.webhook_url(),

@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let me = client.user_current().await?;
     println!("acting as user #{}", me.id);
 
-    let deals: Vec<serde_json::Value> = client.call("crm.deal.list", &json!({"select": ["ID", "TITLE"], "start": -1})).await?;
+    let deals: Vec<serde_json::Value> =
+        client.call("crm.deal.list", &json!({"select": ["ID", "TITLE"], "start": -1})).await?;
     println!("first page: {} deals", deals.len());
 
     // Errors carry stable codes: match on them, not on messages.
@@ -32,7 +33,9 @@ async fn portal_url() -> Result<(Option<b24_emulator::EmulatorHandle>, String), 
     if let Ok(url) = std::env::var("B24_WEBHOOK_URL") {
         return Ok((None, url));
     }
-    let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(500)).await.map_err(Error::from_error)?;
+    let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(500))
+        .await
+        .map_err(Error::from_error)?;
     let url = portal.webhook_url();
     Ok((Some(portal), url))
 }

@@ -100,7 +100,7 @@ pub async fn run(client: &Client, method: &str, o: &Options<'_>) -> Result<Summa
     let writer = BufWriter::with_capacity(1 << 20, file);
     let mut rows = match o.format {
         Format::Jsonl => RowWriter::Jsonl(writer),
-        Format::Csv => RowWriter::Csv { writer: csv::Writer::from_writer(writer), header: None },
+        Format::Csv => RowWriter::Csv { writer: Box::new(csv::Writer::from_writer(writer)), header: None },
     };
     let started = Instant::now();
     let mut written = 0u64;
