@@ -9,6 +9,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tower::{Layer, ServiceExt};
+use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
 /// Which root certificates TLS trusts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,11 +46,13 @@ pub(crate) struct HttpAnswer {
 }
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Inner = SetSensitiveRequestHeaders<Client<Connector, Full<Bytes>>>;
 
-/// A cloneable pooled client.
+/// A cloneable pooled client. `Authorization` is marked sensitive (tower-http), so no HTTP-level
+/// trace layer a user adds ever prints a bearer token.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    client: Client<Connector, Full<Bytes>>,
+    client: Inner,
 }
 
 fn tls_config(roots: &TlsRoots) -> Result<rustls::ClientConfig, String> {
@@ -102,6 +106,7 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(pool_idle)
             .build(connector);
+        let client = SetSensitiveRequestHeadersLayer::new([http::header::AUTHORIZATION]).layer(client);
         Ok(HttpClient { client })
     }
 
@@ -109,7 +114,8 @@ impl HttpClient {
     pub(crate) async fn send(&self, request: Request<Full<Bytes>>, max_body: usize) -> Result<HttpAnswer, HttpFailure> {
         let response = self
             .client
-            .request(request)
+            .clone()
+            .oneshot(request)
             .await
             .map_err(|e| if e.is_connect() { HttpFailure::Connect(e) } else { HttpFailure::Network(e) })?;
         let (parts, mut body) = response.into_parts();
