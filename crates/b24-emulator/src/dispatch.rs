@@ -339,12 +339,9 @@ async fn rest(
     }
     let operating = settings.operating.map(|limits| {
         let mut op = lock(&portal.operating);
+        // In per-command mode the batch handler charged each sub-call already.
         if charged_whole {
             op.record(&limits, op_key.clone(), start, cost);
-        } else {
-            for (method, secs) in &outcome.charges {
-                op.record(&limits, (caller.auth_kind, caller.credential.clone(), method.clone()), start, *secs);
-            }
         }
         let state = op.state(&limits, &op_key, finish);
         (state.operating, state.reset_at)

@@ -45,8 +45,6 @@ pub(crate) struct Outcome {
     pub(crate) counted: bool,
     /// Send `result` as the whole body, outside the envelope (`rest.documentation.openapi`).
     pub(crate) raw: bool,
-    /// Per-method charges recorded by a batch in per-command mode: (method, seconds).
-    pub(crate) charges: Vec<(String, f64)>,
 }
 
 impl Outcome {

@@ -73,7 +73,8 @@ async fn batch_charging_switch() {
         let portal = Emulator::start(operating_settings(charging)).await.expect("start");
         let http = Http::new();
         let batch = format!("{}batch", portal.webhook_url());
-        let cmd = json!({"cmd": ["crm.deal.list?start=-1", "crm.deal.list?start=-1", "crm.deal.list?start=-1", "crm.deal.list?start=-1"]});
+        // Three pages of 0.35 s: the check before each sees 0, 0.35, 0.7 (all under 1.0); then 1.05.
+        let cmd = json!({"cmd": ["crm.deal.list?start=-1", "crm.deal.list?start=-1", "crm.deal.list?start=-1"]});
         let first = http.json(&batch, &cmd).await;
         assert_eq!(first.status, 200);
         assert!(first.json()["result"]["result_error"].as_array().is_some_and(Vec::is_empty), "{}", first.text());

@@ -175,6 +175,17 @@ fn admit(ctx: &Ctx<'_>, method: &str) -> Result<&'static super::MethodDef, Metho
     Ok(def)
 }
 
+/// Charge a sub-call to its own method (per-command mode) and return the method's operating
+/// state for its `result_time`.
+fn charge(ctx: &Ctx<'_>, method: &str, start: f64, cost: f64) -> Option<(f64, Option<f64>)> {
+    let limits = ctx.portal.settings.read().ok()?.operating.filter(|l| l.batch_charging == BatchCharging::PerCommand)?;
+    let key = (ctx.caller.auth_kind, ctx.caller.credential.clone(), method.to_owned());
+    let mut operating = lock(&ctx.portal.operating);
+    operating.record(&limits, key.clone(), start, cost);
+    let state = operating.state(&limits, &key, start + cost);
+    Some((state.operating, state.reset_at))
+}
+
 fn count(ctx: &Ctx<'_>, method: &str, outcome: &Outcome) {
     let counters = &ctx.portal.counters;
     counters.method(method);
@@ -192,7 +203,6 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         _ => Vec::new(),
     };
     let mut gathered = Gathered::default();
-    let mut charges = Vec::new();
     let mut elapsed = 0.0;
     for (index, (key, row)) in commands.into_iter().enumerate() {
         let failure = if index >= MAX_COMMANDS {
@@ -215,14 +225,14 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         match failure {
             Ok((name, start, outcome)) => {
                 elapsed += outcome.cost;
-                charges.push((name.to_owned(), outcome.cost));
+                let operating = charge(ctx, name, start, outcome.cost);
                 if let Some(t) = outcome.total {
                     gathered.total.push((key.clone(), json!(t)));
                 }
                 if let Some(n) = outcome.next {
                     gathered.next.push((key.clone(), json!(n)));
                 }
-                gathered.time.push((key.clone(), time_block(start, outcome.cost, None)));
+                gathered.time.push((key.clone(), time_block(start, outcome.cost, operating)));
                 gathered.result.push((key, outcome.result));
             }
             Err(e) => {
@@ -240,7 +250,7 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         "result_next": php_shape(gathered.next),
         "result_time": php_shape(gathered.time),
     });
-    Ok(Outcome { result, cost: elapsed, charges, ..Outcome::default() })
+    Ok(Outcome { result, cost: elapsed, ..Outcome::default() })
 }
 
 /// `{"$ref": "alias.item.id"}` in a v3 query, resolved against earlier results by alias.
@@ -275,7 +285,6 @@ pub(crate) fn batch_v3(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     }
     let mut results = Vec::with_capacity(commands.len());
     let mut aliases = Map::new();
-    let mut charges = Vec::new();
     let mut elapsed = 0.0;
     for command in commands {
         let method = command.get("method").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
@@ -299,14 +308,14 @@ pub(crate) fn batch_v3(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         substitute_v3(&mut query, &aliases);
         let outcome = (def.handler)(ctx, &query)?;
         count(ctx, def.name, &outcome);
+        charge(ctx, def.name, ctx.now + elapsed, outcome.cost);
         elapsed += outcome.cost;
-        charges.push((def.name.to_owned(), outcome.cost));
         if let Some(alias) = command.get("as").and_then(Value::as_str) {
             aliases.insert(alias.to_owned(), outcome.result.clone());
         }
         results.push(outcome.result);
     }
-    Ok(Outcome { result: Value::Array(results), cost: elapsed, charges, ..Outcome::default() })
+    Ok(Outcome { result: Value::Array(results), cost: elapsed, ..Outcome::default() })
 }
 
 #[cfg(test)]
