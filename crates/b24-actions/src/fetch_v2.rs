@@ -157,7 +157,12 @@ struct Step {
     error: Option<Error>,
     /// The highest id, when asked for.
     top: Option<u64>,
+    /// A page was refused with `OPERATION_TIME_LIMIT`: wait, then go on from `cursor`.
+    blocked: bool,
 }
+
+/// How many times in a row a chain may be held back by the operating limit before it gives up.
+const MAX_BLOCKED: u32 = 10;
 
 async fn run_chain(
     transport: &Transport,
@@ -166,7 +171,12 @@ async fn run_chain(
     window_end: Option<u64>,
     top: bool,
 ) -> Step {
-    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None };
+    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false };
+    // The operating limiter only sees `batch`; the pages are charged to the list method.
+    if let Err(e) = transport.operating_pause(&plan.q.method).await {
+        step.error = Some(e);
+        return step;
+    }
     let batch = match plan.chain(cursor, window_end, top) {
         Ok(b) => b,
         Err(e) => {
@@ -192,6 +202,11 @@ async fn run_chain(
                 step.top = plan.q.rows(r.value).first().and_then(|row| plan.q.row_id(row));
             }
             Outcome::Done(r) => {
+                if let Some(time) =
+                    r.time.as_ref().and_then(|t| serde_json::from_value::<b24_transport::Time>(t.clone()).ok())
+                {
+                    transport.observe_operating(&plan.q.method, &time);
+                }
                 let rows = plan.q.rows(r.value);
                 let mut last = step.cursor;
                 let continues = rows.iter().all(|row| {
@@ -222,6 +237,11 @@ async fn run_chain(
                     return step;
                 }
             }
+            Outcome::Failed(e) if e.root().code() == Code::OperationTimeLimit => {
+                transport.operating_blocked(&plan.q.method);
+                step.blocked = true;
+                return step;
+            }
             Outcome::Failed(e) => {
                 step.error = Some(e);
                 return step;
@@ -250,12 +270,20 @@ struct ChainState {
     cursor: Option<u64>,
     done: bool,
     delivered: u64,
+    blocked: u32,
     pending: VecDeque<Result<Vec<Value>, Error>>,
+}
+
+fn blocked_too_often(method: &str) -> Error {
+    Error::sdk(
+        Code::OperationTimeLimit,
+        format!("{method} stayed blocked by the operating-time limit {MAX_BLOCKED} times in a row"),
+    )
 }
 
 fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     let cursor = plan.start;
-    let state = ChainState { transport, plan, cursor, done: false, delivered: 0, pending: VecDeque::new() };
+    let state = ChainState { transport, plan, cursor, done: false, delivered: 0, blocked: 0, pending: VecDeque::new() };
     stream::unfold(state, |mut s| async move {
         loop {
             if let Some(item) = s.pending.pop_front() {
@@ -270,7 +298,9 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
                 s.pending.push_back(Ok(page));
             }
             s.cursor = step.cursor;
-            if let Some(e) = step.error {
+            s.blocked = if step.blocked { s.blocked + 1 } else { 0 };
+            let error = step.error.or_else(|| (s.blocked > MAX_BLOCKED).then(|| blocked_too_often(&s.plan.q.method)));
+            if let Some(e) = error {
                 s.pending.push_back(Err(fetch_failed(e, s.delivered)));
                 s.done = true;
             }
@@ -288,10 +318,15 @@ async fn window(
     end: u64,
 ) -> (Vec<Vec<Value>>, Option<Error>) {
     let mut pages = Vec::new();
+    let mut blocked = 0;
     loop {
         let step = run_chain(&transport, &plan, cursor, Some(end), false).await;
         pages.extend(step.pages);
         cursor = step.cursor;
+        blocked = if step.blocked { blocked + 1 } else { 0 };
+        if blocked > MAX_BLOCKED {
+            return (pages, Some(blocked_too_often(&plan.q.method)));
+        }
         if step.error.is_some() || step.ended {
             return (pages, step.error);
         }
@@ -313,14 +348,18 @@ fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Va
             };
             head.extend(step.pages.into_iter().map(Ok));
             let mut tail: BoxStream<'static, Result<Vec<Value>, Error>> = stream::empty().boxed();
-            match (step.error, step.top) {
-                (Some(e), _) => head.push(Err(fetch_failed(e, delivered))),
-                (None, Some(top)) if !step.ended => {
-                    if let (Some((first, last)), Some(cursor)) = (span, step.cursor) {
-                        tail = window_stream(transport.clone(), plan.clone(), cursor, top, first, last, delivered);
-                    }
+            match (step.error, step.top, span) {
+                (Some(e), _, _) => head.push(Err(fetch_failed(e, delivered))),
+                _ if step.ended => {}
+                (None, Some(top), Some((first, last))) => {
+                    let cursor = step.cursor.unwrap_or(last);
+                    tail = window_stream(transport.clone(), plan.clone(), cursor, top, first, last, delivered);
                 }
-                _ => {}
+                // Held back before the windows could be sized: go on as one chain.
+                (None, _, _) => {
+                    let rest = Plan { start: step.cursor, ..plan.clone() };
+                    tail = single_chain(transport.clone(), rest);
+                }
             }
             stream::iter(head).chain(tail)
         })

@@ -125,3 +125,33 @@ async fn v3_pages_and_tail() {
         actions.v3().call_tail(ListQuery::new("tasks.task.list").page_size(1000)).await.expect("tasks tail");
     assert_eq!(tasks.len(), 2_345);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_export_waits_for_the_operating_budget_instead_of_failing() {
+    use b24_emulator::{BatchCharging, CostModel, OperatingLimits};
+    // Pages of 0.25 s (recorded), a 30 s budget in a 60 s window, a hundred times faster than
+    // real time: 200 pages need the budget to free up twice.
+    for charging in [BatchCharging::PerCommand, BatchCharging::ToBatch] {
+        let settings = Settings {
+            time_scale: 0.01,
+            cost: CostModel { list_base: 0.2, per_row: 0.001, ..CostModel::CLOUD },
+            operating: Some(OperatingLimits {
+                limit_secs: 30.0,
+                window_secs: 60.0,
+                basket_secs: 6.0,
+                batch_charging: charging,
+                ..OperatingLimits::default()
+            }),
+            ..Settings::fast().with_rows(10_000)
+        };
+        let portal = Emulator::start(settings).await.expect("emulator");
+        let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
+        let mut config = TransportConfig::unlimited().with_time_scale(0.01);
+        config.operating = Some(b24_transport::limiter::OperatingConfig { limit_secs: 30.0, ..Default::default() });
+        let transport = TransportBuilder::new(hook).config(config).build().expect("transport");
+        let actions = Actions::new(transport);
+        let got = export(&actions, ListQuery::new("crm.deal.list").select(["ID"]), "ID").await;
+        assert!(got == portal.seeded_ids().collect::<Vec<_>>(), "{charging:?}: {} rows", got.len());
+        assert_eq!(portal.counters().status_429, 0, "{charging:?}: the limiter waited instead of being refused");
+    }
+}

@@ -259,6 +259,39 @@ impl Transport {
         self.service.clone()
     }
 
+    /// Tell the operating limiter what an answer said about `method` without a call of it
+    /// having passed the limiter (the `result_time` of a batch command).
+    pub fn observe_operating(&self, method: &str, time: &crate::Time) {
+        if let (Some(store), Some(report)) =
+            (&self.operating, crate::layers::operating_report(time, self.config.time_scale))
+        {
+            store.observe(&method.to_ascii_lowercase(), report);
+        }
+    }
+
+    /// The portal refused `method` with `OPERATION_TIME_LIMIT` inside a batch.
+    pub fn operating_blocked(&self, method: &str) {
+        if let Some(store) = &self.operating {
+            store.on_blocked(&method.to_ascii_lowercase());
+        }
+    }
+
+    /// Wait until `method` may be called without crossing its operating-time budget (for calls
+    /// that travel inside a batch, where the limiter only sees `batch`).
+    pub async fn operating_pause(&self, method: &str) -> Result<(), Error> {
+        let Some(store) = &self.operating else { return Ok(()) };
+        let method = method.to_ascii_lowercase();
+        loop {
+            match store.admit(&method).await? {
+                crate::limiter::Admission::Go => {
+                    store.finish(&method, None);
+                    return Ok(());
+                }
+                crate::limiter::Admission::Wait(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
     /// Calls made so far.
     pub fn calls(&self) -> u64 {
         self.stats.calls.load(Ordering::Relaxed)

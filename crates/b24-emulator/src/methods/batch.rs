@@ -178,7 +178,8 @@ fn admit(ctx: &Ctx<'_>, method: &str) -> Result<&'static super::MethodDef, Metho
 /// Charge a sub-call to its own method (per-command mode) and return the method's operating
 /// state for its `result_time`.
 fn charge(ctx: &Ctx<'_>, method: &str, start: f64, cost: f64) -> Option<(f64, Option<f64>)> {
-    let limits = ctx.portal.settings.read().ok()?.operating.filter(|l| l.batch_charging == BatchCharging::PerCommand)?;
+    let limits =
+        ctx.portal.settings.read().ok()?.operating.filter(|l| l.batch_charging == BatchCharging::PerCommand)?;
     let key = (ctx.caller.auth_kind, ctx.caller.credential.clone(), method.to_owned());
     let mut operating = lock(&ctx.portal.operating);
     operating.record(&limits, key.clone(), start, cost);

@@ -57,6 +57,9 @@ pub trait OperatingStore: Send + Sync + 'static {
     fn admit<'a>(&'a self, method: &'a str) -> BoxFuture<'a, Result<Admission, Error>>;
     /// An admitted call of `method` finished, with what its answer reported.
     fn finish(&self, method: &str, report: Option<OperatingReport>);
+    /// An answer reported `method`'s operating time without a call of it having been admitted
+    /// (a batch's `result_time` for one of its commands).
+    fn observe(&self, method: &str, report: OperatingReport);
     /// The portal answered `OPERATION_TIME_LIMIT` for `method`.
     fn on_blocked(&self, method: &str);
     /// The last reported operating time per method (portal seconds), for statistics.

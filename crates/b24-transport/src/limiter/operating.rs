@@ -54,6 +54,18 @@ struct Method {
     blocked_until: Option<Instant>,
 }
 
+impl Method {
+    fn learn(&mut self, r: OperatingReport, now: Instant) {
+        self.operating = r.operating;
+        if let Some(reset_in) = r.reset_in {
+            self.reset_at = Some(now + reset_in);
+        }
+        if let Some(p) = r.processing {
+            self.cost = if self.cost == 0.0 { p } else { 0.8 * self.cost + 0.2 * p };
+        }
+    }
+}
+
 /// The in-process default.
 #[derive(Debug)]
 pub struct LocalOperating {
@@ -115,15 +127,14 @@ impl OperatingStore for LocalOperating {
         self.with(method, |m| {
             m.in_flight = m.in_flight.saturating_sub(1);
             if let Some(r) = report {
-                m.operating = r.operating;
-                if let Some(reset_in) = r.reset_in {
-                    m.reset_at = Some(now + reset_in);
-                }
-                if let Some(p) = r.processing {
-                    m.cost = if m.cost == 0.0 { p } else { 0.8 * m.cost + 0.2 * p };
-                }
+                m.learn(r, now);
             }
         });
+    }
+
+    fn observe(&self, method: &str, report: OperatingReport) {
+        let now = Instant::now();
+        self.with(method, |m| m.learn(report, now));
     }
 
     fn on_blocked(&self, method: &str) {
