@@ -4,7 +4,7 @@
 //!   for limit waits (`limit_wait_budget`), not the attempt budget;
 //! - `OPERATION_TIME_LIMIT` retries at once: the operating layer below holds the call until the
 //!   method's budget frees;
-//! - a refused OAuth token retries once (the auth layer has refreshed it);
+//! - a refused OAuth token retries once per refresh the auth layer made (at most three in a row);
 //! - network failures and 5xx without a code retry `max_retries` times with exponential backoff
 //!   and full jitter; a non-idempotent call is not re-sent after an ambiguous failure unless the
 //!   user opts in (it fails with `JSSDK_OUTCOME_UNKNOWN`);
@@ -76,7 +76,7 @@ pub struct RetryPolicy {
     transient: u32,
     operating: u32,
     overloads: u32,
-    refreshed: bool,
+    refreshes: u32,
     refreshing: bool,
     waited: Duration,
 }
@@ -91,7 +91,7 @@ impl RetryPolicy {
             transient: 0,
             operating: 0,
             overloads: 0,
-            refreshed: false,
+            refreshes: 0,
             refreshing: false,
             waited: Duration::ZERO,
         }
@@ -112,10 +112,12 @@ impl RetryPolicy {
         let n = self.attempts;
         let class = error.retry_class();
         if self.refreshing && token_refused(&error) {
-            if self.refreshed {
+            // Each refusal was answered by one refresh in the auth layer; retry once per refresh,
+            // and give up when even fresh tokens keep being refused.
+            if self.refreshes >= MAX_REFRESHES {
                 return Err(error.with_attempts(n));
             }
-            self.refreshed = true;
+            self.refreshes += 1;
             return Ok(Duration::ZERO);
         }
         match class {
@@ -159,6 +161,9 @@ impl RetryPolicy {
 }
 
 type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Fresh tokens refused in a row before a refused token is final.
+const MAX_REFRESHES: u32 = 3;
 
 impl Policy<B24Request, B24Response, Error> for RetryPolicy {
     type Future = Sleep;
