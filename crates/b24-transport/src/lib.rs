@@ -52,3 +52,20 @@ pub use stats::{Stats, StatsSnapshot};
 pub use wire::Wire;
 
 pub use b24_errors::{ApiVersion, Code, Error, ErrorCode};
+
+/// Entry points for fuzzing and property tests of the parsers (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use b24_errors::Error;
+
+    use crate::{B24Request, B24Response};
+
+    /// Parse `body` as an answer of `status` to a `crm.deal.list` call; the result is read into
+    /// a `serde_json::Value` too, as a caller would.
+    pub fn parse_envelope(status: u16, body: &[u8]) -> Result<B24Response, Error> {
+        let request = B24Request::v2("crm.deal.list", &serde_json::json!({}))?;
+        let response = crate::envelope::parse(&request, status, bytes::Bytes::copy_from_slice(body))?;
+        response.value()?;
+        Ok(response)
+    }
+}
