@@ -128,10 +128,10 @@ impl Plan {
         params
     }
 
-    /// A batch of chained pages; with `top`, the first command asks for the highest id and
-    /// one page fewer is chained.
+    /// A batch of chained pages; with `top`, a probe instead: the highest id and the first
+    /// page, from which the windows are sized.
     fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, top: bool) -> Result<Batch, Error> {
-        let pages = if top { PAGES_PER_BATCH - 1 } else { PAGES_PER_BATCH };
+        let pages = if top { 1 } else { PAGES_PER_BATCH };
         let mut entries = Vec::with_capacity(PAGES_PER_BATCH);
         if top {
             entries.push((TOP.to_owned(), Command::new(self.q.method.clone(), self.top_query())));
@@ -376,13 +376,17 @@ fn window_stream(
     last: u64,
     delivered: u64,
 ) -> BoxStream<'static, Result<Vec<Value>, Error>> {
-    // A window should end inside one batch: a page short of full leaves room for the data's
-    // unevenness.
+    // A window should end inside one batch (a page short of full leaves room for the data's
+    // unevenness), and the windows should come in whole rounds of `chains`, so that the last
+    // round keeps every worker busy.
     let target = ((PAGES_PER_BATCH - 1) * PAGE) as f64;
-    let density = delivered as f64 / ((last - first + 1) as f64);
-    let width = ((target / density.max(1e-9)).ceil() as u64).max(PAGE as u64);
+    let density = (delivered as f64 / ((last - first + 1) as f64)).max(1e-9);
     let limit = plan.end.map_or(top + 1, |e| e.min(top + 1));
     let chains = plan.q.chains;
+    let remaining = density * limit.saturating_sub(cursor + 1) as f64;
+    let rounds = (remaining / (target * chains as f64)).ceil().max(1.0);
+    let rows_per_window = (remaining / (rounds * chains as f64)).clamp(PAGE as f64, target);
+    let width = ((rows_per_window / density).ceil() as u64).max(1);
     let mut lo = cursor + 1;
     let mut running = FuturesOrdered::new();
     let schedule = move |lo: &mut u64, running: &mut FuturesOrdered<_>| {
