@@ -3,7 +3,9 @@
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
 //!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
 //!   `crates/b24-actions/openapi-v3.json`; with `--check`, fail when a generated file is stale.
+//! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
 
+mod bench;
 mod codegen;
 mod v3_table;
 
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
             let mode = if args.iter().any(|a| a == "--check") { codegen::Mode::Check } else { codegen::Mode::Write };
             codegen::run(&project_root(), mode)
         }
+        Some("bench") => bench::run(&project_root(), args.iter().any(|a| a == "--quick")),
         _ => Err(usage()),
     };
     match result {
@@ -29,7 +32,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask codegen [--check]".to_owned()
+    "usage: cargo xtask codegen [--check] | cargo xtask bench [--quick]".to_owned()
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

@@ -130,8 +130,8 @@ impl Plan {
 
     /// A batch of chained pages; with `top`, a probe instead: the highest id and the first
     /// page, from which the windows are sized.
-    fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, top: bool) -> Result<Batch, Error> {
-        let pages = if top { 1 } else { PAGES_PER_BATCH };
+    fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, top: bool, pages: usize) -> Result<Batch, Error> {
+        let pages = if top { 1 } else { pages.clamp(1, PAGES_PER_BATCH) };
         let mut entries = Vec::with_capacity(PAGES_PER_BATCH);
         if top {
             entries.push((TOP.to_owned(), Command::new(self.q.method.clone(), self.top_query())));
@@ -170,6 +170,7 @@ async fn run_chain(
     cursor: Option<u64>,
     window_end: Option<u64>,
     top: bool,
+    pages: usize,
 ) -> Step {
     let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false };
     // The operating limiter only sees `batch`; the pages are charged to the list method.
@@ -177,7 +178,7 @@ async fn run_chain(
         step.error = Some(e);
         return step;
     }
-    let batch = match plan.chain(cursor, window_end, top) {
+    let batch = match plan.chain(cursor, window_end, top, pages) {
         Ok(b) => b,
         Err(e) => {
             step.error = Some(e);
@@ -292,7 +293,7 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
             if s.done {
                 return None;
             }
-            let step = run_chain(&s.transport, &s.plan, s.cursor, None, false).await;
+            let step = run_chain(&s.transport, &s.plan, s.cursor, None, false, PAGES_PER_BATCH).await;
             for page in step.pages {
                 s.delivered += page.len() as u64;
                 s.pending.push_back(Ok(page));
@@ -310,17 +311,22 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
     .boxed()
 }
 
-/// All pages of the id window `(cursor, end)`, fetched chain after chain.
+/// All pages of the id window `(cursor, end)`, fetched chain after chain. The first chain is as
+/// long as the window's expected rows need (plus a little), so that no page is wasted past the
+/// window's end; a window holding more than expected continues with full chains.
 async fn window(
     transport: Transport,
     plan: Plan,
     mut cursor: Option<u64>,
     end: u64,
+    expected_rows: f64,
 ) -> (Vec<Vec<Value>>, Option<Error>) {
     let mut pages = Vec::new();
     let mut blocked = 0;
+    let mut length = ((expected_rows * 1.02 + 5.0) / PAGE as f64).ceil() as usize;
     loop {
-        let step = run_chain(&transport, &plan, cursor, Some(end), false).await;
+        let step = run_chain(&transport, &plan, cursor, Some(end), false, length).await;
+        length = PAGES_PER_BATCH;
         pages.extend(step.pages);
         cursor = step.cursor;
         blocked = if step.blocked { blocked + 1 } else { 0 };
@@ -336,7 +342,7 @@ async fn window(
 fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     let first = {
         let (transport, plan) = (transport.clone(), plan.clone());
-        async move { run_chain(&transport, &plan, plan.start, None, true).await }
+        async move { run_chain(&transport, &plan, plan.start, None, true, 1).await }
     };
     stream::once(first)
         .flat_map(move |step| {
@@ -392,7 +398,8 @@ fn window_stream(
     let schedule = move |lo: &mut u64, running: &mut FuturesOrdered<_>| {
         while running.len() < chains && *lo < limit {
             let end = (*lo + width).min(limit);
-            running.push_back(window(transport.clone(), plan.clone(), Some(*lo - 1), end));
+            let expected = density * (end - *lo) as f64;
+            running.push_back(window(transport.clone(), plan.clone(), Some(*lo - 1), end, expected));
             *lo = end;
         }
     };

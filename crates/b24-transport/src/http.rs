@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -118,7 +118,7 @@ impl HttpClient {
             .oneshot(request)
             .await
             .map_err(|e| if e.is_connect() { HttpFailure::Connect(e) } else { HttpFailure::Network(e) })?;
-        let (parts, mut body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         let declared = parts
             .headers
             .get(http::header::CONTENT_LENGTH)
@@ -127,16 +127,15 @@ impl HttpClient {
         if declared.is_some_and(|len| len > max_body) {
             return Err(HttpFailure::TooLarge { limit: max_body });
         }
-        let mut buf = BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(max_body));
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(HttpFailure::Body)?;
-            if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > max_body {
-                    return Err(HttpFailure::TooLarge { limit: max_body });
-                }
-                buf.extend_from_slice(&data);
+        let body = match http_body_util::Limited::new(body, max_body).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                return Err(match e.downcast::<hyper::Error>() {
+                    Ok(hyper_error) => HttpFailure::Body(*hyper_error),
+                    Err(_) => HttpFailure::TooLarge { limit: max_body },
+                });
             }
-        }
-        Ok(HttpAnswer { status: parts.status, headers: parts.headers, body: buf.freeze() })
+        };
+        Ok(HttpAnswer { status: parts.status, headers: parts.headers, body })
     }
 }

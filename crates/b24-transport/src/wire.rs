@@ -45,8 +45,16 @@ struct Encoded {
     url: String,
     body: Bytes,
     bearer: Option<String>,
-    /// Credentials that must never appear in an error's text.
-    secrets: Vec<String>,
+}
+
+/// The credentials of `request` that must never appear in an error's text (computed only when
+/// an error is being built).
+fn secrets_of(request: &B24Request) -> Vec<String> {
+    match &request.auth {
+        Some(AttachedAuth::Webhook(hook)) => vec![hook.secret().expose().to_owned()],
+        Some(AttachedAuth::OAuth(grant)) => vec![grant.access_token.expose().to_owned()],
+        None => Vec::new(),
+    }
 }
 
 /// JSON of `params` with `"auth": token` spliced in first (objects only).
@@ -72,13 +80,13 @@ fn encode(request: &B24Request, limits: &WireLimits) -> Result<Encoded, Error> {
         return Err(Error::sdk(Code::JssdkCoreB24NotInit, "no credentials were attached: the auth layer is missing"));
     };
     let method = request.method();
-    let (url, token, secrets) = match auth {
+    let (url, token) = match auth {
         AttachedAuth::Webhook(hook) => {
             let url = match request.api() {
                 ApiVersion::V2 => hook.v2_url(method),
                 ApiVersion::V3 => hook.v3_url(method),
             };
-            (url, None, vec![hook.secret().expose().to_owned()])
+            (url, None)
         }
         AttachedAuth::OAuth(grant) => {
             let base = grant.client_endpoint.trim_end_matches('/');
@@ -86,8 +94,7 @@ fn encode(request: &B24Request, limits: &WireLimits) -> Result<Encoded, Error> {
                 ApiVersion::V2 => format!("{base}/{method}"),
                 ApiVersion::V3 => format!("{base}/api/{method}"),
             };
-            let token = grant.access_token.expose().to_owned();
-            (url, Some(token.clone()), vec![token])
+            (url, Some(grant.access_token.expose().to_owned()))
         }
     };
     let params = request.params();
@@ -102,7 +109,7 @@ fn encode(request: &B24Request, limits: &WireLimits) -> Result<Encoded, Error> {
         ));
     }
     let bearer = if in_body.is_none() { token } else { None };
-    Ok(Encoded { url, body: Bytes::from(body), bearer, secrets })
+    Ok(Encoded { url, body: Bytes::from(body), bearer })
 }
 
 fn build(
@@ -205,7 +212,7 @@ impl Service<B24Request> for Wire {
                 let answer = http
                     .send(http_request, limits.max_response_bytes)
                     .await
-                    .map_err(|e| http_failure(&request, e, &encoded.secrets))?;
+                    .map_err(|e| http_failure(&request, e, &secrets_of(&request)))?;
                 if answer.status.is_redirection() {
                     let location = answer.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
                     match redirect_target(&url, location, limits.allow_http) {

@@ -1,0 +1,251 @@
+//! The benchmark scenarios of `cargo xtask bench` (docs/benchmarks.md), each printing one JSON
+//! line on stdout:
+//!
+//! - `overhead [--quick]`: `server.time` through b24 and through a bare hyper client, same
+//!   emulator (profile `fast`), concurrency 1 and 64; calls per second and the ratio.
+//! - `memory N`: starts an emulator with N rows and a child process that streams them with
+//!   `fetch_list`, dropping each page; the child's peak RSS.
+//! - `export N`: profile `cloud` at time scale 0.1, client limits scaled to match; wall time,
+//!   requests, 503s and 429s, rows per second, and the lower bound the settings allow.
+
+use std::time::{Duration, Instant};
+
+use b24_emulator::{Emulator, EmulatorHandle, Settings};
+use b24_sdk::prelude::*;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use futures::stream::{self, StreamExt};
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The emulator on its own runtime and threads, so that server work does not queue behind the
+/// client's.
+fn emulator(settings: Settings) -> Res<(EmulatorHandle, tokio::runtime::Runtime)> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let handle = rt.block_on(Emulator::start(settings))?;
+    Ok((handle, rt))
+}
+
+async fn sdk_calls(client: &Client, n: usize, concurrency: usize) -> Res<f64> {
+    let started = Instant::now();
+    let results: Vec<Result<String, Error>> =
+        stream::iter(0..n).map(|_| client.server_time()).buffer_unordered(concurrency).collect().await;
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        return Err(e.into());
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn bare_calls(url: &str, n: usize, concurrency: usize) -> Res<f64> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(256)
+        .build_http::<Full<Bytes>>();
+    let started = Instant::now();
+    let results: Vec<Res<()>> = stream::iter(0..n)
+        .map(|_| {
+            let client = client.clone();
+            async move {
+                let request = http::Request::post(url)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(b"{}")))?;
+                let response = client.request(request).await?;
+                let body = response.into_body().collect().await?.to_bytes();
+                let value: Value = serde_json::from_slice(&body)?;
+                value.get("result").ok_or("no result")?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        return Err(e);
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+fn overhead(quick: bool) -> Res<Value> {
+    let (portal, _server) = emulator(Settings::fast())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let n = if quick { 4_000 } else { 20_000 };
+    let url = format!("{}server.time", portal.webhook_url());
+    let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
+    let mut rows = Vec::new();
+    for concurrency in [1usize, 64] {
+        // Warm both pools, then alternate to share the machine's noise.
+        rt.block_on(sdk_calls(&client, 200, concurrency))?;
+        rt.block_on(bare_calls(&url, 200, concurrency))?;
+        let bare = rt.block_on(bare_calls(&url, n, concurrency))?;
+        let sdk = rt.block_on(sdk_calls(&client, n, concurrency))?;
+        rows.push(json!({"concurrency": concurrency, "calls": n, "sdk_per_sec": sdk, "bare_per_sec": bare, "ratio": sdk / bare}));
+    }
+    Ok(json!({"scenario": "overhead", "runs": rows}))
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn memory_child(url: &str) -> Res<Value> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rows = rt.block_on(async {
+        let client = Client::builder().webhook(url).plan(Plan::Unlimited).build()?;
+        let mut pages = client.v2().fetch_list::<Value>(ListQuery::new("crm.deal.list"));
+        let mut rows = 0u64;
+        while let Some(page) = pages.try_next().await? {
+            rows += page.len() as u64;
+        }
+        Ok::<_, Error>(rows)
+    })?;
+    Ok(json!({"rows": rows, "peak_rss_kib": peak_rss_kib()}))
+}
+
+fn memory(n: u64) -> Res<Value> {
+    let (portal, _server) = emulator(Settings::fast().with_rows(n))?;
+    let exe = std::env::current_exe()?;
+    let out = std::process::Command::new(exe).args(["memory-child", &portal.webhook_url()]).output()?;
+    let child: Value = serde_json::from_slice(&out.stdout)?;
+    Ok(json!({"scenario": "memory", "rows": n, "child": child}))
+}
+
+fn export(n: u64) -> Res<Value> {
+    let scale = 0.1;
+    let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
+    let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
+    let (portal, _server) = emulator(settings)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Standard).time_scale(scale).build()?;
+    let started = Instant::now();
+    let rows = rt.block_on(async {
+        let query =
+            ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id", "title"]).chains(cost.workers);
+        let mut pages = client.v2().fetch_list::<Value>(query);
+        let mut rows = 0u64;
+        while let Some(page) = pages.try_next().await? {
+            rows += page.len() as u64;
+        }
+        Ok::<_, Error>(rows)
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    let c = portal.counters();
+    // The lower bound, in portal seconds, from the same settings.
+    let pages = n.div_ceil(50);
+    let full_pages = n / 50;
+    let last = n % 50;
+    let mut w = full_pages as f64 * (cost.list_base + 50.0 * cost.per_row);
+    if last > 0 {
+        w += cost.list_base + last as f64 * cost.per_row;
+    }
+    let requests = pages.div_ceil(50).max(1);
+    let a = bucket.map_or(0.0, |b| (requests.saturating_sub(u64::from(b.capacity))) as f64 / b.drain_per_sec);
+    let b = w / cost.workers as f64;
+    let cc = operating.map_or(0.0, |o| 600.0 * (w / o.limit_secs).floor() + (w % o.limit_secs) / cost.workers as f64);
+    let bound = a.max(b).max(cc) * scale;
+    Ok(json!({
+        "scenario": "export", "rows": rows, "expected": n, "wall_s": wall, "requests": c.requests,
+        "status_503": c.status_503, "status_429": c.status_429, "count_queries": c.count_queries,
+        "rows_per_s": rows as f64 / wall, "bound_s": bound, "bound_parts_s": {"rate": a * scale, "server": b * scale, "operating": cc * scale},
+        "ratio": wall / bound.max(1e-9),
+    }))
+}
+
+/// Best-of-five seconds per iteration of `f`, run `iterations` times per sample.
+fn best<T>(iterations: u32, mut f: impl FnMut() -> T) -> f64 {
+    (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..iterations {
+                std::hint::black_box(f());
+            }
+            started.elapsed().as_secs_f64() / f64::from(iterations)
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Row {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "TITLE")]
+    title: String,
+    #[serde(rename = "STAGE_ID")]
+    stage: String,
+    #[serde(rename = "OPPORTUNITY")]
+    amount: String,
+}
+
+fn codec(quick: bool) -> Res<Value> {
+    let iterations = if quick { 20 } else { 100 };
+    // Encode: a 50-command chained batch.
+    let commands: Vec<Command> = (0..50)
+        .map(|k| {
+            Command::new("crm.deal.list", json!({"filter": {">ID": b24_sdk::Ref::result(&format!("p{k}")).index(49).field("ID").to_string(), "STAGE_ID": "WON"}, "select": ["ID", "TITLE"], "order": {"ID": "ASC"}, "start": -1}))
+        })
+        .collect();
+    let batch = Batch::list(commands)?;
+    let encode = best(iterations * 10, || batch.v2_params().map(|p| p.to_string().len()).unwrap_or(0));
+    // Parse: a 2,500-row batch answer.
+    let page: Vec<Value> = (0..50)
+        .map(|i| json!({"ID": i.to_string(), "TITLE": format!("Deal {i} with a title"), "STAGE_ID": "WON", "OPPORTUNITY": "1234.50"}))
+        .collect();
+    let results: serde_json::Map<String, Value> =
+        (0..50).map(|k| (format!("p{k}"), Value::Array(page.clone()))).collect();
+    let body = serde_json::to_vec(
+        &json!({"result": {"result": results, "result_error": [], "result_total": [], "result_next": [], "result_time": []}, "time": {"start": 1.0, "finish": 2.0}}),
+    )?;
+    let bare = best(iterations, || serde_json::from_slice::<Value>(&body).map(|v| v.is_object()).unwrap_or(false));
+    let bytes = Bytes::from(body.clone());
+    let as_value = best(iterations, || {
+        b24_sdk::transport::fuzzing::parse_raw(200, bytes.clone())
+            .and_then(|r| r.value())
+            .map(|v| v.is_object())
+            .unwrap_or(false)
+    });
+    let typed = best(iterations, || {
+        b24_sdk::transport::fuzzing::parse_raw(200, bytes.clone())
+            .ok()
+            .and_then(|r| {
+                r.json::<std::collections::HashMap<String, std::collections::HashMap<String, Vec<Row>>>>().ok()
+            })
+            .map(|m| m.len())
+            .unwrap_or(0)
+    });
+    let mb = body.len() as f64 / 1e6;
+    Ok(json!({
+        "scenario": "codec",
+        "encode_50_commands_us": encode * 1e6,
+        "body_mb": mb,
+        "bare_serde_json_mb_s": mb / bare,
+        "b24_value_mb_s": mb / as_value,
+        "b24_typed_mb_s": mb / typed,
+        "ratio_value": bare / as_value,
+        "ratio_typed": bare / typed,
+    }))
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let number = |i: usize| args.get(i).and_then(|v| v.parse::<u64>().ok());
+    let out = match args.first().map(String::as_str) {
+        Some("overhead") => overhead(quick)?,
+        Some("memory") => memory(number(1).unwrap_or(100_000))?,
+        Some("memory-child") => memory_child(args.get(1).map(String::as_str).unwrap_or_default())?,
+        Some("export") => export(number(1).unwrap_or(20_000))?,
+        Some("codec") => codec(quick)?,
+        _ => {
+            eprintln!("usage: scenarios overhead [--quick] | memory N | export N | codec [--quick]");
+            std::process::exit(2);
+        }
+    };
+    println!("{out}");
+    let _ = Duration::ZERO;
+    Ok(())
+}

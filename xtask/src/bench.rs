@@ -1,0 +1,164 @@
+//! `cargo xtask bench [--quick]`: run the benchmark scenarios of `b24-sdk/benches/scenarios.rs`
+//! (release build) and write `docs/benchmarks.md` with each figure beside its target.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn scenario(root: &Path, args: &[&str]) -> Result<Value, String> {
+    eprintln!("bench: {}", args.join(" "));
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["bench", "--quiet", "-p", "b24-sdk", "--bench", "scenarios", "--"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
+    serde_json::from_str(line).map_err(|e| format!("bad result line: {e}"))
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "met" } else { "**missed**" }
+}
+
+/// Run and write the report.
+pub(crate) fn run(root: &Path, quick: bool) -> Result<(), String> {
+    let overhead = scenario(root, &if quick { vec!["overhead", "--quick"] } else { vec!["overhead"] })?;
+    let codec = scenario(root, &if quick { vec!["codec", "--quick"] } else { vec!["codec"] })?;
+    let memory_sizes: &[&str] = if quick { &["100000", "300000"] } else { &["100000", "1000000"] };
+    let mut memory = Vec::new();
+    for n in memory_sizes {
+        memory.push(scenario(root, &["memory", n])?);
+    }
+    let export_sizes: &[&str] = if quick { &["20000", "100000"] } else { &["20000", "100000", "1000000"] };
+    let mut exports = Vec::new();
+    for n in export_sizes {
+        exports.push(scenario(root, &["export", n])?);
+    }
+
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(w, "# Benchmarks\n");
+    let _ = writeln!(
+        w,
+        "Written by `cargo xtask bench{}` (a {} run). Every figure comes from one run on one machine;",
+        if quick { " --quick" } else { "" },
+        if quick { "quick" } else { "full" }
+    );
+    let _ = writeln!(w, "ratios compare things measured in the same run, since the machine is noisy. Reproduce with");
+    let _ = writeln!(
+        w,
+        "`cargo xtask bench` (full, ~10 minutes with the 1,000,000-row export) or `cargo xtask bench --quick`.\n"
+    );
+    let _ = writeln!(
+        w,
+        "Machine: {} cores; the emulator runs in the same process on its own runtime (scenario 3: in the parent of the measured child).\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+
+    let _ = writeln!(w, "## 1. Export under the cloud model\n");
+    let _ = writeln!(
+        w,
+        "Profile `cloud` (cost model, standard limits 50 / 2 per s, operating limit 480 s per 10 min charged to `batch`), time scale 0.1, client limits scaled to match, `crm.item.list`, `chains` = the emulator's 8 workers. The bound is the largest of the request-rate, server-time and operating-time bounds computed from the same settings (docs/seed/bitrix24-wire.md, section 9). Target: at most 1.15 x the bound, 0 503s and 0 429s.\n"
+    );
+    let _ = writeln!(w, "| rows | wall (s) | bound (s) | ratio | target | requests | 503 | 429 | COUNT | rows/s |");
+    let _ = writeln!(w, "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    for e in &exports {
+        let ratio = f(e, "ratio");
+        let _ = writeln!(
+            w,
+            "| {} | {:.2} | {:.3} | {:.2} | {} | {} | {} | {} | {} | {:.0} |",
+            e["rows"],
+            f(e, "wall_s"),
+            f(e, "bound_s"),
+            ratio,
+            mark(ratio <= 1.15 && e["status_503"] == 0 && e["status_429"] == 0),
+            e["requests"],
+            e["status_503"],
+            e["status_429"],
+            e["count_queries"],
+            f(e, "rows_per_s")
+        );
+    }
+
+    let _ = writeln!(w, "\n## 2. Per-call overhead against bare hyper\n");
+    let _ = writeln!(
+        w,
+        "Profile `fast` (no costs, no limits), `server.time` through b24 (`Plan::Unlimited`: the whole stack but the limiters) and through a bare hyper client POSTing the same request and parsing the JSON, in the same run. Target: b24 reaches at least 0.85 of bare hyper.\n"
+    );
+    let _ = writeln!(w, "| concurrency | calls | b24 calls/s | bare hyper calls/s | ratio | target |");
+    let _ = writeln!(w, "| ---: | ---: | ---: | ---: | ---: | --- |");
+    for r in overhead["runs"].as_array().into_iter().flatten() {
+        let ratio = f(r, "ratio");
+        let _ = writeln!(
+            w,
+            "| {} | {} | {:.0} | {:.0} | {:.2} | {} |",
+            r["concurrency"],
+            r["calls"],
+            f(r, "sdk_per_sec"),
+            f(r, "bare_per_sec"),
+            ratio,
+            mark(ratio >= 0.85)
+        );
+    }
+
+    let _ = writeln!(w, "\n## 3. Streaming memory\n");
+    let _ = writeln!(
+        w,
+        "Profile `fast`; a child process streams every row with `fetch_list`, dropping each page; its peak RSS (VmHWM). Target: under 64 MiB, and growth under 10 % from the smaller to the larger export.\n"
+    );
+    let _ = writeln!(w, "| rows | peak RSS (MiB) | target |");
+    let _ = writeln!(w, "| ---: | ---: | --- |");
+    let rss: Vec<f64> =
+        memory.iter().map(|m| m["child"]["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0).collect();
+    for (m, mib) in memory.iter().zip(&rss) {
+        let _ = writeln!(w, "| {} | {:.1} | {} |", m["rows"], mib, mark(*mib < 64.0));
+    }
+    if let [small, large] = rss.as_slice() {
+        let growth = (large / small - 1.0) * 100.0;
+        let _ = writeln!(w, "\nGrowth from the smaller to the larger export: {growth:.1} % ({}).", mark(growth < 10.0));
+    }
+
+    let _ = writeln!(w, "\n## 4. Codec\n");
+    let _ = writeln!(
+        w,
+        "Encoding a 50-command chained batch; parsing a 2,500-row batch answer ({:.2} MB) into `serde_json::Value` and into a typed struct, beside a bare `serde_json::from_slice::<Value>` of the same bytes (best of five samples each). Target: at least 0.7 of bare serde_json.\n",
+        f(&codec, "body_mb")
+    );
+    let _ = writeln!(w, "| measure | figure | ratio to bare serde_json | target |");
+    let _ = writeln!(w, "| --- | ---: | ---: | --- |");
+    let _ = writeln!(w, "| encode a 50-command batch | {:.1} µs | | |", f(&codec, "encode_50_commands_us"));
+    let _ = writeln!(
+        w,
+        "| bare `serde_json::from_slice::<Value>` | {:.1} MB/s | 1.00 | |",
+        f(&codec, "bare_serde_json_mb_s")
+    );
+    let _ = writeln!(
+        w,
+        "| b24 envelope + result as `Value` | {:.1} MB/s | {:.2} | {} |",
+        f(&codec, "b24_value_mb_s"),
+        f(&codec, "ratio_value"),
+        mark(f(&codec, "ratio_value") >= 0.7)
+    );
+    let _ = writeln!(
+        w,
+        "| b24 envelope + result as a typed struct | {:.1} MB/s | {:.2} | {} |",
+        f(&codec, "b24_typed_mb_s"),
+        f(&codec, "ratio_typed"),
+        mark(f(&codec, "ratio_typed") >= 0.7)
+    );
+    let path = root.join("docs/benchmarks.md");
+    std::fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote docs/benchmarks.md");
+    Ok(())
+}
