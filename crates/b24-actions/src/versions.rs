@@ -23,6 +23,7 @@ pub(crate) fn require_v3(method: &str) -> Result<(), Error> {
     if in_v3(method) {
         return Ok(());
     }
+    note_not_detected(method);
     Err(Error::sdk(
         Code::JssdkCoreMethodNotSupportInApiV3,
         format!("{method} is not in the REST v3 surface; call it through v2"),
@@ -44,6 +45,21 @@ pub(crate) fn note_v2_call(method: &str) -> bool {
             code = Code::JssdkCoreMethodAvailableInApiV3.as_str(),
             method,
             "{method} is also available in REST v3; migrate to client.v3() when you can"
+        );
+        return true;
+    }
+    false
+}
+
+/// Log `JSSDK_VERSION_MANAGER_NOT_DETECT_FOR_METHOD` once per method the v3 table does not
+/// know (paired with the `JSSDK_CORE_METHOD_NOT_SUPPORT_IN_API_V3` error it precedes).
+pub(crate) fn note_not_detected(method: &str) -> bool {
+    if once(format!("undetected:{}", method.to_ascii_lowercase())) {
+        tracing::warn!(
+            target: "b24::versions",
+            code = Code::JssdkVersionManagerNotDetectForMethod.as_str(),
+            method,
+            "the version manager does not know {method} in REST v3"
         );
         return true;
     }
@@ -84,5 +100,7 @@ mod tests {
         assert!(!note_v2_call("crm.deal.list"), "not in v3: no warning");
         assert!(note_deprecated("test_entry", "x"));
         assert!(!note_deprecated("test_entry", "x"));
+        assert!(note_not_detected("test.undetected"));
+        assert!(!note_not_detected("test.undetected"));
     }
 }

@@ -236,3 +236,77 @@ impl OAuthState {
         &self.app
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    /// Counts refreshes and hands out numbered tokens.
+    struct FakeRefresher(AtomicU32);
+
+    impl Refresher for FakeRefresher {
+        fn refresh<'a>(&'a self, _app: &'a OAuthApp, tokens: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet, Error>> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut next = tokens.clone();
+            next.access_token = Secret::new(format!("fake-access-{n}"));
+            next.refresh_token = Secret::new(format!("fake-refresh-{n}"));
+            next.expires_at = Some(now_unix() + 3600);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(next)
+            })
+        }
+    }
+
+    fn now_unix() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+
+    fn state(expires_in: u64) -> (Arc<OAuthState>, Arc<FakeRefresher>) {
+        let tokens = TokenSet {
+            access_token: Secret::new("fake-access-0"),
+            refresh_token: Secret::new("fake-refresh-0"),
+            expires_at: Some(now_unix() + expires_in),
+            client_endpoint: "https://portal.example.invalid/rest/".into(),
+            server_endpoint: None,
+            member_id: None,
+        };
+        let refresher = Arc::new(FakeRefresher(AtomicU32::new(0)));
+        let creds = OAuthCredentials::new(OAuthApp::new("local.fake", "fake-client-secret"), tokens);
+        (Arc::new(creds.into_state(refresher.clone())), refresher)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_shortly_before_expiry() {
+        let (state, refresher) = state(120);
+        assert_eq!(
+            state.grant().await.map(|g| g.access_token.expose().to_owned()).ok().as_deref(),
+            Some("fake-access-0")
+        );
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(
+            state.grant().await.map(|g| g.access_token.expose().to_owned()).ok().as_deref(),
+            Some("fake-access-0")
+        );
+        assert_eq!(refresher.0.load(Ordering::SeqCst), 0, "61 s left: not yet");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let grant = state.grant().await.map(|g| g.access_token.expose().to_owned());
+        assert_eq!(grant.ok().as_deref(), Some("fake-access-1"), "59 s left: refreshed first");
+        assert_eq!(refresher.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_refusals_refresh_once() {
+        let (state, refresher) = state(3600);
+        let calls = (0..20).map(|_| {
+            let state = state.clone();
+            async move { state.refresh_after("fake-access-0").await }
+        });
+        let made: Vec<bool> = futures::future::join_all(calls).await.into_iter().map(|r| r.unwrap_or(false)).collect();
+        assert_eq!(refresher.0.load(Ordering::SeqCst), 1, "one refresh for twenty refusals");
+        assert_eq!(made.iter().filter(|m| **m).count(), 1);
+        assert_eq!(state.tokens().access_token.expose(), "fake-access-1");
+        assert_eq!(state.refreshes(), 1);
+    }
+}
