@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use b24_errors::{Code, Error};
 use http::HeaderValue;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 use crate::config::TransportConfig;
 use crate::credentials::{Credentials, OAuthState};
@@ -184,17 +184,16 @@ impl TransportBuilder {
             RetryLayer::new(crate::layers::RetryConfig { time_scale: c.time_scale, ..c.retry.clone() }, stats.clone())
                 .refreshing_tokens(oauth.is_some());
 
-        // The default stack, innermost first.
-        let mut svc: BoxService =
-            BoxCloneSyncService::new(TimeoutLayer::new(c.attempt_timeout).layer(Wire::new(http, limits)));
-        svc = BoxCloneSyncService::new(auth.layer(svc));
-        if let Some(store) = &bucket {
-            svc = BoxCloneSyncService::new(RateLimitLayer::new(store.clone(), stats.clone()).layer(svc));
-        }
-        if let Some(store) = &operating {
-            svc = BoxCloneSyncService::new(OperatingLayer::new(store.clone(), stats.clone(), c.time_scale).layer(svc));
-        }
-        svc = BoxCloneSyncService::new(TraceLayer.layer(svc));
+        // The default stack, innermost first: one concrete type for the attempt layers (the
+        // limiters pass through when off), boxed once.
+        let attempt = ServiceBuilder::new()
+            .layer(TraceLayer)
+            .layer(OperatingLayer::optional(operating.clone(), stats.clone(), c.time_scale))
+            .layer(RateLimitLayer::optional(bucket.clone(), stats.clone()))
+            .layer(auth)
+            .layer(TimeoutLayer::new(c.attempt_timeout))
+            .service(Wire::new(http, limits));
+        let mut svc: BoxService = BoxCloneSyncService::new(attempt);
         for wrap in &self.attempt {
             svc = wrap(svc);
         }

@@ -18,7 +18,7 @@ use crate::stats::{Stats, add_wait};
 /// Holds methods back before they cross their operating-time budget.
 #[derive(Clone)]
 pub struct OperatingLayer {
-    store: Arc<dyn OperatingStore>,
+    store: Option<Arc<dyn OperatingStore>>,
     stats: Arc<Stats>,
     time_scale: f64,
 }
@@ -26,6 +26,11 @@ pub struct OperatingLayer {
 impl OperatingLayer {
     /// Track methods in `store`; `time_scale` converts the portal's seconds to real ones.
     pub fn new(store: Arc<dyn OperatingStore>, stats: Arc<Stats>, time_scale: f64) -> OperatingLayer {
+        OperatingLayer { store: Some(store), stats, time_scale }
+    }
+
+    /// Track methods when there is a store; pass through otherwise.
+    pub fn optional(store: Option<Arc<dyn OperatingStore>>, stats: Arc<Stats>, time_scale: f64) -> OperatingLayer {
         OperatingLayer { store, stats, time_scale }
     }
 }
@@ -42,7 +47,7 @@ impl<S> Layer<S> for OperatingLayer {
 #[derive(Clone)]
 pub struct Operating<S> {
     inner: S,
-    store: Arc<dyn OperatingStore>,
+    store: Option<Arc<dyn OperatingStore>>,
     stats: Arc<Stats>,
     time_scale: f64,
 }
@@ -69,7 +74,7 @@ impl<S: Inner> Service<B24Request> for Operating<S> {
 
     fn call(&mut self, request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
-        let store = self.store.clone();
+        let Some(store) = self.store.clone() else { return Box::pin(inner.call(request)) };
         let stats = self.stats.clone();
         let scale = self.time_scale;
         Box::pin(async move {

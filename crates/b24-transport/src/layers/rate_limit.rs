@@ -15,13 +15,19 @@ use crate::stats::{Stats, add_wait};
 /// Paces attempts through a shared bucket.
 #[derive(Clone)]
 pub struct RateLimitLayer {
-    store: Arc<dyn BucketStore>,
+    store: Option<Arc<dyn BucketStore>>,
     stats: Arc<Stats>,
 }
 
 impl RateLimitLayer {
     /// Pace through `store`, counting waits in `stats`.
     pub fn new(store: Arc<dyn BucketStore>, stats: Arc<Stats>) -> RateLimitLayer {
+        RateLimitLayer { store: Some(store), stats }
+    }
+
+    /// Pace through `store` when there is one; pass through otherwise (keeps the stack's type
+    /// the same whether or not the limiter is on).
+    pub fn optional(store: Option<Arc<dyn BucketStore>>, stats: Arc<Stats>) -> RateLimitLayer {
         RateLimitLayer { store, stats }
     }
 }
@@ -38,7 +44,7 @@ impl<S> Layer<S> for RateLimitLayer {
 #[derive(Clone)]
 pub struct RateLimit<S> {
     inner: S,
-    store: Arc<dyn BucketStore>,
+    store: Option<Arc<dyn BucketStore>>,
     stats: Arc<Stats>,
 }
 
@@ -53,7 +59,7 @@ impl<S: Inner> Service<B24Request> for RateLimit<S> {
 
     fn call(&mut self, request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
-        let store = self.store.clone();
+        let Some(store) = self.store.clone() else { return Box::pin(inner.call(request)) };
         let stats = self.stats.clone();
         Box::pin(async move {
             let waited = store.acquire().await?;
