@@ -4,6 +4,7 @@
 //!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
 //!   `crates/b24-actions/openapi-v3.json`; with `--check`, fail when a generated file is stale.
 //! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
+//! - `cargo xtask reliability`: the fault-injection suite at full size (100,000 rows).
 
 mod bench;
 mod codegen;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
             codegen::run(&project_root(), mode)
         }
         Some("bench") => bench::run(&project_root(), args.iter().any(|a| a == "--quick")),
+        Some("reliability") => reliability(&project_root()),
         _ => Err(usage()),
     };
     match result {
@@ -32,7 +34,18 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask codegen [--check] | cargo xtask bench [--quick]".to_owned()
+    "usage: cargo xtask codegen [--check] | cargo xtask bench [--quick] | cargo xtask reliability".to_owned()
+}
+
+/// The fault-injection suite at full size (100,000 rows per export), printing its figures.
+fn reliability(root: &std::path::Path) -> Result<(), String> {
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .env("B24_RELIABILITY_ROWS", "100000")
+        .args(["test", "--release", "-p", "b24-sdk", "--test", "reliability", "--", "--nocapture"])
+        .status()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    if status.success() { Ok(()) } else { Err("the reliability suite failed".into()) }
 }
 
 /// The workspace root: the parent of this crate's manifest directory.
