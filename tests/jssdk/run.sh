@@ -23,7 +23,8 @@ trap cleanup EXIT
 cp "$here/check.mjs" "$work/"
 (cd "$work" && npm init -y >/dev/null 2>&1 && npm install --no-audit --no-fund --silent "@bitrix24/b24jssdk@$version" >/dev/null)
 
-cargo build --quiet --locked -p b24-cli
+# `cargo test --workspace` has built the binary already; build it only when it is missing.
+[ -x "$root/target/debug/b24" ] || cargo build --quiet --locked -p b24-cli
 "$root/target/debug/b24" emulator --tls --rows "$rows" > "$work/emulator.log" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 1 100); do
