@@ -18,7 +18,7 @@ pub(crate) async fn batch(transport: &Transport, api: ApiVersion, batch: &Batch)
             }
             let request = B24Request::v2("batch", &batch.v2_params()?)?;
             let response = transport.call(request).await?;
-            b24_batch::parse_v2(batch, &response.value()?, response.request_id())
+            b24_batch::parse_v2_owned(batch, response.value()?, response.request_id())
         }
         ApiVersion::V3 => {
             for (_, c) in batch.entries() {

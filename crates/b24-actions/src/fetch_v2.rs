@@ -188,7 +188,7 @@ async fn run_chain(
     let answer = async {
         let request = B24Request::v2("batch", &batch.v2_params()?)?;
         let response = transport.call(request).await?;
-        b24_batch::parse_v2(&batch, &response.value()?, response.request_id())
+        b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())
     };
     let result = match answer.await {
         Ok(r) => r,

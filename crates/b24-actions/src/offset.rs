@@ -49,7 +49,7 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
                                 starts.iter().map(|s| Command::new(q.method.clone(), params(&q, *s))).collect();
                             let batch = Batch::list(commands)?;
                             let response = transport.call(B24Request::v2("batch", &batch.v2_params()?)?).await?;
-                            let result = b24_batch::parse_v2(&batch, &response.value()?, response.request_id())?;
+                            let result = b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())?;
                             let mut pages = Vec::new();
                             for (_, _, outcome) in result.into_entries() {
                                 match outcome {

@@ -31,5 +31,5 @@ mod outcome;
 mod reference;
 
 pub use batch::{Batch, Command, Commands, MAX_COMMANDS, chunk};
-pub use outcome::{BatchResult, CommandResult, Outcome, parse_v2, parse_v3, php_map};
+pub use outcome::{BatchResult, CommandResult, Outcome, parse_v2, parse_v2_owned, parse_v3, php_map};
 pub use reference::Ref;

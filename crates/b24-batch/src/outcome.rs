@@ -125,6 +125,15 @@ pub fn php_map(value: &Value) -> Map<String, Value> {
     }
 }
 
+/// [`php_map`] taking ownership (no copy of the values).
+fn php_map_owned(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+        _ => Map::new(),
+    }
+}
+
 fn number(v: Option<&Value>) -> Result<Option<u64>, ()> {
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -153,25 +162,36 @@ fn sub_error(key: &str, command: &crate::Command, request_id: &str, error: &Valu
 
 /// Read a v2 batch's `result` (the object holding `result`, `result_error`, …).
 pub fn parse_v2(batch: &Batch, result: &Value, request_id: &str) -> Result<BatchResult, Error> {
-    let Some(results) = result.get("result") else {
+    parse_v2_owned(batch, result.clone(), request_id)
+}
+
+/// [`parse_v2`] taking the answer by value: the rows move into the outcomes, uncopied (the
+/// export's hot path).
+pub fn parse_v2_owned(batch: &Batch, result: Value, request_id: &str) -> Result<BatchResult, Error> {
+    let Value::Object(mut parts) = result else {
+        return Err(Error::sdk(
+            Code::JssdkInteractionBatchEmptyProcessingStrategy,
+            "the batch answer is not an object: no processing strategy matches it",
+        ));
+    };
+    let Some(results) = parts.remove("result") else {
         return Err(Error::sdk(
             Code::JssdkInteractionBatchEmptyProcessingStrategy,
             "the batch answer has no `result` map: no processing strategy matches it",
         ));
     };
-    let results = php_map(results);
-    let errors = php_map(result.get("result_error").unwrap_or(&Value::Null));
-    let totals = php_map(result.get("result_total").unwrap_or(&Value::Null));
-    let nexts = php_map(result.get("result_next").unwrap_or(&Value::Null));
-    let times = php_map(result.get("result_time").unwrap_or(&Value::Null));
+    let mut take = |key: &str| php_map_owned(parts.remove(key).unwrap_or(Value::Null));
+    let mut results = php_map_owned(results);
+    let errors = take("result_error");
+    let totals = take("result_total");
+    let nexts = take("result_next");
+    let mut times = take("result_time");
     let mut out = BatchResult::new();
     let mut halted = false;
     for (key, command) in batch.entries() {
-        let outcome = if let Some(value) = results.get(key) {
+        let outcome = if let Some(value) = results.remove(key) {
             match (number(totals.get(key)), number(nexts.get(key))) {
-                (Ok(total), Ok(next)) => {
-                    Outcome::Done(CommandResult { value: value.clone(), total, next, time: times.get(key).cloned() })
-                }
+                (Ok(total), Ok(next)) => Outcome::Done(CommandResult { value, total, next, time: times.remove(key) }),
                 _ => Outcome::Failed(row_fail(key, &command.method, "its total or next is not a number")),
             }
         } else if let Some(error) = errors.get(key) {
