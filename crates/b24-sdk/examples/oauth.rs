@@ -15,14 +15,12 @@ async fn main() -> Result<(), Error> {
     let settings = portal.settings();
     let pair = portal.issue_tokens(); // what the app received at installation
 
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token),
-        refresh_token: Secret::new(pair.refresh_token),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token,
+        pair.refresh_token,
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     // Where the pair lives between refreshes; a shared store (Redis) lets several processes agree.
     let store = Arc::new(MemoryTokenStore::new(tokens.clone()));
     let credentials = OAuthCredentials::new(OAuthApp::new(settings.client_id, settings.client_secret), tokens)

@@ -35,14 +35,12 @@ fn webhook_client(portal: &EmulatorHandle) -> Client {
 fn oauth_client(portal: &EmulatorHandle) -> Client {
     let s = portal.settings();
     let pair = portal.issue_tokens();
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token),
-        refresh_token: Secret::new(pair.refresh_token),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token,
+        pair.refresh_token,
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     builder().oauth(OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens)).build().expect("client")
 }
 

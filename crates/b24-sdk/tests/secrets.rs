@@ -83,14 +83,12 @@ async fn no_path_leaks_a_credential() {
         note(&e);
     }
     let pair = portal.issue_tokens();
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token.clone()),
-        refresh_token: Secret::new(pair.refresh_token.clone()),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token.clone(),
+        pair.refresh_token.clone(),
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     let oauth = fast(
         Client::builder()
             .oauth(OAuthCredentials::new(OAuthApp::new(s.client_id.clone(), s.client_secret.clone()), tokens.clone())),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use b24_emulator::{BucketLimits, Emulator, FaultKind, FaultSettings, Settings};
-use b24_errors::{Code, Secret};
+use b24_errors::Code;
 use b24_transport::credentials::{OAuthApp, OAuthCredentials, TokenSet, Webhook};
 use b24_transport::http::TlsRoots;
 use b24_transport::{B24Request, TransportBuilder, TransportConfig};
@@ -50,14 +50,12 @@ async fn two_thousand_concurrent_calls_never_see_a_limit() {
 fn oauth_client(portal: &b24_emulator::EmulatorHandle, refreshed: Arc<AtomicU64>) -> TransportBuilder {
     let s = portal.settings();
     let pair = portal.issue_tokens();
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token),
-        refresh_token: Secret::new(pair.refresh_token),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token,
+        pair.refresh_token,
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     let creds = OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens).on_refresh(move |_t| {
         refreshed.fetch_add(1, Ordering::SeqCst);
     });

@@ -83,14 +83,12 @@ async fn trace_level_output_and_errors_hold_no_secret() {
 
     // OAuth: a refresh after expiry, then a refused refresh (wrong client secret).
     let pair = portal.issue_tokens();
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token.clone()),
-        refresh_token: Secret::new(pair.refresh_token.clone()),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token.clone(),
+        pair.refresh_token.clone(),
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     let creds = OAuthCredentials::new(OAuthApp::new(s.client_id.clone(), s.client_secret.clone()), tokens.clone());
     rendered.push_str(&format!("{creds:?}\n{tokens:?}\n"));
     let oauth = TransportBuilder::new(creds).config(config.clone()).build().expect("oauth");

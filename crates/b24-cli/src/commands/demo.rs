@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use b24_emulator::{BucketLimits, Emulator, FaultKind, FaultSettings, Settings};
 use b24_sdk::transport::credentials::OAuthCredentials;
-use b24_sdk::{Batch, Client, Command, Error, OAuthApp, Outcome, Plan, Secret, TokenSet};
+use b24_sdk::{Batch, Client, Command, Error, OAuthApp, Outcome, Plan, TokenSet};
 use serde_json::json;
 
 use crate::Format;
@@ -76,14 +76,12 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     step(4, "An expired OAuth token, refreshed once, transparently");
     let s = portal.settings();
     let pair = portal.issue_tokens();
-    let tokens = TokenSet {
-        access_token: Secret::new(pair.access_token),
-        refresh_token: Secret::new(pair.refresh_token),
-        expires_at: None,
-        client_endpoint: portal.client_endpoint(),
-        server_endpoint: Some(format!("{}/rest/", portal.base_url())),
-        member_id: None,
-    };
+    let tokens = TokenSet::new(
+        pair.access_token,
+        pair.refresh_token,
+        portal.client_endpoint(),
+        Some(format!("{}/rest/", portal.base_url())),
+    );
     let oauth = Client::builder()
         .oauth(OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens))
         .time_scale(scale)

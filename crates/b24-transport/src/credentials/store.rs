@@ -43,6 +43,26 @@ mod secret_string {
     }
 }
 
+impl TokenSet {
+    /// A pair for `client_endpoint` (`https://<portal>/rest/`), with no known expiry; the token
+    /// endpoint is derived from `server_endpoint` when given.
+    pub fn new(
+        access_token: impl Into<Secret>,
+        refresh_token: impl Into<Secret>,
+        client_endpoint: impl Into<String>,
+        server_endpoint: Option<String>,
+    ) -> TokenSet {
+        TokenSet {
+            access_token: access_token.into(),
+            refresh_token: refresh_token.into(),
+            expires_at: None,
+            client_endpoint: client_endpoint.into(),
+            server_endpoint,
+            member_id: None,
+        }
+    }
+}
+
 impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
