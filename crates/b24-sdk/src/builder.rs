@@ -8,6 +8,7 @@ use b24_errors::{Code, Error};
 use b24_transport::credentials::{Credentials, OAuthApp, OAuthCredentials, Webhook, parse_form};
 use b24_transport::http::TlsRoots;
 use b24_transport::limiter::{BucketConfig, BucketStore, OperatingStore};
+use b24_transport::shared::SharedState;
 use b24_transport::{B24Request, B24Response, BoxService, TransportBuilder, TransportConfig};
 use tower::{Layer, Service};
 
@@ -155,6 +156,14 @@ impl ClientBuilder {
     /// Keep operating-time state in a shared store.
     pub fn operating_store(mut self, store: Arc<dyn OperatingStore>) -> ClientBuilder {
         self.wraps.push(Box::new(move |b| b.operating_store(store)));
+        self
+    }
+
+    /// Keep the bucket, operating-time state and (if the store allows) OAuth tokens in a store
+    /// shared by several processes, such as `b24_sdk::redis::RedisShared` (feature `redis`).
+    /// See `docs/scaling.md`.
+    pub fn shared_state(mut self, shared: Arc<dyn SharedState>) -> ClientBuilder {
+        self.wraps.push(Box::new(move |b| b.shared_state(shared)));
         self
     }
 

@@ -34,6 +34,7 @@
 //! | `b24-batch` | [`batch`] (feature `batch`) | the batch wire format |
 //! | `b24-actions` | [`actions`] (feature `actions`) | call, lists, the fast export, batches |
 //! | `b24-emulator` | [`emulator`] (feature `emulator`) | a local portal for your tests |
+//! | `b24-redis` | `redis` (feature `redis`) | limiter and token state shared by processes |
 //!
 //! ## Why there is no client-side (`wasm32`) warning by default
 //!
@@ -68,6 +69,8 @@ pub use b24_batch as batch;
 pub use b24_batch::{Batch, Command, Commands, Ref};
 #[cfg(feature = "emulator")]
 pub use b24_emulator as emulator;
+#[cfg(feature = "redis")]
+pub use b24_redis as redis;
 
 /// The names most programs need.
 pub mod prelude {

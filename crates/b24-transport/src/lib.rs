@@ -38,6 +38,7 @@ mod oauth_http;
 pub mod php_query;
 mod request;
 mod response;
+pub mod shared;
 mod stack;
 mod stats;
 #[cfg(test)]

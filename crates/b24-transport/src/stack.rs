@@ -22,6 +22,7 @@ use crate::layers::{
 };
 use crate::limiter::{BucketStore, LocalBucket, LocalOperating, OperatingStore};
 use crate::oauth_http::HttpRefresher;
+use crate::shared::{Scope, SharedState};
 use crate::stats::{Stats, StatsSnapshot, bump};
 use crate::wire::{Wire, WireLimits};
 use crate::{B24Request, B24Response};
@@ -48,6 +49,7 @@ pub struct TransportBuilder {
     attempt: Vec<Wrap>,
     bucket_store: Option<Arc<dyn BucketStore>>,
     operating_store: Option<Arc<dyn OperatingStore>>,
+    shared: Option<Arc<dyn SharedState>>,
     retry: bool,
     http: Option<HttpClient>,
 }
@@ -71,6 +73,7 @@ impl TransportBuilder {
             attempt: Vec::new(),
             bucket_store: None,
             operating_store: None,
+            shared: None,
             retry: true,
             http: None,
         }
@@ -113,6 +116,14 @@ impl TransportBuilder {
     /// Keep the operating-time state in `store`.
     pub fn operating_store(mut self, store: Arc<dyn OperatingStore>) -> TransportBuilder {
         self.operating_store = Some(store);
+        self
+    }
+
+    /// Keep the bucket, the operating-time state and (when the store allows) the OAuth tokens
+    /// in `shared`, so that several processes pace and refresh as one. Stores set one by one
+    /// ([`TransportBuilder::bucket_store`], …) take precedence.
+    pub fn shared_state(mut self, shared: Arc<dyn SharedState>) -> TransportBuilder {
+        self.shared = Some(shared);
         self
     }
 
@@ -165,14 +176,31 @@ impl TransportBuilder {
             user_agent,
         };
         let stats = Arc::new(Stats::default());
-        let bucket = self
-            .bucket_store
-            .clone()
-            .or_else(|| c.bucket.map(|b| Arc::new(LocalBucket::new(b.scaled(c.time_scale))) as Arc<dyn BucketStore>));
-        let operating = self.operating_store.clone().or_else(|| {
-            c.operating.map(|o| Arc::new(LocalOperating::new(o.scaled(c.time_scale))) as Arc<dyn OperatingStore>)
+        let scope = Scope::of(&self.credentials);
+        let shared = self.shared.as_ref();
+        let bucket = self.bucket_store.clone().or_else(|| {
+            let b = c.bucket?.scaled(c.time_scale);
+            Some(match shared {
+                Some(s) => s.bucket(&scope, b),
+                None => Arc::new(LocalBucket::new(b)) as Arc<dyn BucketStore>,
+            })
         });
-        let (auth, oauth) = match self.credentials.clone() {
+        let operating = self.operating_store.clone().or_else(|| {
+            let o = c.operating?.scaled(c.time_scale);
+            Some(match shared {
+                Some(s) => s.operating(&scope, o),
+                None => Arc::new(LocalOperating::new(o)) as Arc<dyn OperatingStore>,
+            })
+        });
+        let mut credentials = self.credentials.clone();
+        if let (Some(s), Credentials::OAuth(creds)) = (shared, &mut credentials) {
+            if !creds.has_token_store() {
+                if let Some(store) = s.tokens(&scope) {
+                    **creds = (**creds).clone().token_store(store);
+                }
+            }
+        }
+        let (auth, oauth) = match credentials {
             Credentials::Webhook(hook) => (AuthLayer::webhook(hook, stats.clone()), None),
             Credentials::OAuth(creds) => {
                 let refresher = Arc::new(HttpRefresher { http: http.clone(), allow_http: c.allow_http });

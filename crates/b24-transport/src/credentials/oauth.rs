@@ -151,6 +151,16 @@ impl OAuthCredentials {
         &self.tokens
     }
 
+    /// The app's client id.
+    pub fn app_id(&self) -> &str {
+        &self.app.client_id
+    }
+
+    /// True when a token store was chosen.
+    pub fn has_token_store(&self) -> bool {
+        self.store.is_some()
+    }
+
     /// Build the live state; `http_refresher` is used when no refresher was set.
     pub(crate) fn into_state(self, http_refresher: Arc<dyn Refresher>) -> OAuthState {
         let deadline = deadline_of(&self.tokens);

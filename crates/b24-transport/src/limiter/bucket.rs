@@ -38,12 +38,13 @@ impl BucketConfig {
         self
     }
 
-    fn ceiling(&self) -> f64 {
+    /// The most requests counted at once: the capacity less the margin (at least one).
+    pub fn ceiling(&self) -> f64 {
         f64::from(self.capacity.saturating_sub(self.margin).max(1))
     }
 
     /// Drain per real second.
-    fn rate(&self) -> f64 {
+    pub fn rate(&self) -> f64 {
         self.drain_per_sec / self.time_scale.max(1e-9)
     }
 }
