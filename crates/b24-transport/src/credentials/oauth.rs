@@ -4,10 +4,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use b24_errors::{Code, Error, Secret};
+use b24_errors::{Code, Error, RetryClass, Secret};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
@@ -91,6 +91,10 @@ pub struct OAuthState {
     hook: Option<RefreshHook>,
     skew: Duration,
     refreshes: AtomicU64,
+    /// The last refresh that failed for good (the refresh token was refused): the access token
+    /// it was for, and what the OAuth server said. Callers queued behind it fail with it
+    /// instead of sending the refused refresh token again.
+    refused: std::sync::Mutex<Option<(Secret, String)>>,
 }
 
 impl fmt::Debug for OAuthState {
@@ -173,6 +177,7 @@ impl OAuthCredentials {
             hook: self.hook,
             skew: self.skew,
             refreshes: AtomicU64::new(0),
+            refused: std::sync::Mutex::new(None),
         }
     }
 }
@@ -214,13 +219,26 @@ impl OAuthState {
             self.adopt(latest);
             return Ok(false);
         }
-        let fresh = self.refresher.refresh(&self.app, &latest).await.map_err(|e| {
-            if e.code() == Code::JssdkTokenRefreshFailed {
-                e
-            } else {
-                Error::wrap(Code::JssdkTokenRefreshFailed, "the access token could not be refreshed", e)
+        if let Some(why) = self.refused_for(used) {
+            return Err(Error::sdk(
+                Code::JssdkTokenRefreshFailed,
+                format!("the access token could not be refreshed: the refresh token was already refused ({why})"),
+            ));
+        }
+        let fresh = match self.refresher.refresh(&self.app, &latest).await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if e.root().retry_class() == RetryClass::Never {
+                    let why = format!("{}: {}", e.root().code(), e.root().message());
+                    *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some((Secret::new(used), why));
+                }
+                return Err(if e.code() == Code::JssdkTokenRefreshFailed {
+                    e
+                } else {
+                    Error::wrap(Code::JssdkTokenRefreshFailed, "the access token could not be refreshed", e)
+                });
             }
-        })?;
+        };
         self.store.save(fresh.clone()).await?;
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target: "b24::auth", "access token refreshed");
@@ -229,6 +247,12 @@ impl OAuthState {
         }
         self.adopt(fresh);
         Ok(true)
+    }
+
+    /// Why the refresh for `used` already failed for good, if it did.
+    fn refused_for(&self, used: &str) -> Option<String> {
+        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        refused.as_ref().filter(|(token, _)| token.ct_eq(used)).map(|(_, why)| why.clone())
     }
 
     /// Refreshes made by this process.
@@ -318,5 +342,34 @@ mod tests {
         assert_eq!(made.iter().filter(|m| **m).count(), 1);
         assert_eq!(state.tokens().access_token.expose(), "fake-access-1");
         assert_eq!(state.refreshes(), 1);
+    }
+
+    /// Refuses every refresh token, counting the attempts.
+    struct RefusingRefresher(AtomicU32);
+
+    impl Refresher for RefusingRefresher {
+        fn refresh<'a>(&'a self, _app: &'a OAuthApp, _tokens: &'a TokenSet) -> BoxFuture<'a, Result<TokenSet, Error>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err(crate::testing::portal_error("invalid_grant", 400)) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_refresh_token_is_sent_once_however_many_callers_wait() {
+        let refresher = Arc::new(RefusingRefresher(AtomicU32::new(0)));
+        let tokens = TokenSet::new("fake-access-0", "fake-refresh-0", "https://portal.example.invalid/rest/", None);
+        let creds = OAuthCredentials::new(OAuthApp::new("local.fake", "fake-client-secret"), tokens);
+        let state = Arc::new(creds.into_state(refresher.clone()));
+        let calls = (0..20).map(|_| {
+            let state = state.clone();
+            async move { state.refresh_after("fake-access-0").await }
+        });
+        let results = futures::future::join_all(calls).await;
+        assert_eq!(refresher.0.load(Ordering::SeqCst), 1, "the refused token went to the OAuth server once");
+        assert!(
+            results.iter().all(|r| r.as_ref().err().map(Error::code) == Some(Code::JssdkTokenRefreshFailed.into()))
+        );
+        let first = results.iter().filter_map(|r| r.as_ref().err()).find(|e| e.root().code() == "invalid_grant");
+        assert!(first.is_some(), "the caller that refreshed sees the OAuth server's code");
     }
 }
