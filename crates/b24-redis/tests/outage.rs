@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use b24_emulator::{BucketLimits, Emulator, EmulatorHandle, Settings};
 use b24_redis::{Fallback, RedisOptions, RedisShared};
 use b24_sdk::prelude::*;
-use common::RedisServer;
+use common::{Captured, RedisServer};
 use futures::TryStreamExt;
 use serde_json::Value;
 
@@ -82,20 +81,6 @@ async fn by_default_the_export_stops_with_the_code_and_resumes_exactly() {
     assert_eq!(portal.counters().bucket_refusals, 0);
 }
 
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread: the captured subscriber sees every event of the export.
 #[tokio::test]
 async fn with_the_fallback_the_export_finishes_in_process_with_one_warning() {
@@ -112,7 +97,7 @@ async fn with_the_fallback_the_export_finishes_in_process_with_one_warning() {
     assert!(error.is_none(), "{error:?}");
     assert!(ids == portal.seeded_ids().collect::<Vec<_>>(), "every row once, in order");
     assert!(shared.failures() > 0, "Redis was down during the export");
-    let log = captured.0.lock().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let log = captured.text();
     assert_eq!(log.matches("unreachable").count(), 1, "one warning: {log}");
     assert!(log.contains("JSSDK_STORE_UNAVAILABLE"), "{log}");
 }

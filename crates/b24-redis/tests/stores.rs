@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use b24_errors::Code;
@@ -14,7 +12,7 @@ use b24_redis::{Fallback, RedisOptions, RedisShared};
 use b24_transport::credentials::{TokenSet, TokenStore};
 use b24_transport::limiter::{Admission, BucketConfig, BucketStore, OperatingConfig, OperatingReport, OperatingStore};
 use b24_transport::shared::Scope;
-use common::RedisServer;
+use common::{Captured, RedisServer};
 
 fn scope(app: &str) -> Scope {
     Scope { portal: "portal.example.invalid".into(), app: app.into() }
@@ -140,26 +138,6 @@ async fn the_refresh_lock_is_exclusive_and_expires_when_its_holder_dies() {
     let started = std::time::Instant::now();
     let _guard = tokio::time::timeout(Duration::from_secs(3), a.lock_refresh()).await.expect("expired").expect("lock");
     assert!(started.elapsed() >= Duration::from_millis(300), "not before the lock's time limit");
-}
-
-/// A tracing writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        self.0.lock().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
