@@ -34,25 +34,29 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn map(&self, kind: &str) -> Option<Value> {
-        let entries = match kind {
+    fn entries(&self, kind: &str) -> Option<&[(String, Value)]> {
+        Some(match kind {
             "result" => &self.result,
             "error" => &self.error,
             "total" => &self.total,
             "next" => &self.next,
             "time" => &self.time,
             _ => return None,
-        };
-        Some(Value::Object(entries.iter().cloned().collect::<Map<String, Value>>()))
+        })
     }
 
-    /// Walk `$kind[seg][seg]...`, stopping at the deepest level found.
+    /// Walk `$kind[seg][seg]...`, stopping at the deepest level found. Only what the reference
+    /// names is copied (a chain of 50 pages resolves 49 references into ever more results).
     fn resolve(&self, kind: &str, path: &[String]) -> Option<Value> {
-        let mut node = self.map(kind)?;
-        for seg in path {
-            let child = match &node {
-                Value::Object(m) => m.get(seg).cloned(),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i).cloned()),
+        let entries = self.entries(kind)?;
+        let whole = || Value::Object(entries.iter().cloned().collect::<Map<String, Value>>());
+        let Some((first, rest)) = path.split_first() else { return Some(whole()) };
+        let Some((_, found)) = entries.iter().find(|(key, _)| key == first) else { return Some(whole()) };
+        let mut node: &Value = found;
+        for seg in rest {
+            let child = match node {
+                Value::Object(m) => m.get(seg),
+                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
                 _ => None,
             };
             match child {
@@ -60,7 +64,7 @@ impl Gathered {
                 None => break,
             }
         }
-        Some(node)
+        Some(node.clone())
     }
 }
 
