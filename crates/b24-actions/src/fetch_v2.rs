@@ -10,12 +10,12 @@
 //! `chains` windows are held in memory. Lists ordered by anything else fall back to offset
 //! paging (which counts).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use b24_batch::{Batch, Command, Outcome, Ref};
 use b24_errors::{Code, Error};
 use b24_transport::{B24Request, Transport};
-use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
+use futures::stream::{self, BoxStream, FuturesUnordered, StreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::query::{ListKey, ListQuery};
@@ -372,6 +372,20 @@ fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Va
         .boxed()
 }
 
+/// The windows of an export in flight and finished.
+struct Windows<F> {
+    running: FuturesUnordered<F>,
+    /// Finished windows by index, waiting for the ones before them.
+    done: BTreeMap<usize, (Vec<Vec<Value>>, Option<Error>)>,
+    /// The index of the window to yield next.
+    next: usize,
+    /// Where the next window to start begins, and its index.
+    lo: u64,
+    index: usize,
+    stop: bool,
+    delivered: u64,
+}
+
 /// Windows after `cursor` up to `top`, `chains` at once, yielded in order.
 fn window_stream(
     transport: Transport,
@@ -394,37 +408,52 @@ fn window_stream(
     let rows_per_window = (remaining / (rounds * chains as f64)).clamp(PAGE as f64, target);
     let width = ((rows_per_window / density).ceil() as u64).max(1);
     let mut lo = cursor + 1;
-    let mut running = FuturesOrdered::new();
-    let schedule = move |lo: &mut u64, running: &mut FuturesOrdered<_>| {
-        while running.len() < chains && *lo < limit {
+    // Windows run `chains` at once and a new one starts as soon as any finishes; finished
+    // windows wait in `done` until their turn, so pages still come out in id order. At most
+    // `chains` windows run and `chains` wait, which bounds memory.
+    let mut index = 0usize;
+    let mut running = FuturesUnordered::new();
+    let schedule = move |lo: &mut u64, index: &mut usize, running: &mut FuturesUnordered<_>, waiting: usize| {
+        while running.len() < chains && waiting < chains && *lo < limit {
             let end = (*lo + width).min(limit);
             let expected = density * (end - *lo) as f64;
-            running.push_back(window(transport.clone(), plan.clone(), Some(*lo - 1), end, expected));
+            let fetch = window(transport.clone(), plan.clone(), Some(*lo - 1), end, expected);
+            let i = *index;
+            running.push(async move { (i, fetch.await) });
+            *index += 1;
             *lo = end;
         }
     };
-    schedule(&mut lo, &mut running);
-    stream::unfold(
-        (running, lo, schedule, false, delivered),
-        |(mut running, mut lo, schedule, stop, mut delivered)| async move {
-            if stop {
-                return None;
+    schedule(&mut lo, &mut index, &mut running, 0);
+    let state = Windows { running, done: BTreeMap::new(), next: 0, lo, index, stop: false, delivered };
+    stream::unfold((state, schedule), |(mut s, schedule)| async move {
+        if s.stop {
+            return None;
+        }
+        let (pages, error) = loop {
+            if let Some(finished) = s.done.remove(&s.next) {
+                s.next += 1;
+                break finished;
             }
-            let (pages, error) = running.next().await?;
-            let mut items: Vec<Result<Vec<Value>, Error>> = Vec::with_capacity(pages.len() + 1);
-            for page in pages {
-                delivered += page.len() as u64;
-                items.push(Ok(page));
+            let (i, finished) = s.running.next().await?;
+            s.done.insert(i, finished);
+            if s.done.values().all(|(_, e)| e.is_none()) {
+                schedule(&mut s.lo, &mut s.index, &mut s.running, s.done.len());
             }
-            let failed = error.is_some();
-            if let Some(e) = error {
-                items.push(Err(fetch_failed(e, delivered)));
-            } else {
-                schedule(&mut lo, &mut running);
-            }
-            Some((stream::iter(items), (running, lo, schedule, failed, delivered)))
-        },
-    )
+        };
+        let mut items: Vec<Result<Vec<Value>, Error>> = Vec::with_capacity(pages.len() + 1);
+        for page in pages {
+            s.delivered += page.len() as u64;
+            items.push(Ok(page));
+        }
+        if let Some(e) = error {
+            items.push(Err(fetch_failed(e, s.delivered)));
+            s.stop = true;
+        } else {
+            schedule(&mut s.lo, &mut s.index, &mut s.running, s.done.len());
+        }
+        Some((stream::iter(items), (s, schedule)))
+    })
     .flatten()
     .boxed()
 }
