@@ -226,11 +226,12 @@ fn body_hash(body: &[u8]) -> u64 {
     body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Run CPU-heavy work where it does not hold up other connections: on a multi-threaded
-/// runtime, the worker thread hands its other tasks over while `f` runs.
-fn off_the_async_threads<T>(f: impl FnOnce() -> T) -> T {
+/// Under the cost model, run a handler where it does not hold up other connections' arrival
+/// times: on a multi-threaded runtime, the worker thread hands its other tasks over while `f`
+/// runs. Without costs (the `fast` profile) handing over would only cost throughput.
+fn off_the_async_threads<T>(modeled: bool, f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) if modeled => tokio::task::block_in_place(f),
         _ => f(),
     }
 }
@@ -330,7 +331,7 @@ async fn rest(
             (permit, tokio::time::Instant::now())
         }
     };
-    let (handled, result_json) = off_the_async_threads(|| {
+    let (handled, result_json) = off_the_async_threads(settings.cost.enabled, || {
         let handled = {
             let mut data = lock(&portal.data);
             let mut ctx = Ctx { portal, caller: &caller, data: &mut data, now: start };
