@@ -23,7 +23,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// The emulator on its own runtime and threads, so that server work does not queue behind the
 /// client's.
 fn emulator(settings: Settings) -> Res<(EmulatorHandle, tokio::runtime::Runtime)> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("emulator").enable_all().build()?;
     let handle = rt.block_on(Emulator::start(settings))?;
     Ok((handle, rt))
 }
@@ -66,9 +66,51 @@ async fn bare_calls(url: &str, n: usize, concurrency: usize) -> Res<f64> {
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
+/// CPU seconds used so far by this process's threads, by thread name (`emulator`, `client`, and
+/// the main thread, which drives `block_on`), from /proc (10 ms ticks).
+fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let name = if name.starts_with("emulator") || name.starts_with("client") { name } else { "main".to_owned() };
+        *out.entry(name).or_insert(0.0) += (ticks(11) + ticks(12)) / 100.0;
+    }
+    out
+}
+
+/// Microseconds of CPU per call, by thread name, between two [`cpu_by_thread`] readings.
+fn cpu_per_call(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    calls: usize,
+) -> Value {
+    let per = |k: &str| {
+        (after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0)) * 1e6 / calls as f64
+    };
+    json!({"emulator_us": per("emulator"), "client_us": per("client") + per("main")})
+}
+
+fn profile_calls(bare: bool) -> Res<Value> {
+    let (portal, _server) = emulator(Settings::fast())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let url = format!("{}server.time", portal.webhook_url());
+    let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
+    let per_sec = if bare {
+        rt.block_on(bare_calls(&url, 100_000, 64))?
+    } else {
+        rt.block_on(sdk_calls(&client, 100_000, 64))?
+    };
+    Ok(json!({"scenario": "profile-calls", "bare": bare, "per_sec": per_sec}))
+}
+
 fn overhead(quick: bool) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let n = if quick { 4_000 } else { 20_000 };
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
@@ -77,9 +119,15 @@ fn overhead(quick: bool) -> Res<Value> {
         // Warm both pools, then alternate to share the machine's noise.
         rt.block_on(sdk_calls(&client, 200, concurrency))?;
         rt.block_on(bare_calls(&url, 200, concurrency))?;
+        let t0 = cpu_by_thread();
         let bare = rt.block_on(bare_calls(&url, n, concurrency))?;
+        let t1 = cpu_by_thread();
         let sdk = rt.block_on(sdk_calls(&client, n, concurrency))?;
-        rows.push(json!({"concurrency": concurrency, "calls": n, "sdk_per_sec": sdk, "bare_per_sec": bare, "ratio": sdk / bare}));
+        let t2 = cpu_by_thread();
+        rows.push(json!({
+            "concurrency": concurrency, "calls": n, "sdk_per_sec": sdk, "bare_per_sec": bare, "ratio": sdk / bare,
+            "bare_cpu": cpu_per_call(&t0, &t1, n), "sdk_cpu": cpu_per_call(&t1, &t2, n),
+        }));
     }
     Ok(json!({"scenario": "overhead", "runs": rows}))
 }
@@ -119,7 +167,7 @@ fn export(n: u64) -> Res<Value> {
     let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
     let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
     let (portal, _server) = emulator(settings)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Standard).time_scale(scale).build()?;
     let started = Instant::now();
     let rows = rt.block_on(async {
@@ -236,6 +284,8 @@ fn main() -> Res<()> {
     let number = |i: usize| args.get(i).and_then(|v| v.parse::<u64>().ok());
     let out = match args.first().map(String::as_str) {
         Some("overhead") => overhead(quick)?,
+        // One side alone, for a profiler: `perf record ... scenarios profile-calls sdk|bare`.
+        Some("profile-calls") => profile_calls(args.get(1).map(String::as_str) == Some("bare"))?,
         Some("memory") => memory(number(1).unwrap_or(100_000))?,
         Some("memory-child") => memory_child(args.get(1).map(String::as_str).unwrap_or_default())?,
         Some("export") => export(number(1).unwrap_or(20_000))?,

@@ -31,13 +31,14 @@ pub(crate) struct WireLimits {
 /// The innermost tower service.
 #[derive(Clone)]
 pub struct Wire {
-    http: HttpClient,
-    limits: Arc<WireLimits>,
+    // Behind one Arc: every layer above clones the stack below it on each call (the tower
+    // pattern), so a clone must cost one reference count, not a copy of the HTTP client.
+    shared: Arc<(HttpClient, WireLimits)>,
 }
 
 impl Wire {
     pub(crate) fn new(http: HttpClient, limits: WireLimits) -> Wire {
-        Wire { http, limits: Arc::new(limits) }
+        Wire { shared: Arc::new((http, limits)) }
     }
 }
 
@@ -201,9 +202,9 @@ impl Service<B24Request> for Wire {
     }
 
     fn call(&mut self, request: B24Request) -> Self::Future {
-        let http = self.http.clone();
-        let limits = self.limits.clone();
+        let shared = self.shared.clone();
         Box::pin(async move {
+            let (http, limits) = &*shared;
             let encoded = encode(&request, &limits)?;
             let mut url = encoded.url.clone();
             let mut hops = 0;
