@@ -23,7 +23,8 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 /// The emulator on its own runtime and threads, so that server work does not queue behind the
 /// client's.
 fn emulator(settings: Settings) -> Res<(EmulatorHandle, tokio::runtime::Runtime)> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("emulator").enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("emulator").enable_all().build()?;
     let handle = rt.block_on(Emulator::start(settings))?;
     Ok((handle, rt))
 }
@@ -89,28 +90,26 @@ fn cpu_per_call(
     after: &std::collections::BTreeMap<String, f64>,
     calls: usize,
 ) -> Value {
-    let per = |k: &str| {
-        (after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0)) * 1e6 / calls as f64
-    };
+    let per =
+        |k: &str| (after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0)) * 1e6 / calls as f64;
     json!({"emulator_us": per("emulator"), "client_us": per("client") + per("main")})
 }
 
 fn profile_calls(bare: bool) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
-    let per_sec = if bare {
-        rt.block_on(bare_calls(&url, 100_000, 64))?
-    } else {
-        rt.block_on(sdk_calls(&client, 100_000, 64))?
-    };
+    let per_sec =
+        if bare { rt.block_on(bare_calls(&url, 100_000, 64))? } else { rt.block_on(sdk_calls(&client, 100_000, 64))? };
     Ok(json!({"scenario": "profile-calls", "bare": bare, "per_sec": per_sec}))
 }
 
 fn overhead(quick: bool) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let n = if quick { 4_000 } else { 20_000 };
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
@@ -119,14 +118,25 @@ fn overhead(quick: bool) -> Res<Value> {
         // Warm both pools, then alternate to share the machine's noise.
         rt.block_on(sdk_calls(&client, 200, concurrency))?;
         rt.block_on(bare_calls(&url, 200, concurrency))?;
-        let t0 = cpu_by_thread();
-        let bare = rt.block_on(bare_calls(&url, n, concurrency))?;
-        let t1 = cpu_by_thread();
-        let sdk = rt.block_on(sdk_calls(&client, n, concurrency))?;
-        let t2 = cpu_by_thread();
+        // Three alternating runs of each; the best of each (noise only ever slows a run down).
+        let (mut bare, mut sdk) = (0.0f64, 0.0f64);
+        let (mut bare_cpu, mut sdk_cpu) = (Value::Null, Value::Null);
+        for _ in 0..3 {
+            let t0 = cpu_by_thread();
+            let b = rt.block_on(bare_calls(&url, n, concurrency))?;
+            let t1 = cpu_by_thread();
+            let s = rt.block_on(sdk_calls(&client, n, concurrency))?;
+            let t2 = cpu_by_thread();
+            if b > bare {
+                (bare, bare_cpu) = (b, cpu_per_call(&t0, &t1, n));
+            }
+            if s > sdk {
+                (sdk, sdk_cpu) = (s, cpu_per_call(&t1, &t2, n));
+            }
+        }
         rows.push(json!({
             "concurrency": concurrency, "calls": n, "sdk_per_sec": sdk, "bare_per_sec": bare, "ratio": sdk / bare,
-            "bare_cpu": cpu_per_call(&t0, &t1, n), "sdk_cpu": cpu_per_call(&t1, &t2, n),
+            "bare_cpu": bare_cpu, "sdk_cpu": sdk_cpu,
         }));
     }
     Ok(json!({"scenario": "overhead", "runs": rows}))
@@ -167,7 +177,8 @@ fn export(n: u64) -> Res<Value> {
     let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
     let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
     let (portal, _server) = emulator(settings)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Standard).time_scale(scale).build()?;
     let started = Instant::now();
     let rows = rt.block_on(async {

@@ -116,12 +116,28 @@ impl Webhook {
 
     /// The URL of a v2 method (holds the secret: never log it).
     pub(crate) fn v2_url(&self, method: &str) -> String {
-        format!("{}://{}/rest/{}/{}/{method}", self.scheme, self.authority, self.user_id, self.secret.expose())
+        self.url("/rest/", method)
     }
 
     /// The URL of a v3 method (holds the secret: never log it).
     pub(crate) fn v3_url(&self, method: &str) -> String {
-        format!("{}://{}/rest/api/{}/{}/{method}", self.scheme, self.authority, self.user_id, self.secret.expose())
+        self.url("/rest/api/", method)
+    }
+
+    /// `scheme://authority<rest>user/secret/method`, built in one allocation (once per call).
+    fn url(&self, rest: &str, method: &str) -> String {
+        let secret = self.secret.expose();
+        let mut url = String::with_capacity(
+            self.scheme.len() + 3 + self.authority.len() + rest.len() + 21 + secret.len() + method.len() + 1,
+        );
+        for part in [&self.scheme, "://", &self.authority, rest] {
+            url.push_str(part);
+        }
+        url.push_str(&self.user_id.to_string());
+        for part in ["/", secret, "/", method] {
+            url.push_str(part);
+        }
+        url
     }
 }
 
