@@ -205,11 +205,11 @@ impl Service<B24Request> for Wire {
         let shared = self.shared.clone();
         Box::pin(async move {
             let (http, limits) = &*shared;
-            let encoded = encode(&request, &limits)?;
+            let encoded = encode(&request, limits)?;
             let mut url = encoded.url.clone();
             let mut hops = 0;
             loop {
-                let http_request = build(&request, &encoded, &url, &limits)?;
+                let http_request = build(&request, &encoded, &url, limits)?;
                 let answer = http
                     .send(http_request, limits.max_response_bytes)
                     .await
