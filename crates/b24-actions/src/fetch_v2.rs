@@ -5,9 +5,11 @@
 //! rows. A page shorter than a full one ends the data; whatever the portal does with the broken
 //! references after it is discarded (every page must continue strictly after the last id).
 //!
-//! With `chains > 1` the id range is cut into windows sized from the density seen so far, and
-//! that many windows are fetched at once; pages still come out in id order, and at most
-//! `chains` windows are held in memory. Lists ordered by anything else fall back to offset
+//! With `chains > 1` a probe (the highest id and the first page, two requests at once) sizes
+//! windows of the id range in whole rounds of `chains`; `chains` windows run at once and as
+//! many again wait in the portal's queue, so that a portal worker freed while this client reads
+//! an answer starts the next window at once. A new window starts as soon as any finishes; pages
+//! still come out in id order, and at most `3 x chains` windows are held in memory. Lists ordered by anything else fall back to offset
 //! paging (which counts).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -128,10 +130,10 @@ impl Plan {
         params
     }
 
-    /// A batch of chained pages; with `top`, a probe instead: the highest id and the first
-    /// page, from which the windows are sized.
+    /// A batch of chained pages; with `top`, a probe instead: the highest id (and the first
+    /// page when `pages` is 1).
     fn chain(&self, cursor: Option<u64>, window_end: Option<u64>, top: bool, pages: usize) -> Result<Batch, Error> {
-        let pages = if top { 1 } else { pages.clamp(1, PAGES_PER_BATCH) };
+        let pages = if top { pages.min(1) } else { pages.clamp(1, PAGES_PER_BATCH) };
         let mut entries = Vec::with_capacity(PAGES_PER_BATCH);
         if top {
             entries.push((TOP.to_owned(), Command::new(self.q.method.clone(), self.top_query())));
@@ -340,9 +342,21 @@ async fn window(
 }
 
 fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
+    // The probe: the highest id and the first page, from which the windows are sized, as two
+    // requests at once (neither waits for the other at the portal).
     let first = {
         let (transport, plan) = (transport.clone(), plan.clone());
-        async move { run_chain(&transport, &plan, plan.start, None, true, 1).await }
+        async move {
+            let (top, mut first) = futures::join!(
+                run_chain(&transport, &plan, plan.start, None, true, 0),
+                run_chain(&transport, &plan, plan.start, None, false, 1),
+            );
+            first.top = top.top;
+            if first.error.is_none() {
+                first.error = top.error;
+            }
+            first
+        }
     };
     stream::once(first)
         .flat_map(move |step| {
@@ -408,13 +422,16 @@ fn window_stream(
     let rows_per_window = (remaining / (rounds * chains as f64)).clamp(PAGE as f64, target);
     let width = ((rows_per_window / density).ceil() as u64).max(1);
     let mut lo = cursor + 1;
-    // Windows run `chains` at once and a new one starts as soon as any finishes; finished
-    // windows wait in `done` until their turn, so pages still come out in id order. At most
-    // `chains` windows run and `chains` wait, which bounds memory.
+    // A new window starts as soon as any finishes; finished windows wait in `done` until their
+    // turn, so pages still come out in id order. At most `in_flight` windows run and `chains`
+    // wait, which bounds memory.
+    // As many windows again as `chains` wait in the portal's queue, so that a worker freed
+    // while this client is still reading an answer starts the next window at once.
+    let in_flight = 2 * chains;
     let mut index = 0usize;
     let mut running = FuturesUnordered::new();
     let schedule = move |lo: &mut u64, index: &mut usize, running: &mut FuturesUnordered<_>, waiting: usize| {
-        while running.len() < chains && waiting < chains && *lo < limit {
+        while running.len() < in_flight && waiting < chains && *lo < limit {
             let end = (*lo + width).min(limit);
             let expected = density * (end - *lo) as f64;
             let fetch = window(transport.clone(), plan.clone(), Some(*lo - 1), end, expected);

@@ -104,7 +104,9 @@ impl ListQuery {
     }
 
     /// v2 fast export: how many id windows to fetch at once (default 1: one chain). More use the
-    /// portal's workers in parallel; pages still come out in id order.
+    /// portal's workers in parallel (set it to the number of workers the portal gives you); as
+    /// many windows again are queued ahead, so up to `2 x chains` requests are in flight. Pages
+    /// still come out in id order.
     pub fn chains(mut self, chains: usize) -> ListQuery {
         self.chains = chains.clamp(1, 32);
         self

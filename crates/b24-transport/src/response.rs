@@ -124,6 +124,10 @@ impl B24Response {
     /// Deserialize `result` into `T`. A mismatch is `JSSDK_RESPONSE_UNEXPECTED_SHAPE`, and the
     /// message names the JSON path.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        // The fast path has no path tracking; only a failure is parsed again to say where.
+        if let Ok(value) = serde_json::from_slice(self.result_bytes()) {
+            return Ok(value);
+        }
         let mut de = serde_json::Deserializer::from_slice(self.result_bytes());
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let mut path = e.path().to_string();
