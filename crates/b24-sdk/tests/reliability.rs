@@ -147,14 +147,16 @@ async fn beyond_the_budget_the_error_is_coded_and_the_export_resumes() {
 
 #[tokio::test]
 async fn a_dropped_add_is_not_resent_but_an_idempotency_key_is() {
-    let portal = Emulator::start(Settings::fast().with_rows(0)).await.expect("emulator");
-    portal.set_faults(FaultSettings {
+    // The next crm.item.add is handled, then its connection dropped without an answer.
+    let drop_one_add = || FaultSettings {
         rate: 1.0,
         kinds: vec![FaultKind::DropConnection],
         methods: vec!["crm.item.add".into()],
         max_faults: Some(1),
         ..FaultSettings::default()
-    });
+    };
+    let portal = Emulator::start(Settings::fast().with_rows(0)).await.expect("emulator");
+    portal.set_faults(drop_one_add());
     let client = webhook_client(&portal);
     let e = client
         .v2()
@@ -165,13 +167,7 @@ async fn a_dropped_add_is_not_resent_but_an_idempotency_key_is() {
     assert_eq!(e.root().code(), Code::JssdkNetworkError);
     assert_eq!(portal.item_count(2), 1, "applied once, not re-sent");
 
-    portal.set_faults(FaultSettings {
-        rate: 1.0,
-        kinds: vec![FaultKind::DropConnection],
-        methods: vec!["crm.item.add".into()],
-        max_faults: Some(1),
-        ..FaultSettings::default()
-    });
+    portal.set_faults(drop_one_add());
     let request =
         b24_sdk::transport::B24Request::v3("crm.item.add", &json!({"entityTypeId": 2, "fields": {"title": "keyed"}}))
             .expect("request")
