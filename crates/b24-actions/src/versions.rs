@@ -10,7 +10,10 @@ use crate::v3_methods::V3_METHODS;
 
 /// True when `method` exists in REST v3.
 pub fn in_v3(method: &str) -> bool {
-    V3_METHODS.binary_search(&method.to_ascii_lowercase().as_str()).is_ok()
+    // The table is lowercase and sorted; compare case-insensitively without a lowercase copy
+    // (this runs on every v2 call).
+    let lowered = || method.bytes().map(|b| b.to_ascii_lowercase());
+    V3_METHODS.binary_search_by(|known| known.bytes().cmp(lowered())).is_ok()
 }
 
 /// Every v3 method the table knows.
@@ -89,6 +92,8 @@ mod tests {
         assert!(V3_METHODS.windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
         assert!(in_v3("crm.item.list") && in_v3("CRM.Item.List"));
         assert!(!in_v3("crm.deal.list"));
+        assert!(V3_METHODS.iter().all(|m| in_v3(m) && in_v3(&m.to_ascii_uppercase())));
+        assert!(!in_v3("crm.item") && !in_v3("crm.item.listx") && !in_v3("") && !in_v3("zzz"));
         let e = require_v3("crm.deal.list").err().map(|e| e.code());
         assert_eq!(e, Some(Code::JssdkCoreMethodNotSupportInApiV3.into()));
     }

@@ -95,15 +95,18 @@ fn cpu_per_call(
     json!({"emulator_us": per("emulator"), "client_us": per("client") + per("main")})
 }
 
-fn profile_calls(bare: bool) -> Res<Value> {
+fn profile_calls(bare: bool, concurrency: usize, n: usize) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
-    let per_sec =
-        if bare { rt.block_on(bare_calls(&url, 100_000, 64))? } else { rt.block_on(sdk_calls(&client, 100_000, 64))? };
-    Ok(json!({"scenario": "profile-calls", "bare": bare, "per_sec": per_sec}))
+    let per_sec = if bare {
+        rt.block_on(bare_calls(&url, n, concurrency))?
+    } else {
+        rt.block_on(sdk_calls(&client, n, concurrency))?
+    };
+    Ok(json!({"scenario": "profile-calls", "bare": bare, "concurrency": concurrency, "per_sec": per_sec}))
 }
 
 fn overhead(quick: bool) -> Res<Value> {
@@ -303,8 +306,12 @@ fn main() -> Res<()> {
     let number = |i: usize| args.get(i).and_then(|v| v.parse::<u64>().ok());
     let out = match args.first().map(String::as_str) {
         Some("overhead") => overhead(quick)?,
-        // One side alone, for a profiler: `perf record ... scenarios profile-calls sdk|bare`.
-        Some("profile-calls") => profile_calls(args.get(1).map(String::as_str) == Some("bare"))?,
+        // One side alone, for a profiler: `perf record ... scenarios profile-calls sdk|bare [C [N]]`.
+        Some("profile-calls") => profile_calls(
+            args.get(1).map(String::as_str) == Some("bare"),
+            number(2).unwrap_or(64) as usize,
+            number(3).unwrap_or(100_000) as usize,
+        )?,
         Some("memory") => memory(number(1).unwrap_or(100_000))?,
         Some("memory-child") => memory_child(args.get(1).map(String::as_str).unwrap_or_default())?,
         Some("export") => export(number(1).unwrap_or(20_000))?,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::request::B24Request;
-use crate::response::{B24Response, Time};
+use crate::response::B24Response;
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -21,8 +21,8 @@ struct Envelope<'a> {
     next: Option<u64>,
     #[serde(default, deserialize_with = "count")]
     total: Option<u64>,
-    #[serde(default)]
-    time: Option<Time>,
+    #[serde(borrow, default)]
+    time: Option<&'a RawValue>,
 }
 
 /// A present `result` is `Some`, even when it is `null`.
@@ -95,7 +95,8 @@ pub(crate) fn parse(request: &B24Request, status: u16, body: Bytes) -> Result<B2
         return Err(sdk_failure(request, Code::JssdkResponseUnexpectedShape, 502, message));
     };
     let range = offset_in(&body, result.get());
-    let (next, total, time) = (envelope.next, envelope.total, envelope.time);
+    let time = envelope.time.map(|t| offset_in(&body, t.get()));
+    let (next, total) = (envelope.next, envelope.total);
     Ok(response(request, status, body, range, next, total, time))
 }
 
@@ -113,7 +114,7 @@ fn response(
     result: std::ops::Range<usize>,
     next: Option<u64>,
     total: Option<u64>,
-    time: Option<Time>,
+    time_at: Option<std::ops::Range<usize>>,
 ) -> B24Response {
     B24Response {
         status,
@@ -121,10 +122,11 @@ fn response(
         result,
         next,
         total,
-        time,
+        time_at,
+        time: std::sync::OnceLock::new(),
         api: request.api(),
-        method: request.method().to_owned(),
-        request_id: request.request_id().as_str().to_owned(),
+        method: request.method_shared(),
+        request_id: request.request_id().clone(),
     }
 }
 
@@ -186,6 +188,16 @@ mod tests {
         let e = r.json::<Vec<Row>>().expect_err("string is not u64");
         assert_eq!(e.code(), Code::JssdkResponseUnexpectedShape);
         assert!(e.message().contains("[0].ID"), "{}", e.message());
+    }
+
+    #[test]
+    fn a_time_block_is_read_on_first_use_and_a_malformed_one_is_no_time() {
+        let r = parse_str(200, r#"{"result":1,"time":{"operating":"2.5","date_start":"2026-11-25T06:00:00+00:00"}}"#);
+        let t = r.as_ref().ok().and_then(|r| r.time()).cloned().unwrap_or_default();
+        assert_eq!((t.operating, t.date_start.as_deref()), (Some(2.5), Some("2026-11-25T06:00:00+00:00")));
+        let r = parse_str(200, r#"{"result":1,"time":"soon"}"#).expect("the result is still there");
+        assert!(r.time().is_none());
+        assert!(parse_str(200, r#"{"result":1}"#).map(|r| r.time().is_none()).unwrap_or(false));
     }
 
     #[test]

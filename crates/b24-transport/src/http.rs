@@ -9,8 +9,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use tower::{Layer, ServiceExt};
-use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
 /// Which root certificates TLS trusts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -46,13 +44,12 @@ pub(crate) struct HttpAnswer {
 }
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-type Inner = SetSensitiveRequestHeaders<Client<Connector, Full<Bytes>>>;
 
-/// A cloneable pooled client. `Authorization` is marked sensitive (tower-http), so no HTTP-level
-/// trace layer a user adds ever prints a bearer token.
+/// A cloneable pooled client. The wire service marks `Authorization` sensitive where it builds
+/// the header, so neither hyper nor `http`'s `Debug` ever prints a bearer token.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    client: Inner,
+    client: Client<Connector, Full<Bytes>>,
 }
 
 fn tls_config(roots: &TlsRoots) -> Result<rustls::ClientConfig, String> {
@@ -106,16 +103,15 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(pool_idle)
             .build(connector);
-        let client = SetSensitiveRequestHeadersLayer::new([http::header::AUTHORIZATION]).layer(client);
         Ok(HttpClient { client })
     }
 
     /// Send and read the whole body, refusing bodies over `max_body` bytes.
     pub(crate) async fn send(&self, request: Request<Full<Bytes>>, max_body: usize) -> Result<HttpAnswer, HttpFailure> {
+        // `request` borrows the client: no copy of it (and of its connector and pool handles) per call.
         let response = self
             .client
-            .clone()
-            .oneshot(request)
+            .request(request)
             .await
             .map_err(|e| if e.is_connect() { HttpFailure::Connect(e) } else { HttpFailure::Network(e) })?;
         let (parts, body) = response.into_parts();

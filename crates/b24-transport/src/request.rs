@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use b24_errors::{ApiVersion, Code, Error, RequestInfo};
 use serde::Serialize;
@@ -23,24 +24,31 @@ use crate::credentials::AttachedAuth;
 /// ```
 #[derive(Clone)]
 pub struct B24Request {
-    method: String,
+    // What the caller asked for, shared: every retry, timeout and error keeps a handle to it, so
+    // a clone costs one reference count however large the params are.
+    call: Arc<Call>,
+    /// Credentials attached by the auth layer for this attempt.
+    pub(crate) auth: Option<AttachedAuth>,
+}
+
+#[derive(Clone)]
+struct Call {
+    method: Arc<str>,
     params: Value,
     api: ApiVersion,
     request_id: RequestId,
     idempotent: Option<bool>,
     idempotency_key: Option<String>,
     raw_result: bool,
-    /// Credentials attached by the auth layer for this attempt.
-    pub(crate) auth: Option<AttachedAuth>,
 }
 
 impl fmt::Debug for B24Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("B24Request")
-            .field("method", &self.method)
-            .field("api", &self.api)
-            .field("request_id", &self.request_id)
-            .field("params", &b24_errors::redact_params(&self.params))
+            .field("method", &self.call.method)
+            .field("api", &self.call.api)
+            .field("request_id", &self.call.request_id)
+            .field("params", &b24_errors::redact_params(&self.call.params))
             .finish_non_exhaustive()
     }
 }
@@ -90,16 +98,16 @@ impl B24Request {
                 ));
             }
         };
-        Ok(B24Request {
-            method,
+        let call = Call {
+            method: method.into(),
             params,
             api,
             request_id: RequestId::next(),
             idempotent: None,
             idempotency_key: None,
             raw_result: false,
-            auth: None,
-        })
+        };
+        Ok(B24Request { call: Arc::new(call), auth: None })
     }
 
     /// A v2 call.
@@ -115,71 +123,78 @@ impl B24Request {
     /// Mark the call idempotent (safe to re-send after an ambiguous failure) or not, overriding
     /// the guess from the method name.
     pub fn idempotent(mut self, idempotent: bool) -> B24Request {
-        self.idempotent = Some(idempotent);
+        Arc::make_mut(&mut self.call).idempotent = Some(idempotent);
         self
     }
 
     /// Send a v3 `Idempotency-Key`: the portal replays the stored answer for a repeat, so the
     /// call may be re-sent safely.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> B24Request {
-        self.idempotency_key = Some(key.into());
+        Arc::make_mut(&mut self.call).idempotency_key = Some(key.into());
         self
     }
 
     /// The answer is the whole body, not a `result` envelope (`rest.documentation.openapi`).
     pub fn raw_result(mut self) -> B24Request {
-        self.raw_result = true;
+        Arc::make_mut(&mut self.call).raw_result = true;
         self
     }
 
     /// The method name.
     pub fn method(&self) -> &str {
-        &self.method
+        &self.call.method
+    }
+
+    /// The method name, shared (for answers and errors that outlive the request).
+    pub(crate) fn method_shared(&self) -> Arc<str> {
+        self.call.method.clone()
     }
 
     /// The params.
     pub fn params(&self) -> &Value {
-        &self.params
+        &self.call.params
     }
 
     /// The API version.
     pub fn api(&self) -> ApiVersion {
-        self.api
+        self.call.api
     }
 
     /// The request id (sent as `X-Request-Id`).
     pub fn request_id(&self) -> &RequestId {
-        &self.request_id
+        &self.call.request_id
     }
 
     /// The v3 idempotency key, if any.
     pub fn key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
+        self.call.idempotency_key.as_deref()
     }
 
     pub(crate) fn wants_raw(&self) -> bool {
-        self.raw_result
+        self.call.raw_result
     }
 
     /// Whether re-sending after an ambiguous failure is safe: an explicit mark, a v3
     /// idempotency key, or a method that does not create anything (`*.add`, `*.create`,
     /// `*.send`, uploads, and batches holding any of them are not).
     pub fn is_idempotent(&self) -> bool {
-        if let Some(explicit) = self.idempotent {
+        let call = &*self.call;
+        if let Some(explicit) = call.idempotent {
             return explicit;
         }
-        if self.idempotency_key.is_some() {
+        if call.idempotency_key.is_some() {
             return true;
         }
-        if self.method.eq_ignore_ascii_case("batch") {
-            return !batch_creates(&self.params);
+        if call.method.eq_ignore_ascii_case("batch") {
+            return !batch_creates(&call.params);
         }
-        !creates(&self.method)
+        !creates(&call.method)
     }
 
     /// What errors say about this request (params redacted).
     pub fn info(&self) -> RequestInfo {
-        RequestInfo::new(self.method.clone(), self.request_id.as_str(), self.api, &self.params)
+        let call = &*self.call;
+        RequestInfo::new(call.method.as_ref(), call.request_id.as_str(), call.api, &call.params)
     }
 }
 
@@ -203,15 +218,36 @@ fn batch_creates(params: &Value) -> bool {
 
 /// A request id: `b24-<process tag>-<counter>`, unique within the process.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(String);
+pub struct RequestId(Arc<str>);
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
 impl RequestId {
     /// The next id.
     pub fn next() -> RequestId {
+        static PREFIX: OnceLock<String> = OnceLock::new();
+        let prefix = PREFIX.get_or_init(|| format!("b24-{:x}-", std::process::id()));
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        RequestId(format!("b24-{:x}-{n}", std::process::id()))
+        // Into a buffer on the stack, then one allocation: this runs once per call, and
+        // `format!` cost more than the rest of building the request.
+        let mut buf = [0u8; 64];
+        let head = prefix.len().min(40);
+        buf[..head].copy_from_slice(&prefix.as_bytes()[..head]);
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let end = head + digits.len() - at;
+        buf[head..end].copy_from_slice(&digits[at..]);
+        // ASCII only: the prefix is hex and dashes, the rest digits.
+        RequestId(Arc::from(std::str::from_utf8(&buf[..end]).unwrap_or("b24")))
     }
 
     /// The id as a string.
@@ -257,6 +293,23 @@ mod tests {
         let e = B24Request::v2("crm.deal.list", &map).err().map(|e| e.code());
         assert_eq!(e, Some(Code::JssdkInvalidParams.into()), "non-string keys cannot be serialized");
         assert_eq!(B24Request::v2("server.time", &()).map(|r| r.params().clone()).ok(), Some(json!({})));
+    }
+
+    #[test]
+    fn request_ids_count_up_in_one_process() {
+        let (a, b) = (RequestId::next(), RequestId::next());
+        let prefix = format!("b24-{:x}-", std::process::id());
+        let n = |id: &RequestId| id.as_str().strip_prefix(&prefix).and_then(|d| d.parse::<u64>().ok());
+        assert!(matches!((n(&a), n(&b)), (Some(x), Some(y)) if y > x), "{a} then {b}");
+    }
+
+    #[test]
+    fn clones_share_the_call_and_marks_do_not_leak_into_them() {
+        let a = B24Request::v2("crm.item.add", &json!({"fields": {"TITLE": "x"}})).map(|r| r.idempotent(false));
+        let a = a.expect("valid");
+        let b = a.clone().idempotent(true);
+        assert!(!a.is_idempotent() && b.is_idempotent());
+        assert_eq!(a.request_id(), b.request_id());
     }
 
     #[test]

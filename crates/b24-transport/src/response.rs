@@ -2,12 +2,15 @@
 //! deserialized once, straight into the caller's type.
 
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use b24_errors::{ApiVersion, Code, Error};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+use crate::request::RequestId;
 
 /// The `time` block of an envelope. Every field is optional; numbers may be ints or floats.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -99,10 +102,12 @@ pub struct B24Response {
     pub(crate) result: Range<usize>,
     pub(crate) next: Option<u64>,
     pub(crate) total: Option<u64>,
-    pub(crate) time: Option<Time>,
+    /// Where the `time` block is in `body`; it is read on first use (most callers never ask).
+    pub(crate) time_at: Option<Range<usize>>,
+    pub(crate) time: OnceLock<Option<Time>>,
     pub(crate) api: ApiVersion,
-    pub(crate) method: String,
-    pub(crate) request_id: String,
+    pub(crate) method: Arc<str>,
+    pub(crate) request_id: RequestId,
 }
 
 impl B24Response {
@@ -159,9 +164,14 @@ impl B24Response {
         self.total
     }
 
-    /// The `time` block.
+    /// The `time` block (`None` when the answer has none, or one that is not an object).
     pub fn time(&self) -> Option<&Time> {
-        self.time.as_ref()
+        self.time
+            .get_or_init(|| {
+                let raw = self.body.get(self.time_at.clone()?)?;
+                serde_json::from_slice(raw).ok()
+            })
+            .as_ref()
     }
 
     /// The API version it came from.
@@ -176,7 +186,7 @@ impl B24Response {
 
     /// The request id.
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.request_id.as_str()
     }
 
     /// The whole body as received.

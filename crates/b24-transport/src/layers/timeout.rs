@@ -50,13 +50,15 @@ impl<S: Inner> Service<B24Request> for Timeout<S> {
     fn call(&mut self, request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
         let limit = self.limit;
+        // A clone of the request is one reference count; what the error says about it is only
+        // worked out if the attempt does time out.
+        let shared = request.clone();
         Box::pin(async move {
-            let info = request.info();
             match tokio::time::timeout(limit, inner.call(request)).await {
                 Ok(result) => result,
                 Err(_) => {
-                    let message = format!("{} did not answer within {limit:?}", info.method());
-                    Err(Error::portal(PortalFailure::new(Code::JssdkTimeout.into(), 504, message, info)))
+                    let message = format!("{} did not answer within {limit:?}", shared.method());
+                    Err(Error::portal(PortalFailure::new(Code::JssdkTimeout.into(), 504, message, shared.info())))
                 }
             }
         })
