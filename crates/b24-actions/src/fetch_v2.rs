@@ -9,8 +9,10 @@
 //! windows of the id range in whole rounds of `chains`; `chains` windows run at once and as
 //! many again wait in the portal's queue, so that a portal worker freed while this client reads
 //! an answer starts the next window at once. A new window starts as soon as any finishes; pages
-//! still come out in id order, and at most `3 x chains` windows are held in memory. Lists ordered by anything else fall back to offset
-//! paging (which counts).
+//! still come out in id order, and at most `3 x chains` windows are held in memory. Each window
+//! is sized to end in the middle of its last page and each chain to the rows still expected: a
+//! page asked for past the short one is served at full cost, and a page too few costs another
+//! request. Lists ordered by anything else fall back to offset paging (which counts).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -313,22 +315,55 @@ fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'static, Result<V
     .boxed()
 }
 
-/// All pages of the id window `(cursor, end)`, fetched chain after chain. The first chain is as
-/// long as the window's expected rows need (plus a little), so that no page is wasted past the
-/// window's end; a window holding more than expected continues with full chains.
+/// Pages a chain needs for `expected` rows, with a margin for an estimate that came out low
+/// (1 % + 2 rows, at most 40 % of a page). A page past the one that comes back short is wasted
+/// at full cost (the broken reference reads from the start), and a page too few costs a whole
+/// extra request, so the margin stays under half a page and windows are sized to end mid-page.
+fn pages_for(expected: f64) -> usize {
+    let expected = expected.max(0.0);
+    let margin = (expected * 0.01 + 2.0).min(0.4 * PAGE as f64);
+    ((expected + margin) / PAGE as f64).ceil().clamp(1.0, PAGES_PER_BATCH as f64) as usize
+}
+
+/// How far an expected `rows` is from needing a page more or a page less than [`pages_for`]
+/// gives it, in rows, allowing the estimate to be 1 % high (negative: a page is likely wasted).
+fn slack(rows: f64) -> f64 {
+    let pages = pages_for(rows) as f64;
+    rows * 0.99 - (pages - 1.0) * PAGE as f64
+}
+
+/// The rows of each window in all rounds but the last, given `per_lane` rows over `rounds`
+/// windows per lane: the size within a page of `even` whose windows, and the last round's
+/// windows (which take what is left), are all furthest from a page boundary.
+fn sizes(per_lane: f64, rounds: usize, even: f64, target: f64) -> f64 {
+    if rounds < 2 {
+        return even;
+    }
+    let earlier = (rounds - 1) as f64;
+    (-(PAGE as i32)..=PAGE as i32)
+        .map(|d| even + f64::from(d))
+        .filter(|&a| a >= PAGE as f64 && a <= target)
+        .map(|a| (a, per_lane - earlier * a))
+        .filter(|&(_, b)| b >= PAGE as f64 && b <= target + PAGE as f64)
+        .max_by(|x, y| slack(x.0).min(slack(x.1)).total_cmp(&slack(y.0).min(slack(y.1))))
+        .map_or(even, |(a, _)| a)
+}
+
+/// All pages of the id window `(cursor, end)`, fetched chain after chain, each chain as long as
+/// the rows still expected in the window need (`density`: rows per id).
 async fn window(
     transport: Transport,
     plan: Plan,
     mut cursor: Option<u64>,
     end: u64,
-    expected_rows: f64,
+    density: f64,
 ) -> (Vec<Vec<Value>>, Option<Error>) {
     let mut pages = Vec::new();
     let mut blocked = 0;
-    let mut length = ((expected_rows * 1.02 + 5.0) / PAGE as f64).ceil() as usize;
     loop {
+        let from = cursor.map_or(0, |c| c + 1);
+        let length = pages_for(density * end.saturating_sub(from) as f64);
         let step = run_chain(&transport, &plan, cursor, Some(end), false, length).await;
-        length = PAGES_PER_BATCH;
         pages.extend(step.pages);
         cursor = step.cursor;
         blocked = if step.blocked { blocked + 1 } else { 0 };
@@ -412,15 +447,28 @@ fn window_stream(
 ) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     // A window should end inside one batch (a page short of full leaves room for the data's
     // unevenness), and the windows should come in whole rounds of `chains`, so that the last
-    // round keeps every worker busy.
+    // round keeps every worker busy. Rows per id from the first page: (n - 1) gaps over its
+    // id span, the unbiased estimate.
     let target = ((PAGES_PER_BATCH - 1) * PAGE) as f64;
-    let density = (delivered as f64 / ((last - first + 1) as f64)).max(1e-9);
+    let density = if delivered > 1 && last > first {
+        ((delivered - 1) as f64 / (last - first) as f64).min(1.0)
+    } else {
+        (delivered as f64 / ((last - first + 1) as f64)).clamp(1e-9, 1.0)
+    };
     let limit = plan.end.map_or(top + 1, |e| e.min(top + 1));
     let chains = plan.q.chains;
     let remaining = density * limit.saturating_sub(cursor + 1) as f64;
     let rounds = (remaining / (target * chains as f64)).ceil().max(1.0);
-    let rows_per_window = (remaining / (rounds * chains as f64)).clamp(PAGE as f64, target);
-    let width = ((rows_per_window / density).ceil() as u64).max(1);
+    let even = (remaining / (rounds * chains as f64)).clamp(PAGE as f64, target);
+    // The windows of every round but the last are one size and the last round's another, chosen
+    // near `even` so that each is expected to end well inside its last page (see `pages_for`);
+    // a window ending near a page boundary would waste a page or need another request.
+    let early = (rounds as usize - 1) * chains;
+    let per_lane = even * rounds;
+    let size = sizes(per_lane, rounds as usize, even, target);
+    let width = ((size / density).ceil() as u64).max(1);
+    let lo_last = (cursor + 1).saturating_add(width.saturating_mul(early as u64)).min(limit);
+    let last_width = limit.saturating_sub(lo_last).div_ceil(chains as u64).max(1);
     let mut lo = cursor + 1;
     // A new window starts as soon as any finishes; finished windows wait in `done` until their
     // turn, so pages still come out in id order. At most `in_flight` windows run and `chains`
@@ -432,9 +480,8 @@ fn window_stream(
     let mut running = FuturesUnordered::new();
     let schedule = move |lo: &mut u64, index: &mut usize, running: &mut FuturesUnordered<_>, waiting: usize| {
         while running.len() < in_flight && waiting < chains && *lo < limit {
-            let end = (*lo + width).min(limit);
-            let expected = density * (end - *lo) as f64;
-            let fetch = window(transport.clone(), plan.clone(), Some(*lo - 1), end, expected);
+            let end = (*lo + if *index < early { width } else { last_width }).min(limit);
+            let fetch = window(transport.clone(), plan.clone(), Some(*lo - 1), end, density);
             let i = *index;
             running.push(async move { (i, fetch.await) });
             *index += 1;

@@ -6,7 +6,8 @@
 //! - `memory N`: starts an emulator with N rows and a child process that streams them with
 //!   `fetch_list`, dropping each page; the child's peak RSS.
 //! - `export N`: profile `cloud` at time scale 0.1, client limits scaled to match; wall time,
-//!   requests, 503s and 429s, rows per second, and the lower bound the settings allow.
+//!   requests, 503s and 429s, rows served, rows per second, and the lower bound the settings
+//!   allow. With `B24_TIMELINE` set, each attempt's answer is printed with its time on stderr.
 
 use std::time::{Duration, Instant};
 
@@ -176,6 +177,13 @@ fn memory(n: u64) -> Res<Value> {
 }
 
 fn export(n: u64) -> Res<Value> {
+    if std::env::var_os("B24_TIMELINE").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("b24::call=debug")
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let scale = 0.1;
     let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
     let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
@@ -212,7 +220,7 @@ fn export(n: u64) -> Res<Value> {
     Ok(json!({
         "scenario": "export", "rows": rows, "expected": n, "wall_s": wall, "requests": c.requests,
         "status_503": c.status_503, "status_429": c.status_429, "count_queries": c.count_queries,
-        "rows_per_s": rows as f64 / wall, "bound_s": bound, "bound_parts_s": {"rate": a * scale, "server": b * scale, "operating": cc * scale},
+        "rows_served": c.rows_served, "rows_per_s": rows as f64 / wall, "bound_s": bound, "bound_parts_s": {"rate": a * scale, "server": b * scale, "operating": cc * scale},
         "ratio": wall / bound.max(1e-9),
     }))
 }
