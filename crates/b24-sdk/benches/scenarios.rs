@@ -179,7 +179,7 @@ fn memory(n: u64) -> Res<Value> {
 fn export(n: u64) -> Res<Value> {
     if std::env::var_os("B24_TIMELINE").is_some() {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("b24::call=debug")
+            .with_env_filter(std::env::var("B24_TIMELINE").unwrap_or_default())
             .with_timer(tracing_subscriber::fmt::time::uptime())
             .with_writer(std::io::stderr)
             .try_init();
