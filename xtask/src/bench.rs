@@ -119,7 +119,7 @@ pub(crate) fn run(root: &Path, quick: bool) -> Result<(), String> {
     let _ = writeln!(w, "\n## 3. Streaming memory\n");
     let _ = writeln!(
         w,
-        "Profile `fast`; a child process streams every row with `fetch_list`, dropping each page; its peak RSS (VmHWM). Target: under 64 MiB, and growth under 10 % from the smaller to the larger export.\n"
+        "Profile `fast`; a child process streams every row with `fetch_list`, dropping each page; its peak RSS (VmHWM), the median of three children. Target: under 64 MiB, and growth under 10 % from the smaller to the larger export.\n"
     );
     let _ = writeln!(w, "| rows | peak RSS (MiB) | target |");
     let _ = writeln!(w, "| ---: | ---: | --- |");
