@@ -50,6 +50,7 @@ mod query;
 #[allow(missing_docs)]
 mod v3_methods;
 pub mod versions;
+mod windows;
 
 use b24_errors::{ApiVersion, Code, Error};
 use b24_transport::Transport;
