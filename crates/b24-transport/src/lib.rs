@@ -62,9 +62,10 @@ pub mod fuzzing {
     use crate::{B24Request, B24Response};
 
     /// Parse `body` as an answer of `status` to a `crm.deal.list` call; the result is read into
-    /// a `serde_json::Value` too, as a caller would.
+    /// a `serde_json::Value` and the `time` block is read too, as a caller would.
     pub fn parse_envelope(status: u16, body: &[u8]) -> Result<B24Response, Error> {
         let response = parse_raw(status, bytes::Bytes::copy_from_slice(body))?;
+        let _ = response.time();
         response.value()?;
         Ok(response)
     }

@@ -41,6 +41,16 @@ proptest! {
         let response = parse_envelope(200, &body).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(response.value().ok(), Some(result));
         prop_assert_eq!((response.next(), response.total()), (next, total));
+        let time = response.time().cloned().unwrap_or_default();
+        prop_assert_eq!((time.start, time.finish), (Some(1.5), Some(2.0)));
+    }
+
+    #[test]
+    fn any_time_block_leaves_the_result_readable(time in json_value(), result in json_value()) {
+        let body = serde_json::to_vec(&json!({"result": result.clone(), "time": time})).unwrap_or_default();
+        let response = parse_envelope(200, &body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let _ = response.time();
+        prop_assert_eq!(response.value().ok(), Some(result));
     }
 
     #[test]
