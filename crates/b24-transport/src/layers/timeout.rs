@@ -50,9 +50,10 @@ impl<S: Inner> Service<B24Request> for Timeout<S> {
     fn call(&mut self, request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
         let limit = self.limit;
-        // A clone of the request is one reference count; what the error says about it is only
-        // worked out if the attempt does time out.
-        let shared = request.clone();
+        // A clone of the request is one reference count (credentials left out: the error never
+        // needs them); what the error says about it is only worked out if the attempt times out.
+        let mut shared = request.clone();
+        shared.auth = None;
         Box::pin(async move {
             match tokio::time::timeout(limit, inner.call(request)).await {
                 Ok(result) => result,
