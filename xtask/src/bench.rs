@@ -161,8 +161,18 @@ pub(crate) fn run(root: &Path, quick: bool) -> Result<(), String> {
         f(&codec, "ratio_typed"),
         mark(f(&codec, "ratio_typed") >= 0.7)
     );
+    let _ = write!(w, "{LOOKING_CLOSER}");
     let path = root.join("docs/benchmarks.md");
     std::fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote docs/benchmarks.md");
     Ok(())
 }
+
+/// How to look behind the figures (the same in every run).
+const LOOKING_CLOSER: &str = r#"
+## Looking closer
+
+- `B24_TIMELINE=b24::call=trace cargo bench -p b24-sdk --bench scenarios -- export 20000`: when each attempt was sent and answered, on stderr (any `tracing` filter works).
+- `cargo bench -p b24-sdk --bench scenarios -- profile-calls sdk|bare [concurrency [calls]]`: one side of scenario 2 alone, for `perf record` or `valgrind --tool=callgrind --separate-threads=yes`; the difference between two call counts gives the instructions per call on each thread.
+- *Served* in scenario 1 is the emulator's `rows_served` counter: rows it built, including pages the client asked for past a window's end.
+"#;

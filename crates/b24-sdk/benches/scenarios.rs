@@ -334,7 +334,9 @@ fn main() -> Res<()> {
         Some("export") => export(number(1).unwrap_or(20_000))?,
         Some("codec") => codec(quick)?,
         _ => {
-            eprintln!("usage: scenarios overhead [--quick] | memory N | export N | codec [--quick]");
+            eprintln!(
+                "usage: scenarios overhead [--quick] | memory N | export N | codec [--quick] | profile-calls sdk|bare [C [N]]"
+            );
             std::process::exit(2);
         }
     };
