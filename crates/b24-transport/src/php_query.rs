@@ -25,21 +25,32 @@ const VALUE: &AsciiSet = &KEY.remove(b'$').remove(b'[').remove(b']');
 /// ```
 pub fn encode(params: &Value) -> String {
     let mut out = String::new();
+    // One key buffer for the whole walk: each level appends its `[segment]` and cuts it off
+    // again, instead of formatting a new key string per nested value.
+    let mut key = String::new();
     match params {
         Value::Object(map) => {
             for (k, v) in map {
-                let key = utf8_percent_encode(k, KEY).to_string();
-                write(&mut out, &key, v);
+                key.clear();
+                key.extend(utf8_percent_encode(k, KEY));
+                write(&mut out, &mut key, v);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                write(&mut out, &i.to_string(), v);
+                key.clear();
+                push_index(&mut key, i);
+                write(&mut out, &mut key, v);
             }
         }
         _ => {}
     }
     out
+}
+
+fn push_index(key: &mut String, i: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(key, "{i}");
 }
 
 fn pair(out: &mut String, key: &str, value: &str) {
@@ -51,18 +62,33 @@ fn pair(out: &mut String, key: &str, value: &str) {
     out.extend(utf8_percent_encode(value, VALUE));
 }
 
-fn write(out: &mut String, key: &str, value: &Value) {
+fn write(out: &mut String, key: &mut String, value: &Value) {
+    let len = key.len();
     match value {
-        Value::Object(map) if map.is_empty() => pair(out, &format!("{key}[]"), ""),
-        Value::Array(items) if items.is_empty() => pair(out, &format!("{key}[]"), ""),
+        Value::Object(map) if map.is_empty() => {
+            key.push_str("[]");
+            pair(out, key, "");
+        }
+        Value::Array(items) if items.is_empty() => {
+            key.push_str("[]");
+            pair(out, key, "");
+        }
         Value::Object(map) => {
             for (k, v) in map {
-                write(out, &format!("{key}[{}]", utf8_percent_encode(k, KEY)), v);
+                key.truncate(len);
+                key.push('[');
+                key.extend(utf8_percent_encode(k, KEY));
+                key.push(']');
+                write(out, key, v);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                write(out, &format!("{key}[{i}]"), v);
+                key.truncate(len);
+                key.push('[');
+                push_index(key, i);
+                key.push(']');
+                write(out, key, v);
             }
         }
         Value::String(s) => pair(out, key, s),
@@ -70,6 +96,7 @@ fn write(out: &mut String, key: &str, value: &Value) {
         Value::Bool(b) => pair(out, key, if *b { "1" } else { "0" }),
         Value::Null => pair(out, key, ""),
     }
+    key.truncate(len);
 }
 
 fn unescape(text: &str) -> String {
