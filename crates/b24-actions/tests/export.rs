@@ -107,6 +107,12 @@ async fn filters_select_and_bounds_are_kept() {
     let got: Vec<u64> = pages.iter().flatten().map(|r| id_of(r, "ID")).collect();
     let expected: Vec<u64> = all.iter().copied().filter(|id| (100..4000).contains(id)).collect();
     assert_eq!(got, expected);
+    for chains in [2usize, 5] {
+        let windowed = ListQuery::new("crm.deal.list").filter(">=ID", 100).filter("<ID", 4000).select(["ID"]);
+        let rows: Vec<Value> = actions.v2().call_list(windowed.chains(chains)).await.expect("windowed bounds");
+        let ids: Vec<u64> = rows.iter().map(|r| id_of(r, "ID")).collect();
+        assert_eq!(ids, expected, "bounds kept by parallel windows, chains={chains}");
+    }
     assert!(pages[0][0].get("TITLE").is_none() && pages[0][0].get("STAGE_ID").is_some(), "select is kept");
     let won = ListQuery::new("crm.deal.list").filter("STAGE_ID", "WON").chains(3);
     let rows: Vec<Value> = actions.v2().call_list(won).await.expect("won");
