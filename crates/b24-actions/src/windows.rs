@@ -81,6 +81,8 @@ async fn window(
     }
 }
 
+/// The export with parallel windows: the probe, then [`window_stream`] (or one chain when the
+/// probe could not size the windows).
 pub(crate) fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     // The probe: the highest id and the first page, from which the windows are sized, as two
     // requests at once (neither waits for the other at the portal).

@@ -9,7 +9,7 @@
 //!   requests, 503s and 429s, rows served, rows per second, and the lower bound the settings
 //!   allow. With `B24_TIMELINE` set, each attempt's answer is printed with its time on stderr.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use b24_emulator::{Emulator, EmulatorHandle, Settings};
 use b24_sdk::prelude::*;
@@ -21,11 +21,15 @@ use serde_json::{Value, json};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// A runtime of one worker thread named `name` (CPU is reported by thread name).
+fn runtime(name: &str) -> Res<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name(name).enable_all().build()?)
+}
+
 /// The emulator on its own runtime and threads, so that server work does not queue behind the
 /// client's.
 fn emulator(settings: Settings) -> Res<(EmulatorHandle, tokio::runtime::Runtime)> {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("emulator").enable_all().build()?;
+    let rt = runtime("emulator")?;
     let handle = rt.block_on(Emulator::start(settings))?;
     Ok((handle, rt))
 }
@@ -98,8 +102,7 @@ fn cpu_per_call(
 
 fn profile_calls(bare: bool, concurrency: usize, n: usize) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt = runtime("client")?;
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
     let per_sec = if bare {
@@ -112,8 +115,7 @@ fn profile_calls(bare: bool, concurrency: usize, n: usize) -> Res<Value> {
 
 fn overhead(quick: bool) -> Res<Value> {
     let (portal, _server) = emulator(Settings::fast())?;
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt = runtime("client")?;
     let n = if quick { 4_000 } else { 20_000 };
     let url = format!("{}server.time", portal.webhook_url());
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Unlimited).build()?;
@@ -197,8 +199,7 @@ fn export(n: u64) -> Res<Value> {
     let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
     let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
     let (portal, _server) = emulator(settings)?;
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("client").enable_all().build()?;
+    let rt = runtime("client")?;
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Standard).time_scale(scale).build()?;
     let started = Instant::now();
     let rows = rt.block_on(async {
@@ -341,6 +342,5 @@ fn main() -> Res<()> {
         }
     };
     println!("{out}");
-    let _ = Duration::ZERO;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! [`B24Request`]: one call of a REST method, before any layer has touched it.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -228,26 +229,11 @@ impl RequestId {
         static PREFIX: OnceLock<String> = OnceLock::new();
         let prefix = PREFIX.get_or_init(|| format!("b24-{:x}-", std::process::id()));
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        // Into a buffer on the stack, then one allocation: this runs once per call, and
-        // `format!` cost more than the rest of building the request.
-        let mut buf = [0u8; 64];
-        let head = prefix.len().min(40);
-        buf[..head].copy_from_slice(&prefix.as_bytes()[..head]);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = n;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        let end = head + digits.len() - at;
-        buf[head..end].copy_from_slice(&digits[at..]);
-        // ASCII only: the prefix is hex and dashes, the rest digits.
-        RequestId(Arc::from(std::str::from_utf8(&buf[..end]).unwrap_or("b24")))
+        // The prefix is formatted once per process; per call only the counter is written.
+        let mut id = String::with_capacity(prefix.len() + 20);
+        id.push_str(prefix);
+        let _ = write!(id, "{n}");
+        RequestId(id.into())
     }
 
     /// The id as a string.

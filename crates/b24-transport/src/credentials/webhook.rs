@@ -1,6 +1,7 @@
 //! Webhook credentials: `https://<portal>/rest/<user id>/<secret>/`.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use b24_errors::{Code, Error, Secret};
 use http::Uri;
@@ -133,7 +134,7 @@ impl Webhook {
         for part in [&self.scheme, "://", &self.authority, rest] {
             url.push_str(part);
         }
-        url.push_str(&self.user_id.to_string());
+        let _ = write!(url, "{}", self.user_id);
         for part in ["/", secret, "/", method] {
             url.push_str(part);
         }
