@@ -42,6 +42,7 @@
 
 mod batch;
 mod call;
+pub mod concurrency;
 mod deprecated;
 mod fetch_v2;
 mod fetch_v3;

@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::concurrency::Concurrency;
+
 /// Where a page's rows sit in the result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListKey {
@@ -23,7 +25,7 @@ pub struct ListQuery {
     pub(crate) id_filter: String,
     pub(crate) id_row: String,
     pub(crate) page_size: u32,
-    pub(crate) chains: usize,
+    pub(crate) concurrency: Concurrency,
 }
 
 impl ListQuery {
@@ -50,7 +52,7 @@ impl ListQuery {
             id_filter: id_filter.into(),
             id_row: id_row.into(),
             page_size: 50,
-            chains: 1,
+            concurrency: Concurrency::default(),
         }
     }
 
@@ -103,13 +105,27 @@ impl ListQuery {
         self
     }
 
-    /// v2 fast export: how many id windows to fetch at once (default 1: one chain). More use the
-    /// portal's workers in parallel (set it to the number of workers the portal gives you); as
-    /// many windows again are queued ahead, so up to `2 x chains` requests are in flight. Pages
-    /// still come out in id order.
+    /// v2 fast export: fetch exactly `chains` id windows at once (1: one chain, no windows),
+    /// with as many windows again queued ahead, so up to `2 x chains` requests are in flight.
+    /// Pages still come out in id order. Without this, the number of windows adapts to the
+    /// portal (see [`ListQuery::max_chains`]); set it only to override what the portal shows.
     pub fn chains(mut self, chains: usize) -> ListQuery {
-        self.chains = chains.clamp(1, 32);
+        self.concurrency = Concurrency::fixed(chains);
         self
+    }
+
+    /// v2 fast export, the default: find how many requests the portal serves at once from its
+    /// answers and keep that many id windows in flight (plus a few queued ahead), never more
+    /// than `max` requests at once (default [`crate::concurrency::DEFAULT_MAX`], 16); see
+    /// [`crate::concurrency`].
+    pub fn max_chains(mut self, max: usize) -> ListQuery {
+        self.concurrency = Concurrency::adaptive(max);
+        self
+    }
+
+    /// How the export decides how many requests to keep in flight.
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
     }
 
     /// The method.

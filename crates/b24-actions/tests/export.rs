@@ -51,7 +51,7 @@ async fn single_chain_every_size_every_method() {
             for (query, field) in queries() {
                 let method = query.method().to_owned();
                 let before = portal.counters().requests;
-                let got = export(&actions, query, field).await;
+                let got = export(&actions, query.chains(1), field).await;
                 assert_eq!(got.len(), expected.len(), "{method} N={rows} {arrays:?}");
                 assert!(got == expected, "{method} N={rows} {arrays:?}: rows out of order or not exactly once");
                 let requests = portal.counters().requests - before;
@@ -175,5 +175,37 @@ async fn a_long_export_waits_for_the_operating_budget_instead_of_failing() {
         let got = export(&actions, ListQuery::new("crm.deal.list").select(["ID"]), "ID").await;
         assert!(got == portal.seeded_ids().collect::<Vec<_>>(), "{charging:?}: {} rows", got.len());
         assert_eq!(portal.counters().status_429, 0, "{charging:?}: the limiter waited instead of being refused");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_adapts_to_the_portal_and_stays_under_its_cap() {
+    use b24_actions::concurrency::{DEFAULT_MAX, INITIAL_LANES};
+    use b24_emulator::CostModel;
+    // (workers, the cap asked for, the most requests the portal may see at once)
+    for (workers, cap, most) in
+        [(1usize, None, INITIAL_LANES), (3, None, INITIAL_LANES), (32, None, DEFAULT_MAX), (32, Some(4), 4)]
+    {
+        // Time scale 0.1: a page is 5.5 ms, well above the client's own jitter.
+        let settings = Settings {
+            time_scale: 0.1,
+            cost: CostModel { workers, ..CostModel::CLOUD },
+            ..Settings::fast().with_rows(20_000)
+        };
+        let portal = Emulator::start(settings).await.expect("emulator");
+        let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
+        let config = TransportConfig::unlimited().with_time_scale(0.1);
+        let actions = Actions::new(TransportBuilder::new(hook).config(config).build().expect("transport"));
+        let mut query = ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id"]);
+        if let Some(cap) = cap {
+            query = query.max_chains(cap);
+        }
+        let got = export(&actions, query, "id").await;
+        assert!(got == portal.seeded_ids().collect::<Vec<_>>(), "{workers} workers: {} rows", got.len());
+        let c = portal.counters();
+        println!("{workers} workers, cap {cap:?}: {} requests, {} at once", c.requests, c.max_in_flight);
+        assert!(c.max_in_flight as usize <= most, "{workers} workers, cap {cap:?}: {} at once", c.max_in_flight);
+        assert!(c.max_in_flight > 1, "{workers} workers: windows ran in parallel");
+        assert_eq!(c.count_queries, 0);
     }
 }
