@@ -15,8 +15,10 @@
 //!   flight means the portal is full: its parallelism (`lanes`) is what it ran, and the client
 //!   keeps that many plus a quarter more queued ahead (`limit`), so that a worker freed while the
 //!   client still reads an answer starts the next request at once;
-//! - an answer that did not wait lets `lanes` grow: by one per answer until the first sign of a
-//!   limit (slow start: doubling each round trip), by one per round trip after it;
+//! - an answer that did not wait lets `lanes` grow by one until the first sign of a limit (slow
+//!   start: doubling each round trip); after it, the lanes grow by one per round trip while the
+//!   portal runs more of this client's requests at once than the lanes (the queue kept ahead
+//!   did not queue), and hold otherwise;
 //! - a refusal for load (`QUERY_LIMIT_EXCEEDED`, `OVERLOAD_LIMIT`, a 503, an attempt timeout)
 //!   halves `lanes`, at most once per round trip.
 //!
@@ -40,6 +42,9 @@ pub const LIMIT: usize = 64;
 /// An answer that waited longer than this share of its own handler time, beyond the least idle
 /// time seen, waited in the portal's queue.
 const WAIT_SHARE: f64 = 0.5;
+/// An answer that waited longer than this share queued a little (behind the queue kept ahead
+/// on purpose): the lanes hold rather than grow.
+const HOLD_SHARE: f64 = 0.1;
 /// Real time the client's own scheduling may add to a round trip without counting as a wait.
 const CLIENT_NOISE: Duration = Duration::from_millis(2);
 /// The start of each handler interval is trimmed by this share when intervals are overlapped:
@@ -219,15 +224,22 @@ impl Controller {
         let floor = *self.idle_floor.get_or_insert(idle);
         self.idle_floor = Some(floor.min(idle));
         let noise = CLIENT_NOISE.as_secs_f64() / self.time_scale;
-        let waited = idle - floor > WAIT_SHARE * processing + noise;
+        let wait = idle - floor - noise;
+        let waited = wait > WAIT_SHARE * processing;
         let ran = max_overlap(&self.recent);
         if waited && ran > 0 && ran < peak {
             // The portal is full: it ran `ran` of ours at once and queued the rest.
             self.lanes = ran as f64;
             self.slow_start = false;
-        } else if !waited && peak >= ticket.lanes {
-            let step = if self.slow_start { 1.0 } else { 1.0 / self.lanes };
-            self.lanes = (self.lanes + step).min(max as f64);
+        } else if wait <= HOLD_SHARE * processing && peak >= ticket.lanes {
+            // Before any limit, every answer that did not wait grows the lanes; after one, only
+            // the portal running more of ours at once than the lanes (the queue kept ahead did
+            // not queue) is a reason to grow.
+            if self.slow_start {
+                self.lanes = (self.lanes + 1.0).min(max as f64);
+            } else if ran as f64 > self.lanes {
+                self.lanes = (self.lanes + 1.0 / self.lanes).min(max as f64);
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::concurrency::{Answer, Concurrency};
-use crate::query::{ListKey, ListQuery};
+use crate::query::{ListKey, ListQuery, number};
 
 /// Pages chained in one batch.
 pub(crate) const PAGES_PER_BATCH: usize = 50;
@@ -44,14 +44,6 @@ pub(crate) struct Plan {
     pub(crate) start: Option<u64>,
     /// The user's own far bound (`<ID` / `<=ID` when ascending), exclusive.
     pub(crate) end: Option<u64>,
-}
-
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 impl Plan {

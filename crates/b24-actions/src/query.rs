@@ -128,6 +128,34 @@ impl ListQuery {
         self.concurrency
     }
 
+    /// Continue after row `id`: the first page starts at the first row whose id is greater,
+    /// whatever lower bound the filter had (a higher one is kept). This is how an export that
+    /// stopped resumes from the last id it delivered.
+    pub fn after(mut self, id: u64) -> ListQuery {
+        let key = &self.id_filter;
+        let bound = |k: &str, prefix: &str| k.strip_prefix(prefix).is_some_and(|rest| rest.eq_ignore_ascii_case(key));
+        let mut start = id;
+        self.filter.retain(|k, v| {
+            let lower = if bound(k, ">=") {
+                number(v).map(|n| n.saturating_sub(1))
+            } else if bound(k, ">") {
+                number(v)
+            } else {
+                return true;
+            };
+            start = start.max(lower.unwrap_or(0));
+            false
+        });
+        self.filter.insert(format!(">{key}"), Value::from(start));
+        self
+    }
+
+    /// The id field in filters and order, and in rows (`ID` and `ID` for `crm.deal.list`, `id`
+    /// and `id` for `crm.item.list`, `ID` and `id` for `tasks.task.list`).
+    pub fn id_keys(&self) -> (&str, &str) {
+        (&self.id_filter, &self.id_row)
+    }
+
     /// The method.
     pub fn method(&self) -> &str {
         &self.method
@@ -135,11 +163,7 @@ impl ListQuery {
 
     /// The id of a row.
     pub(crate) fn row_id(&self, row: &Value) -> Option<u64> {
-        match row.get(&self.id_row)? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        number(row.get(&self.id_row)?)
     }
 
     /// The rows of a page's result.
@@ -178,5 +202,14 @@ impl ListQuery {
             }
             _ => None,
         }
+    }
+}
+
+/// An id as JSON: a number or a numeric string.
+pub(crate) fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }

@@ -13,7 +13,7 @@
 //! expected: a page asked for past the short one is served at full cost (the broken reference
 //! reads from the start again), and a page too few costs another request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use b24_errors::Error;
@@ -172,14 +172,13 @@ struct Range {
     delivered: u64,
 }
 
-/// How the rest of the range is cut for `lanes` lanes: `early` windows of `width` ids, then
-/// one round of `last_width`.
+/// How the rest of the range is cut for `lanes` lanes: the widths (in ids) of the windows to
+/// start, in order.
 struct Cut {
     lanes: usize,
-    width: u64,
-    early: usize,
-    last_width: u64,
-    cut: usize,
+    widths: VecDeque<u64>,
+    /// The width of any window past the planned ones (the estimate came out low).
+    rest: u64,
 }
 
 /// The rows a window should hold (a page short of a full batch leaves room for the data's
@@ -187,26 +186,39 @@ struct Cut {
 const TARGET: f64 = ((PAGES_PER_BATCH - 1) * PAGE) as f64;
 
 impl Cut {
-    /// Cut `[lo, limit)` (`density` rows per id) in whole rounds of `lanes` windows. The
+    /// Cut `[lo, limit)` (`density` rows per id) in whole rounds of `lanes` windows, each
+    /// expected to end well inside its last page (see `pages_for`): a window ending near a
+    /// page boundary would waste a page or need another request. Over several rounds the
     /// windows of every round but the last are one size and the last round's another, chosen
-    /// near the even size so that each is expected to end well inside its last page (see
-    /// `pages_for`); a window ending near a page boundary would waste a page or need another
-    /// request.
+    /// near the even size ([`sizes`]); a single round mixes two sizes half a page either side
+    /// of a page boundary.
     fn new(lanes: usize, lo: u64, limit: u64, density: f64) -> Cut {
+        let ids = |rows: f64| ((rows / density).ceil() as u64).max(1);
         let remaining = density * limit.saturating_sub(lo) as f64;
         let rounds = (remaining / (TARGET * lanes as f64)).ceil().max(1.0);
         let even = (remaining / (rounds * lanes as f64)).clamp(PAGE as f64, TARGET);
-        let early = (rounds as usize - 1) * lanes;
-        let size = sizes(even * rounds, rounds as usize, even, TARGET);
-        let width = ((size / density).ceil() as u64).max(1);
-        let lo_last = lo.saturating_add(width.saturating_mul(early as u64)).min(limit);
-        let last_width = limit.saturating_sub(lo_last).div_ceil(lanes as u64).max(1);
-        Cut { lanes, width, early, last_width, cut: 0 }
+        let mut widths = VecDeque::with_capacity(rounds as usize * lanes);
+        if rounds >= 2.0 {
+            let early = (rounds as usize - 1) * lanes;
+            let width = ids(sizes(even * rounds, rounds as usize, even, TARGET));
+            widths.extend(std::iter::repeat_n(width, early));
+            let lo_last = lo.saturating_add(width.saturating_mul(early as u64)).min(limit);
+            let last = limit.saturating_sub(lo_last).div_ceil(lanes as u64).max(1);
+            widths.extend(std::iter::repeat_n(last, lanes));
+        } else {
+            let half = PAGE as f64 / 2.0;
+            let small = (((even - half) / PAGE as f64).floor() * PAGE as f64 + half).max(half);
+            let large = small + PAGE as f64;
+            let smalls = ((lanes as f64 * large - remaining) / PAGE as f64).round().clamp(0.0, lanes as f64) as usize;
+            widths.extend(std::iter::repeat_n(ids(large), lanes - smalls));
+            widths.extend(std::iter::repeat_n(ids(small), smalls));
+        }
+        let rest = limit.saturating_sub(lo).div_ceil(lanes as u64 * rounds as u64).max(1);
+        Cut { lanes, widths, rest }
     }
 
     fn next(&mut self) -> u64 {
-        self.cut += 1;
-        if self.cut <= self.early { self.width } else { self.last_width }
+        self.widths.pop_front().unwrap_or(self.rest)
     }
 }
 
@@ -263,6 +275,7 @@ impl Windows {
                 self.cut.as_mut().map_or(1, Cut::next)
             };
             let end = self.lo.saturating_add(width).min(self.limit);
+            tracing::trace!(target: "b24::export", window = self.index, from = self.lo, to = end, lanes, limit, "window");
             let fetch = window(
                 self.transport.clone(),
                 self.plan.clone(),

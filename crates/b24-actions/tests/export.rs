@@ -209,3 +209,41 @@ async fn the_default_adapts_to_the_portal_and_stays_under_its_cap() {
         assert_eq!(c.count_queries, 0);
     }
 }
+
+/// The export's decisions in paused time against the emulator's cost model (`cloud` limits and
+/// costs, `workers` workers): the client's own CPU costs no virtual time, so what is left is
+/// what the scheduling wastes. (Wall-clock figures are in `cargo xtask bench`.)
+#[tokio::test(start_paused = true)]
+async fn in_paused_time_the_default_stays_near_the_bound_on_any_portal() {
+    use b24_actions::concurrency::DEFAULT_MAX;
+    use b24_emulator::CostModel;
+    async fn seconds(rows: u64, workers: usize, chains: Option<usize>) -> f64 {
+        let settings =
+            Settings { cost: CostModel { workers, ..CostModel::CLOUD }, ..Settings::cloud().with_rows(rows) };
+        let portal = Emulator::start(settings).await.expect("emulator");
+        let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
+        let actions = Actions::new(TransportBuilder::new(hook).config(TransportConfig::standard()).build().expect("t"));
+        let mut query = ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id", "title"]);
+        if let Some(chains) = chains {
+            query = query.chains(chains);
+        }
+        let started = tokio::time::Instant::now();
+        let got = export(&actions, query, "id").await;
+        assert_eq!(got.len() as u64, rows);
+        let c = portal.counters();
+        assert_eq!((c.status_503, c.status_429), (0, 0), "{rows} rows, {workers} workers");
+        if chains.is_none() {
+            assert_eq!(c.rows_served, rows + 50, "no page past a window's end, only the highest-id probe");
+        }
+        started.elapsed().as_secs_f64()
+    }
+    for (rows, workers) in [(20_000u64, 1usize), (20_000, 2), (20_000, 8), (20_000, 32), (100_000, 8), (100_000, 32)] {
+        // The server-time bound: every page's handler time over the workers the default may use.
+        let bound = (rows / 50) as f64 * 0.055 / workers.min(DEFAULT_MAX) as f64;
+        let took = seconds(rows, workers, None).await;
+        assert!(took <= 1.1 * bound, "{rows} rows, {workers} workers: {took:.3} s for a bound of {bound:.3} s");
+    }
+    // A single worker: not slower than one chain at a time.
+    let (adaptive, sequential) = (seconds(20_000, 1, None).await, seconds(20_000, 1, Some(1)).await);
+    assert!(adaptive <= 1.05 * sequential, "{adaptive:.3} s against {sequential:.3} s for one chain");
+}

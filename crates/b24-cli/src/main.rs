@@ -73,31 +73,7 @@ enum Command {
         v3: bool,
     },
     /// Export every row of a list to a file, with a progress bar.
-    Export {
-        /// The list method, e.g. crm.deal.list, crm.item.list, tasks.task.list.
-        method: String,
-        /// Filter conditions as key=value (`>ID=100`, `STAGE_ID=WON`).
-        #[arg(long = "filter")]
-        filter: Vec<String>,
-        /// Fields to select, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        select: Vec<String>,
-        /// Other params as key=value (entityTypeId=2).
-        #[arg(long = "param")]
-        param: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: Format,
-        /// Output file.
-        #[arg(long)]
-        out: std::path::PathBuf,
-        /// Id windows fetched at once.
-        #[arg(long, default_value_t = 1)]
-        chains: usize,
-        /// Ask for the total first (one COUNT query) to show a percentage.
-        #[arg(long)]
-        count: bool,
-    },
+    Export(commands::export::Args),
     /// Run a local Bitrix24 portal until Ctrl-C.
     Emulator {
         /// Rows in each seeded data set.

@@ -93,6 +93,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How long the requests of long-running work (`fetch_list`, exports, the bulk writer) retry
+    /// network failures and 5xx without a code, from the first failure (default 5 minutes);
+    /// other calls retry `max_retries` times.
+    pub fn work_retry_budget(mut self, budget: Duration) -> ClientBuilder {
+        self.config.retry.work_retry_budget = budget;
+        self
+    }
+
     /// Each attempt's time limit (default 70 s).
     pub fn attempt_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.attempt_timeout = timeout;

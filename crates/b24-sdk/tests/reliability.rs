@@ -111,7 +111,7 @@ async fn beyond_the_budget_the_error_is_coded_and_the_export_resumes() {
     let client = Client::builder()
         .plan(Plan::Unlimited)
         .time_scale(SCALE)
-        .max_retries(2)
+        .work_retry_budget(Duration::from_millis(300))
         .webhook(&portal.webhook_url())
         .build()
         .expect("client");
@@ -134,13 +134,13 @@ async fn beyond_the_budget_the_error_is_coded_and_the_export_resumes() {
         }
     };
     assert_eq!(error.code(), Code::JssdkCoreB24FetchListMethodApiV2);
-    assert_eq!(error.attempts(), 3, "1 attempt + 2 retries: {error}");
+    assert!(error.attempts() > 1, "retried within its time budget: {error}");
     assert_eq!(error.root().code(), Code::JssdkResponseNotJson);
     assert_eq!(error.root().status(), 500);
     // Every row delivered so far is valid; resume from the last id.
     portal.set_faults(FaultSettings::default());
     let last = *ids.last().expect("some rows");
-    let rest = export(&client, query().filter(">ID", last)).await.unwrap_or_else(|(e, _)| panic!("{e}"));
+    let rest = export(&client, query().after(last)).await.unwrap_or_else(|(e, _)| panic!("{e}"));
     ids.extend(rest);
     assert!(ids == portal.seeded_ids().collect::<Vec<_>>(), "resumed export: no gap, no duplicate");
 }

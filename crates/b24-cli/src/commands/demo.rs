@@ -52,15 +52,18 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     let before = portal.counters();
     let out = std::env::temp_dir().join(format!("b24-demo-{}.jsonl", std::process::id()));
     let options = super::export::Options {
+        method: "crm.deal.list",
         filter: &[],
         select: &["ID".into(), "TITLE".into(), "STAGE_ID".into(), "OPPORTUNITY".into()],
         param: &[],
         format: Format::Jsonl,
         out: &out,
-        chains: 4,
+        resume: false,
+        chains: None,
+        max_chains: None,
         count: false,
     };
-    let summary = super::export::run(&client, "crm.deal.list", &options).await?;
+    let summary = super::export::run(&client, &options).await?;
     let after = portal.counters();
     println!(
         "   {} rows in {:.2?}: {:.0} rows/s, {} HTTP requests, {} COUNT queries, {} refused by the portal",

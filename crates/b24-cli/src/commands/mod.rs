@@ -5,6 +5,7 @@ pub mod call;
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod resume;
 
 use b24_sdk::{Client, Code, Error};
 
@@ -28,11 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             call::run(&client(&cli)?, method, params, json.as_deref(), *v3).await
         }
         Command::Batch { file, halt, v3 } => batch::run(&client(&cli)?, file, *halt, *v3).await,
-        Command::Export { method, filter, select, param, format, out, chains, count } => {
-            let options =
-                export::Options { filter, select, param, format: *format, out, chains: *chains, count: *count };
-            export::run(&client(&cli)?, method, &options).await.map(|_| ())
-        }
+        Command::Export(args) => export::run(&client(&cli)?, &args.options()).await.map(|_| ()),
         Command::Emulator { rows, profile, time_scale, port, tls } => {
             emulator::run(*rows, *profile, *time_scale, *port, *tls).await
         }
