@@ -31,6 +31,8 @@ pub mod store;
 pub mod testing;
 
 pub use installation::{Installation, normalize_domain};
+#[cfg(feature = "postgres")]
+pub use store::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
 pub use store::{InstallationStore, PortalTokens, not_installed};

@@ -7,6 +7,8 @@
 //! re-read the pair, and refresh only when no other process already has.
 
 mod locks;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod row;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
