@@ -29,6 +29,8 @@ use crate::fetch_v2::{
 };
 
 type Shared = Arc<Mutex<Controller>>;
+/// What a window brought: its pages, and the error that stopped it.
+type Fetched = (Vec<Vec<Value>>, Option<Error>);
 
 fn control<T>(controller: &Shared, f: impl FnOnce(&mut Controller) -> T) -> T {
     f(&mut controller.lock().unwrap_or_else(PoisonError::into_inner))
@@ -93,7 +95,7 @@ async fn window(
     mut cursor: Option<u64>,
     end: u64,
     density: f64,
-) -> (Vec<Vec<Value>>, Option<Error>) {
+) -> Fetched {
     let mut pages = Vec::new();
     let mut blocked = 0;
     loop {
@@ -227,9 +229,9 @@ struct Windows {
     transport: Transport,
     plan: Plan,
     controller: Shared,
-    running: FuturesUnordered<BoxFuture<'static, (usize, (Vec<Vec<Value>>, Option<Error>))>>,
+    running: FuturesUnordered<BoxFuture<'static, (usize, Fetched)>>,
     /// Finished windows by index, waiting for the ones before them.
-    done: BTreeMap<usize, (Vec<Vec<Value>>, Option<Error>)>,
+    done: BTreeMap<usize, Fetched>,
     /// The index of the window to yield next.
     next: usize,
     /// Where the next window to start begins, where the range ends, and the next index.

@@ -3,7 +3,8 @@
 //! ```text
 //! b24 call METHOD [key=value ...] [--json JSON] [--v3]
 //! b24 batch FILE [--halt] [--v3]
-//! b24 export METHOD [--filter k=v ...] [--select F,...] [--param k=v ...] --format jsonl|csv --out FILE
+//! b24 export METHOD [--filter k=v ...] [--select F,...] [--param k=v ...] --format jsonl|csv --out FILE [--resume]
+//! b24 import METHOD --in FILE [--format jsonl|csv] [--key FIELD] [--results FILE] [--param k=v ...]
 //! b24 emulator [--rows N] [--profile fast|cloud] [--time-scale F] [--port P] [--tls]
 //! b24 demo
 //! ```
@@ -74,6 +75,8 @@ enum Command {
     },
     /// Export every row of a list to a file, with a progress bar.
     Export(commands::export::Args),
+    /// Write every row of a file (one call each, 50 to a batch, exactly once), with a progress bar.
+    Import(commands::import::Args),
     /// Run a local Bitrix24 portal until Ctrl-C.
     Emulator {
         /// Rows in each seeded data set.

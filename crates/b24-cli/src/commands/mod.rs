@@ -5,7 +5,9 @@ pub mod call;
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod import;
 pub mod resume;
+pub mod rows;
 
 use b24_sdk::{Client, Code, Error};
 
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Batch { file, halt, v3 } => batch::run(&client(&cli)?, file, *halt, *v3).await,
         Command::Export(args) => export::run(&client(&cli)?, &args.options()).await.map(|_| ()),
+        Command::Import(args) => import::run(&client(&cli)?, args).await,
         Command::Emulator { rows, profile, time_scale, port, tls } => {
             emulator::run(*rows, *profile, *time_scale, *port, *tls).await
         }

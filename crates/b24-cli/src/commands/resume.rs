@@ -88,11 +88,8 @@ fn scan_csv(path: &Path, mut file: File, id_field: &str) -> Result<Written, Erro
     let mut header: Option<Vec<String>> = None;
     let mut column = None;
     let (mut end, mut rows, mut last_id) = (0u64, 0u64, None);
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => break,
-        }
+    // A record that does not parse (cut inside a quoted field) ends the complete ones.
+    while let Ok(true) = reader.read_byte_record(&mut record) {
         let after = reader.position().byte();
         if after >= len && !ends_clean {
             break;

@@ -132,14 +132,24 @@ impl RetryPolicy {
         cap.mul_f64(fastrand::f64())
     }
 
+    /// Whether a request with a time budget ([`B24Request::retry_within`]) may still wait
+    /// `wait` and retry: the budget counts from its first failure.
+    fn within_budget(&mut self, request: &B24Request, wait: Duration) -> bool {
+        let Some(budget) = request.retry_budget() else { return false };
+        let first = *self.first_failure.get_or_insert_with(Instant::now);
+        first.elapsed() + wait <= budget
+    }
+
     /// The decision for a failed attempt: `Ok(wait)` to retry after `wait`, or the final error.
     fn decide(&mut self, request: &B24Request, error: Error) -> Result<Duration, Error> {
         let n = self.attempts;
         let class = error.retry_class();
         if self.refreshing && token_refused(&error) {
             // Each refusal was answered by one refresh in the auth layer; retry once per refresh,
-            // and give up when even fresh tokens keep being refused.
-            if self.refreshes >= MAX_REFRESHES {
+            // and give up when even fresh tokens keep being refused (long-running work, whose
+            // many requests in flight each see the token another one expired, keeps going for
+            // its time budget).
+            if self.refreshes >= MAX_REFRESHES && !self.within_budget(request, Duration::ZERO) {
                 return Err(error.with_attempts(n));
             }
             self.refreshes += 1;
@@ -175,10 +185,7 @@ impl RetryPolicy {
                 }
                 let wait = self.backoff();
                 let exhausted = match request.retry_budget() {
-                    Some(budget) => {
-                        let first = *self.first_failure.get_or_insert_with(Instant::now);
-                        first.elapsed() + wait > budget
-                    }
+                    Some(_) => !self.within_budget(request, wait),
                     None => self.transient >= self.config.max_retries,
                 };
                 if exhausted {
