@@ -96,17 +96,25 @@ struct Admitted {
     charged_whole: bool,
 }
 
+/// Where and when a request came from.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    peer: SocketAddr,
+    tls: bool,
+    /// Virtual time of arrival.
+    start: f64,
+}
+
 /// Everything before the handler, in the server's order; `Err` is the answer to send instead.
 async fn admit(
     portal: &Arc<Portal>,
     settings: &Settings,
-    peer: SocketAddr,
-    tls: bool,
+    arrival: Arrival,
     route: &RestRoute,
     query: &str,
     request: Request<Incoming>,
-    start: f64,
 ) -> Result<Admitted, Result<Response<Body>, MethodError>> {
+    let Arrival { peer, tls, start } = arrival;
     if let Some(bucket) = settings.bucket {
         if !lock(&portal.buckets).admit(&bucket, peer.ip(), start) {
             portal.counters.bucket_refused();
@@ -191,7 +199,8 @@ async fn rest(
     let arrived = tokio::time::Instant::now();
     let start = portal.clock.now();
     let settings = portal.settings();
-    let admitted = match admit(portal, &settings, peer, tls, &route, &query, request, start).await {
+    let arrival = Arrival { peer, tls, start };
+    let admitted = match admit(portal, &settings, arrival, &route, &query, request).await {
         Ok(a) => a,
         Err(Ok(answer)) => return Ok(answer),
         Err(Err(e)) => return Ok(failure(api, format, e)),
