@@ -10,16 +10,25 @@ use b24_transport::php_query::encode;
 use serde_json::{Value, json};
 
 /// One portal: an emulator, the member id it stands for and the app token it gives the app.
+/// Its OAuth server is reached through a proxy that holds every token request back 200 ms, so
+/// that refreshes of several processes overlap whenever nothing coordinates them.
 pub struct Portal {
     pub emulator: EmulatorHandle,
     pub member_id: String,
     pub app_token: String,
+    pub oauth_server: String,
 }
 
 impl Portal {
     pub async fn start(name: &str) -> Portal {
         let emulator = Emulator::start(Settings::fast()).await.expect("emulator");
-        Portal { emulator, member_id: format!("member-{name}"), app_token: format!("fake-app-token-{name}") }
+        let oauth_server = slow_proxy(emulator.base_url().to_owned()).await;
+        Portal {
+            emulator,
+            member_id: format!("member-{name}"),
+            app_token: format!("fake-app-token-{name}"),
+            oauth_server,
+        }
     }
 
     /// `127.0.0.1:<port>`.
@@ -34,7 +43,7 @@ impl Portal {
             "access_token": pair.access_token, "refresh_token": pair.refresh_token,
             "expires": (pair.expires as u64).to_string(), "expires_in": "3600", "scope": "crm,task",
             "domain": self.domain(), "client_endpoint": self.emulator.client_endpoint(),
-            "server_endpoint": format!("{}/rest/", self.emulator.base_url()), "status": "L",
+            "server_endpoint": format!("{}/rest/", self.oauth_server), "status": "L",
             "member_id": self.member_id, "user_id": "1", "application_token": app_token,
         })
     }
@@ -70,7 +79,48 @@ pub fn config(portals: &[&Portal]) -> AppConfig {
     let mut config = AppConfig::new(OAuthApp::new(s.client_id.clone(), s.client_secret.clone()))
         .transport_config(TransportConfig::unlimited());
     for portal in portals {
-        config = config.trust_oauth_server(portal.emulator.base_url());
+        config = config.trust_oauth_server(&portal.oauth_server);
     }
     config
+}
+
+/// `http://127.0.0.1:<port>`: forwards every request to `target` after 200 ms.
+async fn slow_proxy(target: String) -> String {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (http, target) = (http.clone(), target.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let (http, target) = (http.clone(), target.clone());
+                    async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        let (parts, body) = request.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let uri = format!("{target}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+                        let mut forward = hyper::Request::builder().method(parts.method).uri(uri);
+                        for (name, value) in &parts.headers {
+                            if name != hyper::header::HOST {
+                                forward = forward.header(name, value);
+                            }
+                        }
+                        let answer = http
+                            .request(forward.body(Full::new(body)).expect("request"))
+                            .await
+                            .expect("the emulator answers");
+                        let (parts, body) = answer.into_parts();
+                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        Ok::<_, std::convert::Infallible>(hyper::Response::from_parts(parts, Full::new(body)))
+                    }
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    url
 }
