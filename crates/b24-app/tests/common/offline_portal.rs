@@ -1,5 +1,6 @@
-//! A stand-in for the portal's offline event queue (`event.offline.get` / `event.offline.clear`),
-//! serving a webhook path on 127.0.0.1, until the emulator has its own. It follows the
+//! A stand-in for the portal's event methods (`event.bind` / `event.unbind` / `event.get` and
+//! the offline queue's `event.offline.get` / `event.offline.clear`), serving a webhook path on
+//! 127.0.0.1, until the emulator has its own. It follows the
 //! documented semantics: `clear=0` marks the fetched records with the process id (new, or the
 //! one passed) and keeps them; a fetch passing a process id gets that process's uncleared
 //! records again, then unmarked ones; `event.offline.clear` deletes the process's records by id.
@@ -30,6 +31,7 @@ struct Queue {
     fetches: u64,
     clears: u64,
     connectors: Vec<String>,
+    bindings: Vec<(String, String, bool)>,
 }
 
 /// The queue and its address.
@@ -124,6 +126,33 @@ async fn answer(queue: &Mutex<Queue>, request: Request<hyper::body::Incoming>) -
                 q.records.retain(|r| !taken.contains(&r.id.to_string()));
             }
             json!({"process_id": process, "events": events})
+        }
+        "event.bind" => {
+            let key = (
+                params["event"].as_str().unwrap_or_default().to_ascii_uppercase(),
+                params["handler"].as_str().unwrap_or_default().to_owned(),
+                params["event_type"].as_str() == Some("offline"),
+            );
+            if q.bindings.contains(&key) {
+                return envelope(400, json!({"error": "ERROR_CORE", "error_description": "Handler already binded"}));
+            }
+            q.bindings.push(key);
+            json!(true)
+        }
+        "event.unbind" => {
+            let event = params["event"].as_str().unwrap_or_default().to_ascii_uppercase();
+            let handler = params["handler"].as_str().map(str::to_owned);
+            let before = q.bindings.len();
+            q.bindings.retain(|(e, h, _)| !(*e == event && handler.as_ref().is_none_or(|wanted| wanted == h)));
+            json!({"count": before - q.bindings.len()})
+        }
+        "event.get" => {
+            let list: Vec<Value> = q
+                .bindings
+                .iter()
+                .map(|(e, h, offline)| json!({"event": e, "handler": h, "auth_type": "0", "offline": u8::from(*offline)}))
+                .collect();
+            json!(list)
         }
         "event.offline.clear" => {
             q.clears += 1;
