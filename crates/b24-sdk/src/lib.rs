@@ -35,6 +35,7 @@
 //! | `b24-actions` | [`actions`] (feature `actions`) | call, lists, the fast export, batches |
 //! | `b24-emulator` | [`emulator`] (feature `emulator`) | a local portal for your tests |
 //! | `b24-redis` | `redis` (feature `redis`) | limiter and token state shared by processes |
+//! | `b24-app` | `app` (feature `app`; [`events`] always) | apps for many portals: installations, events, a client per portal, SQLite or PostgreSQL |
 //!
 //! ## Why there is no client-side (`wasm32`) warning by default
 //!
@@ -43,9 +44,18 @@
 //! `wasm32` build appear, [`ClientBuilder::webhook`] logs that code, since a webhook holds a
 //! portal-wide secret that must never ship to a client.
 
+#[cfg(feature = "app")]
+pub mod app;
 mod builder;
-pub mod events;
 pub mod typed;
+
+/// Event handlers for apps: the portal's event POST read whole (`event`, `event_handler_id`,
+/// `data`, `ts`, the complete `auth` block), typed for the common events, and checked against
+/// the `application_token` in constant time. The one place b24 parses events is `b24_app::event`;
+/// this re-exports it.
+pub mod events {
+    pub use b24_app::event::*;
+}
 
 use b24_errors::Error as B24Error;
 use b24_transport::{Transport, credentials::OAuthCredentials};

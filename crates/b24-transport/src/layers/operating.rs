@@ -52,15 +52,18 @@ pub struct Operating<S> {
     time_scale: f64,
 }
 
-/// What a `time` block says, in real time (`reset_at` is read relative to the same answer's
-/// `finish`, so the portal's clock and ours need not agree).
+/// What a `time` block says: `reset_in` in real time (read relative to the same answer's
+/// `finish`, so the portal's clock and ours need not agree), `operating` and `processing` in
+/// portal seconds. The portal reports real seconds (under a time scale too, spec section 9), so
+/// the two are divided by the scale to compare them with the portal's limits.
 pub(crate) fn report(time: &Time, time_scale: f64) -> Option<OperatingReport> {
-    let operating = time.operating?;
+    let scale = if time_scale > 0.0 { time_scale } else { 1.0 };
+    let operating = time.operating? / scale;
     let reset_in = match (time.operating_reset_at, time.finish.or(time.start)) {
-        (Some(reset), Some(now)) => Some(Duration::from_secs_f64(((reset - now) * time_scale).max(0.0))),
+        (Some(reset), Some(now)) => Some(Duration::from_secs_f64((reset - now).max(0.0))),
         _ => None,
     };
-    Some(OperatingReport { operating, reset_in, processing: time.processing })
+    Some(OperatingReport { operating, reset_in, processing: time.processing.map(|p| p / scale) })
 }
 
 impl<S: Inner> Service<B24Request> for Operating<S> {
@@ -128,6 +131,24 @@ mod tests {
         svc.clone().oneshot(request("crm.deal.list")).await.expect("second");
         assert_eq!(start.elapsed(), Duration::from_secs(30));
         assert_eq!(stats.snapshot().operating_waits, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_a_time_scale_the_portal_reports_real_seconds() {
+        // Scale 0.1: 47.97 real seconds of operating are 479.7 of the portal's 480; the oldest
+        // basket frees 3 real seconds after the answer.
+        let mock = MockService::new(|_req, _n| async {
+            Ok(response_with_time(
+                r#"{"start":1000,"finish":1000.05,"processing":0.05,"operating":47.97,"operating_reset_at":1003.05}"#,
+            ))
+        });
+        let store = Arc::new(LocalOperating::new(OperatingConfig::default().scaled(0.1)));
+        let svc = OperatingLayer::new(store.clone(), Arc::new(Stats::default()), 0.1).layer(mock);
+        let start = Instant::now();
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("first");
+        assert!((store.snapshot()[0].1 - 479.7).abs() < 1e-9, "operating in portal seconds");
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("second");
+        assert_eq!(start.elapsed(), Duration::from_secs(3), "waited for the reset, real seconds");
     }
 
     #[tokio::test(start_paused = true)]
