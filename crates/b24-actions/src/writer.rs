@@ -208,7 +208,7 @@ enum Sent {
     /// The portal may or may not have applied it.
     Unknown(Error),
     /// It was not applied (or re-applying it is harmless): the write stops, the rows stay to do.
-    NotSent(Error),
+    NotApplied(Error),
 }
 
 impl Ctx {
@@ -241,7 +241,7 @@ impl Ctx {
         let entries = rows.iter().map(|r| (format!("r{}", r.line), Command::new(self.method.clone(), self.params(r))));
         let batch = match Batch::named(entries.collect()) {
             Ok(b) => b,
-            Err(e) => return Sent::NotSent(e),
+            Err(e) => return Sent::NotApplied(e),
         };
         let request = match self.api {
             ApiVersion::V2 => batch.v2_params().and_then(|p| B24Request::v2("batch", &p)),
@@ -252,7 +252,7 @@ impl Ctx {
         };
         let request = match request {
             Ok(r) => long_running(&self.transport, r),
-            Err(e) => return Sent::NotSent(e),
+            Err(e) => return Sent::NotApplied(e),
         };
         let ticket = locked(&self.controller, Controller::start);
         let response = self.transport.call(request).await;
@@ -263,7 +263,7 @@ impl Ctx {
             // Only a creating v2 batch can be applied twice: anything else is sent again on
             // the next run (updates repeat harmlessly, v3 batches carry their key).
             Err(e) if self.creates && self.api == ApiVersion::V2 && ambiguous(&e) => return Sent::Unknown(e),
-            Err(e) => return Sent::NotSent(e),
+            Err(e) => return Sent::NotApplied(e),
         };
         let parsed = match self.api {
             ApiVersion::V2 => {
@@ -275,7 +275,7 @@ impl Ctx {
             Ok(r) => r,
             // The portal answered, but not in a shape that says what it did.
             Err(e) if self.creates && self.api == ApiVersion::V2 => return Sent::Unknown(e),
-            Err(e) => return Sent::NotSent(e),
+            Err(e) => return Sent::NotApplied(e),
         };
         let mut written = Vec::with_capacity(rows.len());
         for (row, (_, _, outcome)) in rows.iter().zip(result.into_entries()) {
@@ -349,7 +349,7 @@ impl Ctx {
                     return Ok(out);
                 }
                 Sent::Unknown(e) => doubt = Some(e),
-                Sent::NotSent(e) => {
+                Sent::NotApplied(e) => {
                     locked(&self.journal, |j| j.not_sent(&lines(&rows)))?;
                     return Err(e);
                 }

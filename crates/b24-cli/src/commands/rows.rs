@@ -15,13 +15,12 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::sdk(Code::JssdkInvalidConfig, format!("cannot read {}: {e}", path.display()))
 }
 
+/// Rows with their input lines.
+pub type Rows = Box<dyn Iterator<Item = (u64, Result<WriteRow, Error>)> + Send>;
+
 /// The rows of `path`, read as they are needed: `Err` for a line that is not a row (the import
 /// reports it and goes on) and for a file that cannot be read (which ends the import).
-pub fn read(
-    path: &Path,
-    format: Format,
-    needs_id: bool,
-) -> Result<Box<dyn Iterator<Item = (u64, Result<WriteRow, Error>)> + Send>, Error> {
+pub fn read(path: &Path, format: Format, needs_id: bool) -> Result<Rows, Error> {
     let file = File::open(path).map_err(|e| unreadable(path, e))?;
     let shown = path.to_owned();
     Ok(match format {
