@@ -2,7 +2,7 @@
 //! the portal's own answers.
 //!
 //! A portal runs a fixed number of requests at once (its workers) and queues the rest. The
-//! [`Controller`] finds that number the way TCP Vegas finds a path's capacity, from timing rather
+//! controller finds that number the way TCP Vegas finds a path's capacity, from timing rather
 //! than from losses:
 //!
 //! - each answer's `time` block says when the portal finished the request (`finish`) and how long

@@ -2,7 +2,7 @@
 //! requests at once), the id range is cut into windows, each fetched as one batch of chained
 //! pages bounded by `<ID`, and pages still come out in id order.
 //!
-//! How many windows run at once is the [`Controller`]'s call (`crate::concurrency`): the lanes
+//! How many windows run at once is the adaptive controller's call (`crate::concurrency`): the lanes
 //! the portal serves, plus a few queued ahead so that a worker freed while this client reads an
 //! answer starts the next window at once. While the controller is still finding the portal's
 //! parallelism, the first windows are one page each (an answer comes back in one page's time);

@@ -2,28 +2,14 @@
 //! export is complete, a run killed halfway resumes from the last id written with no gap and no
 //! duplicate, and a failed run prints the command that resumes it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use b24_emulator::{CostModel, Emulator, Settings};
 
-fn b24() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("b24"));
-    cmd.env_remove("B24_WEBHOOK_URL");
-    cmd
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run")).await.expect("join")
-}
-
-fn dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("b24-export-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
+mod common;
+use common::{b24, dir, run};
 
 fn ids(path: &Path) -> Vec<u64> {
     let text = std::fs::read_to_string(path).expect("output");
@@ -44,12 +30,12 @@ async fn a_killed_export_leaves_the_old_file_alone_and_resumes_exactly() {
         ..Settings::fast().with_rows(30_000)
     };
     let portal = Emulator::start(settings).await.expect("emulator");
-    let dir = dir("killed");
+    let dir = dir("export-killed");
     let out = dir.join("deals.jsonl");
     let partial = dir.join("deals.jsonl.partial");
     std::fs::write(&out, "an earlier export\n").expect("old file");
-    let mut cmd = b24();
-    cmd.env("B24_WEBHOOK_URL", portal.webhook_url()).args(["export", "crm.deal.list", "--out"]).arg(&out);
+    let mut cmd = b24(Some(&portal.webhook_url()));
+    cmd.args(["export", "crm.deal.list", "--out"]).arg(&out);
     let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     // Wait until some rows are on disk (the writer flushes every MiB), then kill it.
     let mut waited = Duration::ZERO;
@@ -64,15 +50,15 @@ async fn a_killed_export_leaves_the_old_file_alone_and_resumes_exactly() {
     let written = std::fs::metadata(&partial).expect("partial").len();
     assert!(written > 0);
 
-    let mut cmd = b24();
-    cmd.env("B24_WEBHOOK_URL", portal.webhook_url()).args(["export", "crm.deal.list", "--resume", "--out"]).arg(&out);
+    let mut cmd = b24(Some(&portal.webhook_url()));
+    cmd.args(["export", "crm.deal.list", "--resume", "--out"]).arg(&out);
     let done = run(cmd).await;
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert!(!partial.exists(), "renamed when complete");
     assert_eq!(ids(&out), portal.seeded_ids().collect::<Vec<_>>(), "every row once, in order, across both runs");
 
-    let mut cmd = b24();
-    cmd.env("B24_WEBHOOK_URL", portal.webhook_url()).args(["export", "crm.deal.list", "--resume", "--out"]).arg(&out);
+    let mut cmd = b24(Some(&portal.webhook_url()));
+    cmd.args(["export", "crm.deal.list", "--resume", "--out"]).arg(&out);
     let again = run(cmd).await;
     assert!(!again.status.success(), "nothing to resume");
     assert!(String::from_utf8_lossy(&again.stderr).contains("is complete"));
@@ -82,10 +68,10 @@ async fn a_killed_export_leaves_the_old_file_alone_and_resumes_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_export_prints_the_command_that_resumes_it() {
     let portal = Emulator::start(Settings::fast().with_rows(100)).await.expect("emulator");
-    let dir = dir("failed");
+    let dir = dir("export-failed");
     let out = dir.join("items.csv");
     // crm.item.list without its entityTypeId: the portal refuses (a final error).
-    let mut cmd = b24();
+    let mut cmd = b24(None);
     cmd.args(["--webhook", &portal.webhook_url(), "export", "crm.item.list", "--format", "csv", "--out"]).arg(&out);
     let failed = run(cmd).await;
     assert!(!failed.status.success());

@@ -2,27 +2,17 @@
 //! that writes nothing twice (after success, after a kill), refused rows reported with their
 //! code, and a lost answer without a key stopping with the lines in doubt.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use b24_emulator::{CostModel, Emulator, FaultKind, FaultSettings, Settings};
 
+mod common;
+use common::{dir, run};
+
 fn b24(webhook: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("b24"));
-    cmd.env("B24_WEBHOOK_URL", webhook);
-    cmd
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run")).await.expect("join")
-}
-
-fn dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("b24-import-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
+    common::b24(Some(webhook))
 }
 
 fn deals_file(path: &Path, n: u64) {
@@ -43,7 +33,7 @@ fn import(webhook: &str, input: &Path, extra: &[&str]) -> Command {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_row_once_and_a_second_run_writes_nothing() {
     let portal = Emulator::start(Settings::fast().with_rows(0)).await.expect("emulator");
-    let dir = dir("once");
+    let dir = dir("import-once");
     let input = dir.join("deals.jsonl");
     let out = dir.join("results.csv");
     deals_file(&input, 500);
@@ -63,7 +53,7 @@ async fn every_row_once_and_a_second_run_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_rows_are_reported_with_their_input_line_and_why() {
     let portal = Emulator::start(Settings::fast().with_rows(10)).await.expect("emulator");
-    let dir = dir("refused");
+    let dir = dir("import-refused");
     let input = dir.join("updates.csv");
     std::fs::write(&input, "ID,TITLE\n1,first\n999999,nobody\n2,second\n").expect("input");
     let out = dir.join("results.csv");
@@ -87,7 +77,7 @@ async fn a_killed_import_goes_on_with_a_key_and_writes_each_row_once() {
     // One worker, 5 ms per add: 2,000 rows take a few seconds.
     let settings = Settings { cost: CostModel { workers: 1, ..CostModel::CLOUD }, ..Settings::fast().with_rows(0) };
     let portal = Emulator::start(settings).await.expect("emulator");
-    let dir = dir("killed");
+    let dir = dir("import-killed");
     let input = dir.join("deals.jsonl");
     deals_file(&input, 2_000);
     let journal = dir.join("deals.jsonl.journal");
@@ -122,7 +112,7 @@ async fn a_lost_answer_without_a_key_stops_naming_the_lines_in_doubt() {
         max_faults: Some(1),
         ..FaultSettings::default()
     });
-    let dir = dir("doubt");
+    let dir = dir("import-doubt");
     let input = dir.join("deals.jsonl");
     deals_file(&input, 40);
     let stopped = run(import(&portal.webhook_url(), &input, &[])).await;
