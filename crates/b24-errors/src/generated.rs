@@ -62,7 +62,11 @@ pub enum Code {
     JssdkInternalAjaxError,
     /// `JSSDK_CLIENT_SIDE_WARNING`: Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code.
     JssdkClientSideWarning,
-    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, DNS, TLS handshake); the request was never sent.
+    /// `JSSDK_TLS_CERTIFICATE_ERROR`: The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent.
+    JssdkTlsCertificateError,
+    /// `JSSDK_TLS_HANDSHAKE_ERROR`: The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://).
+    JssdkTlsHandshakeError,
+    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, unreachable, DNS); the request was never sent.
     JssdkConnectError,
     /// `JSSDK_NETWORK_ERROR`: The connection failed after the request may have been sent (reset, closed early).
     JssdkNetworkError,
@@ -215,6 +219,8 @@ impl Code {
         Code::JssdkInternalError,
         Code::JssdkInternalAjaxError,
         Code::JssdkClientSideWarning,
+        Code::JssdkTlsCertificateError,
+        Code::JssdkTlsHandshakeError,
         Code::JssdkConnectError,
         Code::JssdkNetworkError,
         Code::JssdkTimeout,
@@ -313,6 +319,8 @@ impl Code {
             Code::JssdkInternalError => "JSSDK_INTERNAL_ERROR",
             Code::JssdkInternalAjaxError => "JSSDK_INTERNAL_AJAX_ERROR",
             Code::JssdkClientSideWarning => "JSSDK_CLIENT_SIDE_WARNING",
+            Code::JssdkTlsCertificateError => "JSSDK_TLS_CERTIFICATE_ERROR",
+            Code::JssdkTlsHandshakeError => "JSSDK_TLS_HANDSHAKE_ERROR",
             Code::JssdkConnectError => "JSSDK_CONNECT_ERROR",
             Code::JssdkNetworkError => "JSSDK_NETWORK_ERROR",
             Code::JssdkTimeout => "JSSDK_TIMEOUT",
@@ -418,6 +426,8 @@ impl Code {
             Code::JssdkInternalError => Some(500),
             Code::JssdkInternalAjaxError => Some(500),
             Code::JssdkClientSideWarning => None,
+            Code::JssdkTlsCertificateError => Some(495),
+            Code::JssdkTlsHandshakeError => Some(502),
             Code::JssdkConnectError => Some(503),
             Code::JssdkNetworkError => Some(502),
             Code::JssdkTimeout => Some(504),
@@ -511,6 +521,8 @@ impl Code {
             Code::JssdkInternalError => Side::Sdk,
             Code::JssdkInternalAjaxError => Side::Sdk,
             Code::JssdkClientSideWarning => Side::Sdk,
+            Code::JssdkTlsCertificateError => Side::Sdk,
+            Code::JssdkTlsHandshakeError => Side::Sdk,
             Code::JssdkConnectError => Side::Sdk,
             Code::JssdkNetworkError => Side::Sdk,
             Code::JssdkTimeout => Side::Sdk,
@@ -604,6 +616,8 @@ impl Code {
             Code::JssdkInternalError => RetryClass::Never,
             Code::JssdkInternalAjaxError => RetryClass::Transient,
             Code::JssdkClientSideWarning => RetryClass::LogOnly,
+            Code::JssdkTlsCertificateError => RetryClass::Never,
+            Code::JssdkTlsHandshakeError => RetryClass::Never,
             Code::JssdkConnectError => RetryClass::Transient,
             Code::JssdkNetworkError => RetryClass::Transient,
             Code::JssdkTimeout => RetryClass::Transient,
@@ -699,6 +713,8 @@ impl Code {
             Code::JssdkInternalError => "`Error::from_error`",
             Code::JssdkInternalAjaxError => "`Error::from_http_error`",
             Code::JssdkClientSideWarning => "webhook client builder, on `wasm32` targets (logged)",
+            Code::JssdkTlsCertificateError => "transport, TLS handshake",
+            Code::JssdkTlsHandshakeError => "transport, TLS handshake",
             Code::JssdkConnectError => "transport, connecting",
             Code::JssdkNetworkError => "transport, sending or receiving",
             Code::JssdkTimeout => "transport, per-attempt timeout",
@@ -818,8 +834,14 @@ impl Code {
             Code::JssdkClientSideWarning => {
                 "Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code."
             }
+            Code::JssdkTlsCertificateError => {
+                "The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://)."
+            }
             Code::JssdkConnectError => {
-                "The connection could not be made (refused, DNS, TLS handshake); the request was never sent."
+                "The connection could not be made (refused, unreachable, DNS); the request was never sent."
             }
             Code::JssdkNetworkError => {
                 "The connection failed after the request may have been sent (reset, closed early)."
@@ -965,6 +987,12 @@ impl Code {
             Code::JssdkInternalError => "Inspect the source error.",
             Code::JssdkInternalAjaxError => "Inspect the source error.",
             Code::JssdkClientSideWarning => "Call the portal from a server, or use an OAuth app.",
+            Code::JssdkTlsCertificateError => {
+                "If the portal uses a company CA, trust it: `ClientBuilder::ca_certificate_file`, or SSL_CERT_FILE / SSL_CERT_DIR for the system store. Check the portal's address."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "Check the scheme of the portal's address (http:// for a local portal without TLS) and that the port serves HTTPS."
+            }
             Code::JssdkConnectError => "Check the portal address and the network; retried within the attempt budget.",
             Code::JssdkNetworkError => {
                 "Retried for idempotent methods; for `*.add` and uploads the outcome is unknown, so check before re-sending."
@@ -1090,6 +1118,8 @@ impl Code {
             "JSSDK_INTERNAL_ERROR" => Code::JssdkInternalError,
             "JSSDK_INTERNAL_AJAX_ERROR" => Code::JssdkInternalAjaxError,
             "JSSDK_CLIENT_SIDE_WARNING" => Code::JssdkClientSideWarning,
+            "JSSDK_TLS_CERTIFICATE_ERROR" => Code::JssdkTlsCertificateError,
+            "JSSDK_TLS_HANDSHAKE_ERROR" => Code::JssdkTlsHandshakeError,
             "JSSDK_CONNECT_ERROR" => Code::JssdkConnectError,
             "JSSDK_NETWORK_ERROR" => Code::JssdkNetworkError,
             "JSSDK_TIMEOUT" => Code::JssdkTimeout,
