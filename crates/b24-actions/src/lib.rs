@@ -102,14 +102,14 @@ impl Actions {
         Actions { transport }
     }
 
-    /// REST v2.
-    pub fn v2(&self) -> V2<'_> {
-        V2 { transport: &self.transport }
+    /// REST v2 (owned: keep it, move it into a task; its futures borrow nothing).
+    pub fn v2(&self) -> V2 {
+        V2 { transport: self.transport.clone() }
     }
 
-    /// REST v3.
-    pub fn v3(&self) -> V3<'_> {
-        V3 { transport: &self.transport }
+    /// REST v3 (owned: keep it, move it into a task; its futures borrow nothing).
+    pub fn v3(&self) -> V3 {
+        V3 { transport: self.transport.clone() }
     }
 
     /// The transport.
@@ -119,21 +119,40 @@ impl Actions {
 }
 
 /// REST v2 actions.
-#[derive(Debug, Clone, Copy)]
-pub struct V2<'a> {
-    transport: &'a Transport,
+///
+/// Every future it returns owns what it needs (params are serialized when the call is made),
+/// so it can be spawned:
+///
+/// ```no_run
+/// # async fn run(actions: b24_actions::Actions) {
+/// let params = serde_json::json!({"id": 1});
+/// let task = tokio::spawn(actions.v2().call("crm.deal.get", &params));
+/// # let _ = task.await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct V2 {
+    transport: Transport,
 }
 
-impl V2<'_> {
+impl V2 {
     /// Call a method.
-    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
-        call::call(self.transport, ApiVersion::V2, method, params).await
+    pub fn call<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
+        let request = call::prepare(ApiVersion::V2, method, params);
+        let transport = self.transport.clone();
+        async move { call::send(transport, request?).await }
     }
 
     /// Every row of a list, in memory (through the fast export).
-    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_list(query))
     }
 
     /// The pages of a list as a stream (the fast export). Pages yielded before an error stay
@@ -144,32 +163,57 @@ impl V2<'_> {
     }
 
     /// Run a batch of at most 50 commands.
-    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
-        batch::batch(self.transport, ApiVersion::V2, batch).await
+    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let (transport, batch) = (self.transport.clone(), batch.clone());
+        async move { batch::batch(&transport, ApiVersion::V2, &batch).await }
     }
 
     /// Run any number of commands, 50 to a batch.
-    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
-        batch::batch_by_chunk(self.transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await
+    pub fn batch_by_chunk(
+        &self,
+        commands: Commands,
+        halt: bool,
+    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let transport = self.transport.clone();
+        async move { batch::batch_by_chunk(&transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await }
     }
 }
 
 /// REST v3 actions.
-#[derive(Debug, Clone, Copy)]
-pub struct V3<'a> {
-    transport: &'a Transport,
+///
+/// Every future it returns owns what it needs (params are serialized when the call is made),
+/// so it can be spawned:
+///
+/// ```no_run
+/// # async fn run(actions: b24_actions::Actions) {
+/// let params = serde_json::json!({"id": 1});
+/// let task = tokio::spawn(actions.v3().call("crm.deal.get", &params));
+/// # let _ = task.await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct V3 {
+    transport: Transport,
 }
 
-impl V3<'_> {
+impl V3 {
     /// Call a method (refused before sending if v3 does not serve it).
-    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
-        call::call(self.transport, ApiVersion::V3, method, params).await
+    pub fn call<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
+        let request = call::prepare(ApiVersion::V3, method, params);
+        let transport = self.transport.clone();
+        async move { call::send(transport, request?).await }
     }
 
     /// Every row of a list, in memory.
-    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_list(query))
     }
 
     /// The pages of a list (`pagination`).
@@ -178,9 +222,11 @@ impl V3<'_> {
     }
 
     /// Every row through the keyset `*.tail` method, in memory.
-    pub async fn call_tail<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_tail(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_tail<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_tail(query))
     }
 
     /// The pages of a list through the keyset `*.tail` method.
@@ -189,14 +235,26 @@ impl V3<'_> {
     }
 
     /// Run a batch (all-or-nothing on the portal).
-    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
-        batch::batch(self.transport, ApiVersion::V3, batch).await
+    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let (transport, batch) = (self.transport.clone(), batch.clone());
+        async move { batch::batch(&transport, ApiVersion::V3, &batch).await }
     }
 
     /// Run any number of commands, 50 to a batch.
-    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
-        batch::batch_by_chunk(self.transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await
+    pub fn batch_by_chunk(
+        &self,
+        commands: Commands,
+        halt: bool,
+    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let transport = self.transport.clone();
+        async move { batch::batch_by_chunk(&transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await }
     }
+}
+
+/// Every row of a stream of pages, in memory.
+async fn collect_rows<T>(pages: Pages<T>) -> Result<Vec<T>, Error> {
+    let pages: Vec<Vec<T>> = pages.try_collect().await?;
+    Ok(pages.into_iter().flatten().collect())
 }
 
 /// v3 lists put rows under `items`, keyed by `id`.
