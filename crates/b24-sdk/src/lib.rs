@@ -48,16 +48,18 @@ pub mod events;
 pub mod typed;
 
 use b24_errors::Error as B24Error;
-use b24_transport::{Transport, credentials::OAuthCredentials};
+use b24_transport::credentials::OAuthCredentials;
 #[cfg(feature = "actions")]
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use b24_errors as errors;
 pub use b24_errors::{Code, Error, ErrorCode, RetryClass, Secret};
 pub use b24_transport as transport;
+pub use b24_transport::config::Plan;
 pub use b24_transport::credentials::{MemoryTokenStore, OAuthApp, TokenSet, TokenStore};
-pub use b24_transport::{ApiVersion, StatsSnapshot};
-pub use builder::{ClientBuilder, Plan};
+pub use b24_transport::http::HttpClient;
+pub use b24_transport::{ApiVersion, StatsSnapshot, Transport};
+pub use builder::ClientBuilder;
 
 #[cfg(feature = "actions")]
 pub use b24_actions as actions;
@@ -104,7 +106,8 @@ impl Client {
         ClientBuilder::default()
     }
 
-    pub(crate) fn from_transport(transport: Transport) -> Client {
+    /// A client over a transport built by hand ([`b24_transport::TransportBuilder`]).
+    pub fn from_transport(transport: Transport) -> Client {
         Client {
             #[cfg(feature = "actions")]
             actions: b24_actions::Actions::new(transport.clone()),
@@ -115,6 +118,12 @@ impl Client {
     /// The transport (the tower stack), for raw calls.
     pub fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    /// Its HTTP client: pass it to [`ClientBuilder::http_client`] so that another client (another
+    /// portal's) shares this one's connection pool.
+    pub fn http_client(&self) -> HttpClient {
+        self.transport.http_client()
     }
 
     /// Statistics: calls, retries, limiter waits, limit answers seen, refreshes.
@@ -130,13 +139,13 @@ impl Client {
 
 #[cfg(feature = "actions")]
 impl Client {
-    /// REST v2 actions.
-    pub fn v2(&self) -> b24_actions::V2<'_> {
+    /// REST v2 actions (owned, and their futures borrow nothing: they can be spawned).
+    pub fn v2(&self) -> b24_actions::V2 {
         self.actions.v2()
     }
 
-    /// REST v3 actions.
-    pub fn v3(&self) -> b24_actions::V3<'_> {
+    /// REST v3 actions (owned, and their futures borrow nothing: they can be spawned).
+    pub fn v3(&self) -> b24_actions::V3 {
         self.actions.v3()
     }
 
