@@ -100,6 +100,20 @@ pub enum Code {
     JssdkEventInvalid,
     /// `JSSDK_EVENT_TOKEN_MISMATCH`: An event's `application_token` does not match the app's; it did not come from your portal.
     JssdkEventTokenMismatch,
+    /// `JSSDK_APP_NOT_INSTALLED`: No installation of the app is stored for this portal (member id or domain): it was never installed, or it was uninstalled.
+    JssdkAppNotInstalled,
+    /// `JSSDK_APP_UNTRUSTED_ENDPOINT`: An installation names an OAuth server or a portal address the app does not trust (tokens and the client secret would be sent there).
+    JssdkAppUntrustedEndpoint,
+    /// `JSSDK_PLACEMENT_INVALID`: A placement POST lacks a field the portal always sends (`AUTH_ID`, `REFRESH_ID`, `member_id`, `DOMAIN`) or has a malformed one.
+    JssdkPlacementInvalid,
+    /// `JSSDK_APP_ROUTE_NOT_FOUND`: A request reached the app's HTTP front at a path it does not serve.
+    JssdkAppRouteNotFound,
+    /// `JSSDK_APP_METHOD_NOT_ALLOWED`: The app's HTTP front takes POST only (the portal posts forms).
+    JssdkAppMethodNotAllowed,
+    /// `JSSDK_APP_BODY_TOO_LARGE`: A request body is larger than the app's HTTP front accepts, or could not be read.
+    JssdkAppBodyTooLarge,
+    /// `JSSDK_APP_HANDLER_FAILED`: The app's own event handler failed; the event was not acknowledged (an offline event stays queued and is delivered again).
+    JssdkAppHandlerFailed,
     /// `expired_token`: The OAuth access token expired.
     ExpiredToken,
     /// `invalid_token`: The token is malformed or revoked.
@@ -238,6 +252,13 @@ impl Code {
         Code::JssdkStoreUnavailable,
         Code::JssdkEventInvalid,
         Code::JssdkEventTokenMismatch,
+        Code::JssdkAppNotInstalled,
+        Code::JssdkAppUntrustedEndpoint,
+        Code::JssdkPlacementInvalid,
+        Code::JssdkAppRouteNotFound,
+        Code::JssdkAppMethodNotAllowed,
+        Code::JssdkAppBodyTooLarge,
+        Code::JssdkAppHandlerFailed,
         Code::ExpiredToken,
         Code::InvalidToken,
         Code::NoAuthFound,
@@ -338,6 +359,13 @@ impl Code {
             Code::JssdkStoreUnavailable => "JSSDK_STORE_UNAVAILABLE",
             Code::JssdkEventInvalid => "JSSDK_EVENT_INVALID",
             Code::JssdkEventTokenMismatch => "JSSDK_EVENT_TOKEN_MISMATCH",
+            Code::JssdkAppNotInstalled => "JSSDK_APP_NOT_INSTALLED",
+            Code::JssdkAppUntrustedEndpoint => "JSSDK_APP_UNTRUSTED_ENDPOINT",
+            Code::JssdkPlacementInvalid => "JSSDK_PLACEMENT_INVALID",
+            Code::JssdkAppRouteNotFound => "JSSDK_APP_ROUTE_NOT_FOUND",
+            Code::JssdkAppMethodNotAllowed => "JSSDK_APP_METHOD_NOT_ALLOWED",
+            Code::JssdkAppBodyTooLarge => "JSSDK_APP_BODY_TOO_LARGE",
+            Code::JssdkAppHandlerFailed => "JSSDK_APP_HANDLER_FAILED",
             Code::ExpiredToken => "expired_token",
             Code::InvalidToken => "invalid_token",
             Code::NoAuthFound => "NO_AUTH_FOUND",
@@ -445,6 +473,13 @@ impl Code {
             Code::JssdkStoreUnavailable => Some(503),
             Code::JssdkEventInvalid => Some(400),
             Code::JssdkEventTokenMismatch => Some(401),
+            Code::JssdkAppNotInstalled => Some(404),
+            Code::JssdkAppUntrustedEndpoint => Some(400),
+            Code::JssdkPlacementInvalid => Some(400),
+            Code::JssdkAppRouteNotFound => Some(404),
+            Code::JssdkAppMethodNotAllowed => Some(405),
+            Code::JssdkAppBodyTooLarge => Some(413),
+            Code::JssdkAppHandlerFailed => Some(500),
             Code::ExpiredToken => Some(401),
             Code::InvalidToken => Some(401),
             Code::NoAuthFound => Some(401),
@@ -540,6 +575,13 @@ impl Code {
             Code::JssdkStoreUnavailable => Side::Sdk,
             Code::JssdkEventInvalid => Side::Sdk,
             Code::JssdkEventTokenMismatch => Side::Sdk,
+            Code::JssdkAppNotInstalled => Side::Sdk,
+            Code::JssdkAppUntrustedEndpoint => Side::Sdk,
+            Code::JssdkPlacementInvalid => Side::Sdk,
+            Code::JssdkAppRouteNotFound => Side::Sdk,
+            Code::JssdkAppMethodNotAllowed => Side::Sdk,
+            Code::JssdkAppBodyTooLarge => Side::Sdk,
+            Code::JssdkAppHandlerFailed => Side::Sdk,
             Code::ExpiredToken => Side::Rest,
             Code::InvalidToken => Side::Rest,
             Code::NoAuthFound => Side::Rest,
@@ -635,6 +677,13 @@ impl Code {
             Code::JssdkStoreUnavailable => RetryClass::Transient,
             Code::JssdkEventInvalid => RetryClass::Never,
             Code::JssdkEventTokenMismatch => RetryClass::Never,
+            Code::JssdkAppNotInstalled => RetryClass::Never,
+            Code::JssdkAppUntrustedEndpoint => RetryClass::Never,
+            Code::JssdkPlacementInvalid => RetryClass::Never,
+            Code::JssdkAppRouteNotFound => RetryClass::Never,
+            Code::JssdkAppMethodNotAllowed => RetryClass::Never,
+            Code::JssdkAppBodyTooLarge => RetryClass::Never,
+            Code::JssdkAppHandlerFailed => RetryClass::Never,
             Code::ExpiredToken => RetryClass::Refresh,
             Code::InvalidToken => RetryClass::Never,
             Code::NoAuthFound => RetryClass::Never,
@@ -732,6 +781,13 @@ impl Code {
             Code::JssdkStoreUnavailable => "shared limiter or token store",
             Code::JssdkEventInvalid => "event handler helper",
             Code::JssdkEventTokenMismatch => "event handler helper",
+            Code::JssdkAppNotInstalled => "b24-app: registry, installation store, event check",
+            Code::JssdkAppUntrustedEndpoint => "b24-app: installation",
+            Code::JssdkPlacementInvalid => "b24-app: placement POST",
+            Code::JssdkAppRouteNotFound => "b24-app: HTTP front",
+            Code::JssdkAppMethodNotAllowed => "b24-app: HTTP front",
+            Code::JssdkAppBodyTooLarge => "b24-app: HTTP front",
+            Code::JssdkAppHandlerFailed => "b24-app: event handler, offline events consumer",
             Code::ExpiredToken => "portal, auth check",
             Code::InvalidToken => "portal, auth check",
             Code::NoAuthFound => "portal, auth check",
@@ -881,6 +937,23 @@ impl Code {
             Code::JssdkEventTokenMismatch => {
                 "An event's `application_token` does not match the app's; it did not come from your portal."
             }
+            Code::JssdkAppNotInstalled => {
+                "No installation of the app is stored for this portal (member id or domain): it was never installed, or it was uninstalled."
+            }
+            Code::JssdkAppUntrustedEndpoint => {
+                "An installation names an OAuth server or a portal address the app does not trust (tokens and the client secret would be sent there)."
+            }
+            Code::JssdkPlacementInvalid => {
+                "A placement POST lacks a field the portal always sends (`AUTH_ID`, `REFRESH_ID`, `member_id`, `DOMAIN`) or has a malformed one."
+            }
+            Code::JssdkAppRouteNotFound => "A request reached the app's HTTP front at a path it does not serve.",
+            Code::JssdkAppMethodNotAllowed => "The app's HTTP front takes POST only (the portal posts forms).",
+            Code::JssdkAppBodyTooLarge => {
+                "A request body is larger than the app's HTTP front accepts, or could not be read."
+            }
+            Code::JssdkAppHandlerFailed => {
+                "The app's own event handler failed; the event was not acknowledged (an offline event stays queued and is delivered again)."
+            }
             Code::ExpiredToken => "The OAuth access token expired.",
             Code::InvalidToken => "The token is malformed or revoked.",
             Code::NoAuthFound => "Wrong or missing authorization data.",
@@ -1020,6 +1093,25 @@ impl Code {
             Code::JssdkStoreUnavailable => "Check the store, or opt in to the in-process fallback.",
             Code::JssdkEventInvalid => "Pass the raw form body of the portal's POST.",
             Code::JssdkEventTokenMismatch => "Reject the event; check the stored application token.",
+            Code::JssdkAppNotInstalled => {
+                "Install the app in the portal (ONAPPINSTALL or the install placement); events of uninstalled portals are refused."
+            }
+            Code::JssdkAppUntrustedEndpoint => {
+                "Add the OAuth server to the app's trusted list (`AppConfig::trust_oauth_server`), or refuse the request: it is likely forged."
+            }
+            Code::JssdkPlacementInvalid => {
+                "Pass the raw form body and query of the portal's POST to the app's placement endpoint."
+            }
+            Code::JssdkAppRouteNotFound => {
+                "Point the portal at the install, uninstall, event or placement path the front mounts."
+            }
+            Code::JssdkAppMethodNotAllowed => "Send a POST with a form body.",
+            Code::JssdkAppBodyTooLarge => {
+                "Raise the front's body limit if the portal's events are legitimately that large."
+            }
+            Code::JssdkAppHandlerFailed => {
+                "See the source error; make the handler idempotent, since events are delivered at least once."
+            }
             Code::ExpiredToken => "Automatic for OAuth clients: one coalesced refresh, then one retry.",
             Code::InvalidToken => "The user must re-authorize the app; for a webhook the URL is wrong.",
             Code::NoAuthFound => "Check the token or webhook URL.",
@@ -1137,6 +1229,13 @@ impl Code {
             "JSSDK_STORE_UNAVAILABLE" => Code::JssdkStoreUnavailable,
             "JSSDK_EVENT_INVALID" => Code::JssdkEventInvalid,
             "JSSDK_EVENT_TOKEN_MISMATCH" => Code::JssdkEventTokenMismatch,
+            "JSSDK_APP_NOT_INSTALLED" => Code::JssdkAppNotInstalled,
+            "JSSDK_APP_UNTRUSTED_ENDPOINT" => Code::JssdkAppUntrustedEndpoint,
+            "JSSDK_PLACEMENT_INVALID" => Code::JssdkPlacementInvalid,
+            "JSSDK_APP_ROUTE_NOT_FOUND" => Code::JssdkAppRouteNotFound,
+            "JSSDK_APP_METHOD_NOT_ALLOWED" => Code::JssdkAppMethodNotAllowed,
+            "JSSDK_APP_BODY_TOO_LARGE" => Code::JssdkAppBodyTooLarge,
+            "JSSDK_APP_HANDLER_FAILED" => Code::JssdkAppHandlerFailed,
             "expired_token" => Code::ExpiredToken,
             "invalid_token" => Code::InvalidToken,
             "NO_AUTH_FOUND" => Code::NoAuthFound,
