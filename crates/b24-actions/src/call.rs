@@ -1,4 +1,4 @@
-//! `call`: one method, and [`CallResult`], the seed's `AjaxResult` in Rust terms, with the v2
+//! `call`: one method, and [`CallResult`], the JS SDK's `AjaxResult` in Rust terms, with the v2
 //! paging helpers (`total`, `next`, `has_more`, `fetch_next`) that refuse to invent values on a
 //! v3 answer.
 

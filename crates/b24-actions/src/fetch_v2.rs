@@ -25,7 +25,7 @@ const TOP: &str = "top";
 /// v2 pages hold 50 rows.
 pub(crate) const PAGE: usize = 50;
 
-/// Wrap a page failure as the seed's fetch-list error.
+/// Wrap a page failure as the JS SDK's fetch-list error.
 pub(crate) fn fetch_failed(e: Error, delivered: u64) -> Error {
     let message = format!("a page request failed after {delivered} rows were delivered; they stay valid");
     Error::wrap(Code::JssdkCoreB24FetchListMethodApiV2, message, e)

@@ -82,14 +82,28 @@ fn typed<T: DeserializeOwned + 'static>(rows: Vec<Value>) -> Result<Vec<T>, Erro
     if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Vec<T>>>() {
         return Ok(same.take().unwrap_or_default());
     }
-    slot.unwrap_or_default()
-        .into_iter()
-        .map(|row| {
-            serde_json::from_value(row).map_err(|e| {
-                Error::sdk_caused(Code::JssdkResponseUnexpectedShape, "a list row does not fit the requested type", e)
-            })
-        })
-        .collect()
+    let rows = slot.unwrap_or_default();
+    rows.iter().enumerate().map(|(index, row)| T::deserialize(row).map_err(|_| misfit::<T>(index, row))).collect()
+}
+
+/// The error for a row that does not fit `T`: which row (its place in the page and its id) and
+/// the JSON path inside it, read again with path tracking only now that it failed.
+fn misfit<T: DeserializeOwned>(index: usize, row: &Value) -> Error {
+    let id = ["ID", "id"].iter().find_map(|k| row.get(*k)).map(|id| format!(" (id {id})")).unwrap_or_default();
+    match serde_path_to_error::deserialize::<_, T>(row) {
+        Err(e) => {
+            let path = e.path().to_string();
+            Error::sdk_caused(
+                Code::JssdkResponseUnexpectedShape,
+                format!("list row {index} of its page{id} does not fit the requested type at `{path}`: {}", e.inner()),
+                e.into_inner(),
+            )
+        }
+        Ok(_) => Error::sdk(
+            Code::JssdkResponseUnexpectedShape,
+            format!("list row {index} of its page{id} does not fit the requested type"),
+        ),
+    }
 }
 
 fn typed_pages<T: DeserializeOwned + Send + 'static>(pages: BoxStream<'static, Result<Vec<Value>, Error>>) -> Pages<T> {
@@ -284,5 +298,22 @@ mod tests {
         assert_eq!(converted, vec![Row { id: "7".into() }, Row { id: "8".into() }]);
         let e = typed::<u64>(rows).err().map(|e| e.code());
         assert_eq!(e, Some(Code::JssdkResponseUnexpectedShape.into()));
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_is_named_with_its_path() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Deal {
+            #[serde(rename = "ID")]
+            id: String,
+            #[serde(rename = "OPPORTUNITY")]
+            opportunity: f64,
+        }
+        let rows = vec![json!({"ID": "7", "OPPORTUNITY": 1.5}), json!({"ID": "8", "OPPORTUNITY": "lots"})];
+        let e = typed::<Deal>(rows).expect_err("the second row does not fit");
+        assert_eq!(e.code(), Code::JssdkResponseUnexpectedShape);
+        let message = e.message();
+        assert!(message.contains("row 1") && message.contains("\"8\"") && message.contains("OPPORTUNITY"), "{message}");
     }
 }

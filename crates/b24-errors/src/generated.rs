@@ -62,6 +62,8 @@ pub enum Code {
     JssdkInternalAjaxError,
     /// `JSSDK_CLIENT_SIDE_WARNING`: Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code.
     JssdkClientSideWarning,
+    /// `JSSDK_IO_ERROR`: A local file could not be read or written; the message names the file and the operating system's reason.
+    JssdkIoError,
     /// `JSSDK_TLS_CERTIFICATE_ERROR`: The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent.
     JssdkTlsCertificateError,
     /// `JSSDK_TLS_HANDSHAKE_ERROR`: The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://).
@@ -142,7 +144,7 @@ pub enum Code {
     OperationTimeLimit,
     /// `OVERLOAD_LIMIT`: REST API is blocked due to overload (docs say 503, the server code sends 401).
     OverloadLimit,
-    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404).
+    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404).
     ErrorMethodNotFound,
     /// `INVALID_ARG_VALUE`: An argument has an invalid value.
     InvalidArgValue,
@@ -233,6 +235,7 @@ impl Code {
         Code::JssdkInternalError,
         Code::JssdkInternalAjaxError,
         Code::JssdkClientSideWarning,
+        Code::JssdkIoError,
         Code::JssdkTlsCertificateError,
         Code::JssdkTlsHandshakeError,
         Code::JssdkConnectError,
@@ -340,6 +343,7 @@ impl Code {
             Code::JssdkInternalError => "JSSDK_INTERNAL_ERROR",
             Code::JssdkInternalAjaxError => "JSSDK_INTERNAL_AJAX_ERROR",
             Code::JssdkClientSideWarning => "JSSDK_CLIENT_SIDE_WARNING",
+            Code::JssdkIoError => "JSSDK_IO_ERROR",
             Code::JssdkTlsCertificateError => "JSSDK_TLS_CERTIFICATE_ERROR",
             Code::JssdkTlsHandshakeError => "JSSDK_TLS_HANDSHAKE_ERROR",
             Code::JssdkConnectError => "JSSDK_CONNECT_ERROR",
@@ -454,6 +458,7 @@ impl Code {
             Code::JssdkInternalError => Some(500),
             Code::JssdkInternalAjaxError => Some(500),
             Code::JssdkClientSideWarning => None,
+            Code::JssdkIoError => Some(500),
             Code::JssdkTlsCertificateError => Some(495),
             Code::JssdkTlsHandshakeError => Some(502),
             Code::JssdkConnectError => Some(503),
@@ -556,6 +561,7 @@ impl Code {
             Code::JssdkInternalError => Side::Sdk,
             Code::JssdkInternalAjaxError => Side::Sdk,
             Code::JssdkClientSideWarning => Side::Sdk,
+            Code::JssdkIoError => Side::Sdk,
             Code::JssdkTlsCertificateError => Side::Sdk,
             Code::JssdkTlsHandshakeError => Side::Sdk,
             Code::JssdkConnectError => Side::Sdk,
@@ -658,6 +664,7 @@ impl Code {
             Code::JssdkInternalError => RetryClass::Never,
             Code::JssdkInternalAjaxError => RetryClass::Transient,
             Code::JssdkClientSideWarning => RetryClass::LogOnly,
+            Code::JssdkIoError => RetryClass::Never,
             Code::JssdkTlsCertificateError => RetryClass::Never,
             Code::JssdkTlsHandshakeError => RetryClass::Never,
             Code::JssdkConnectError => RetryClass::Transient,
@@ -762,6 +769,7 @@ impl Code {
             Code::JssdkInternalError => "`Error::from_error`",
             Code::JssdkInternalAjaxError => "`Error::from_http_error`",
             Code::JssdkClientSideWarning => "webhook client builder, on `wasm32` targets (logged)",
+            Code::JssdkIoError => "the b24 tool and file-based helpers: reading input, writing output",
             Code::JssdkTlsCertificateError => "transport, TLS handshake",
             Code::JssdkTlsHandshakeError => "transport, TLS handshake",
             Code::JssdkConnectError => "transport, connecting",
@@ -890,6 +898,9 @@ impl Code {
             Code::JssdkClientSideWarning => {
                 "Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code."
             }
+            Code::JssdkIoError => {
+                "A local file could not be read or written; the message names the file and the operating system's reason."
+            }
             Code::JssdkTlsCertificateError => {
                 "The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent."
             }
@@ -979,7 +990,7 @@ impl Code {
             Code::OperationTimeLimit => "The method's operating-time budget (480 s in 10 minutes on cloud) is spent.",
             Code::OverloadLimit => "REST API is blocked due to overload (docs say 503, the server code sends 401).",
             Code::ErrorMethodNotFound => {
-                "Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404)."
+                "Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404)."
             }
             Code::InvalidArgValue => "An argument has an invalid value.",
             Code::ErrorArgument => "An argument is missing or has the wrong type.",
@@ -1060,6 +1071,7 @@ impl Code {
             Code::JssdkInternalError => "Inspect the source error.",
             Code::JssdkInternalAjaxError => "Inspect the source error.",
             Code::JssdkClientSideWarning => "Call the portal from a server, or use an OAuth app.",
+            Code::JssdkIoError => "Check the path, its permissions and the free disk space.",
             Code::JssdkTlsCertificateError => {
                 "If the portal uses a company CA, trust it: `ClientBuilder::ca_certificate_file`, or SSL_CERT_FILE / SSL_CERT_DIR for the system store. Check the portal's address."
             }
@@ -1210,6 +1222,7 @@ impl Code {
             "JSSDK_INTERNAL_ERROR" => Code::JssdkInternalError,
             "JSSDK_INTERNAL_AJAX_ERROR" => Code::JssdkInternalAjaxError,
             "JSSDK_CLIENT_SIDE_WARNING" => Code::JssdkClientSideWarning,
+            "JSSDK_IO_ERROR" => Code::JssdkIoError,
             "JSSDK_TLS_CERTIFICATE_ERROR" => Code::JssdkTlsCertificateError,
             "JSSDK_TLS_HANDSHAKE_ERROR" => Code::JssdkTlsHandshakeError,
             "JSSDK_CONNECT_ERROR" => Code::JssdkConnectError,
