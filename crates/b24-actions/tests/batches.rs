@@ -91,7 +91,7 @@ async fn v3_batches_and_version_checks() {
     let failing =
         Batch::list(vec![Command::new("crm.item.get", json!({"entityTypeId": 2, "id": 99_999}))]).expect("batch");
     let e = actions.v3().batch(&failing).await.expect_err("all or nothing");
-    assert_eq!(e.code().as_str(), "NOT_FOUND");
+    assert_eq!(e.code().as_str(), "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION");
 }
 
 #[tokio::test]

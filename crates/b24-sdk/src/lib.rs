@@ -55,6 +55,7 @@
 //! | `b24-actions` | `actions` (feature `actions`) | call, lists, the fast export, batches |
 //! | `b24-emulator` | `emulator` (feature `emulator`) | a local portal for your tests |
 //! | `b24-redis` | `redis` (feature `redis`) | limiter and token state shared by processes |
+//! | `b24-app` | `app` (feature `app`; [`events`] always) | apps for many portals: installations, events, a client per portal, SQLite or PostgreSQL |
 //!
 //! A webhook holds a portal-wide secret: b24 is a server-side SDK (tokio, hyper, rustls) and
 //! does not build for `wasm32`; should such a build appear, [`ClientBuilder::webhook`] logs
@@ -65,9 +66,18 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(feature = "app")]
+pub mod app;
 mod builder;
-pub mod events;
 pub mod typed;
+
+/// Event handlers for apps: the portal's event POST read whole (`event`, `event_handler_id`,
+/// `data`, `ts`, the complete `auth` block), typed for the common events, and checked against
+/// the `application_token` in constant time. The one place b24 parses events is `b24_app::event`;
+/// this re-exports it.
+pub mod events {
+    pub use b24_app::event::*;
+}
 
 use b24_errors::Error as B24Error;
 use b24_transport::credentials::OAuthCredentials;

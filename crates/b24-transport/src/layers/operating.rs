@@ -74,7 +74,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::limiter::{LocalOperating, OperatingConfig};
+    use crate::limiter::{LocalOperating, OperatingConfig, OperatingStore};
     use crate::stats::Stats;
     use crate::testing::{MockService, portal_error, request, response_with_time};
     use tokio::time::Instant;
@@ -99,6 +99,25 @@ mod tests {
         svc.clone().oneshot(request("crm.deal.list")).await.expect("second");
         assert_eq!(start.elapsed(), Duration::from_secs(30));
         assert_eq!(stats.snapshot().operating_waits, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_a_time_scale_the_portal_reports_real_seconds() {
+        // Scale 0.1: 47.97 real seconds of operating are 479.7 of the portal's 480; the oldest
+        // basket frees 3 real seconds after the answer.
+        let mock = MockService::new(|_req, _n| async {
+            Ok(response_with_time(
+                r#"{"start":1000,"finish":1000.05,"processing":0.05,"operating":47.97,"operating_reset_at":1003.05}"#,
+            ))
+        });
+        let store = Arc::new(LocalOperating::new(OperatingConfig::default().scaled(0.1)));
+        let limiter = OperatingLimiter::new(store.clone(), Arc::new(Stats::default()), 0.1);
+        let svc = OperatingLayer::new(Some(limiter)).layer(mock);
+        let start = Instant::now();
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("first");
+        assert!((store.snapshot()[0].1 - 479.7).abs() < 1e-9, "operating in portal seconds");
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("second");
+        assert_eq!(start.elapsed(), Duration::from_secs(3), "waited for the reset, real seconds");
     }
 
     #[tokio::test(start_paused = true)]

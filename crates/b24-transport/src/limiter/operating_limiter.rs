@@ -56,15 +56,18 @@ impl OperatingLimiter {
         }
     }
 
-    /// What a `time` block says, in real time (`operating_reset_at` is read relative to the
-    /// same answer's `finish`, so the portal's clock and ours need not agree).
+    /// What a `time` block says: `reset_in` in real time (read relative to the same answer's
+    /// `finish`, so the portal's clock and ours need not agree), `operating` and `processing` in
+    /// portal seconds. The portal reports real seconds (under a time scale too, spec section 9),
+    /// so the two are divided by the scale to compare them with the portal's limits.
     pub fn report(&self, time: &Time) -> Option<OperatingReport> {
-        let operating = time.operating?;
+        let scale = if self.time_scale > 0.0 { self.time_scale } else { 1.0 };
+        let operating = time.operating? / scale;
         let reset_in = match (time.operating_reset_at, time.finish.or(time.start)) {
-            (Some(reset), Some(now)) => Some(Duration::from_secs_f64(((reset - now) * self.time_scale).max(0.0))),
+            (Some(reset), Some(now)) => Some(Duration::from_secs_f64((reset - now).max(0.0))),
             _ => None,
         };
-        Some(OperatingReport { operating, reset_in, processing: time.processing })
+        Some(OperatingReport { operating, reset_in, processing: time.processing.map(|p| p / scale) })
     }
 
     /// The method budgets seen so far (portal seconds), by method key.
