@@ -1062,7 +1062,9 @@ impl Code {
             Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse => {
                 "Retry the command alone; report it if it persists."
             }
-            Code::JssdkInteractionBatchEmptyProcessingStrategy => "Report it: this is a bug in b24.",
+            Code::JssdkInteractionBatchEmptyProcessingStrategy => {
+                "The answer is malformed (a proxy in between, or a portal fault): retry later; report it to the portal's administrator with the request id if it persists."
+            }
             Code::JssdkInteractionBatchRowFail => "Inspect the source error; the other rows are still available.",
             Code::JssdkInvalidParams => "Pass params as a map or a struct that serializes to a JSON object.",
             Code::JssdkParamsTooLarge => "Split the call, or raise the limit on the client builder.",
