@@ -330,7 +330,7 @@ mod tests {
         let r = parse_v2(&batch(2, false), &broken, "r").unwrap_or_default();
         for key in ["0", "1"] {
             assert_eq!(
-                r.get(key).and_then(Outcome::err).map(|e| e.code()),
+                r.outcome(key).and_then(Outcome::err).map(|e| e.code()),
                 Some(Code::JssdkInteractionBatchRowFail.into())
             );
         }

@@ -50,8 +50,14 @@ enum PlanArg {
 /// How to reach and pace a portal: the options of every command that calls one.
 #[derive(Debug, Args)]
 struct PortalArgs {
-    /// The inbound webhook URL: https://<portal>/rest/<user id>/<secret>/.
-    #[arg(long, env = "B24_WEBHOOK_URL", hide_env_values = true, value_name = "URL")]
+    /// The inbound webhook URL.
+    #[arg(
+        long,
+        env = "B24_WEBHOOK_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        help = "The inbound webhook URL: https://<portal>/rest/<user id>/<secret>/"
+    )]
     webhook: Option<String>,
     /// Allow plain http to a portal that is not on loopback (a self-hosted portal).
     #[arg(long)]
