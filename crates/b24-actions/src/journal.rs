@@ -92,7 +92,7 @@ pub struct FileJournal {
 }
 
 fn journal_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::sdk(Code::JssdkInvalidConfig, format!("the journal {}: {what}: {e}", path.display()))
+    Error::sdk(Code::JssdkIoError, format!("the journal {}: {what}: {e}", path.display()))
 }
 
 fn lines_of(v: &Value) -> Vec<u64> {

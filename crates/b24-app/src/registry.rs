@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use b24_errors::{Code, Error};
+use b24_errors::Error;
 use b24_transport::credentials::{OAuthCredentials, TokenSet};
 use b24_transport::http::HttpClient;
 use b24_transport::{Transport, TransportBuilder};
@@ -57,11 +57,7 @@ impl<C: PortalClient> Registry<C> {
     pub fn new(config: AppConfig, store: Arc<dyn InstallationStore>) -> Result<Registry<C>, Error> {
         let http = match &config.http {
             Some(http) => http.clone(),
-            None => {
-                let t = &config.transport;
-                HttpClient::new(&t.tls_roots, t.connect_timeout, t.pool_idle_per_host)
-                    .map_err(|e| Error::sdk(Code::JssdkInvalidConfig, e))?
-            }
+            None => HttpClient::new(&config.transport)?,
         };
         Ok(Registry { store, config, http, clients: Mutex::new(HashMap::new()) })
     }

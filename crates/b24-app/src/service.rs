@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `/install` | `ONAPPINSTALL`, or the install placement POST | stores the installation |
 //! | `/uninstall` | `ONAPPUNINSTALL` | removes the installation and its tokens |
-//! | `/event` | any event (install and uninstall too) | checks it, then calls your handler with the portal's client |
+//! | `/event` | any event (install and uninstall too) | acts on it, then calls your handler with the portal's client (for every event but `ONAPPUNINSTALL`, after which the portal has no client) |
 //! | `/placement` | a placement POST | installs if new, then calls your placement handler |
 //!
 //! A bad or forged request becomes a coded error with its status (400 malformed, 401 forged,

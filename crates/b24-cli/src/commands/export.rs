@@ -9,31 +9,31 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use b24_sdk::{Client, Code, Error, ListQuery};
 use futures::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use super::resume::{self, Written};
-use crate::Format;
 use crate::kv;
-use crate::output::RowWriter;
+use crate::output::{RowWriter, thousands};
+use crate::{Format, PortalArgs, progress};
 
 /// The arguments of `b24 export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The list method, e.g. crm.deal.list, crm.item.list, tasks.task.list.
     pub method: String,
-    /// Filter conditions as key=value (`>ID=100`, `STAGE_ID=WON`).
-    #[arg(long = "filter")]
+    /// Filter conditions as key=value, the key with its operator: `>ID=100`, `STAGE_ID=WON`,
+    /// `@ID=[1,2,3]` (not the `filter[...]` form of `call`).
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Fields to select, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
     /// Other params as key=value (entityTypeId=2).
-    #[arg(long = "param")]
+    #[arg(long = "param", value_name = "KEY=VALUE")]
     pub param: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
@@ -54,6 +54,8 @@ pub struct Args {
     /// Ask for the total first (one COUNT query) to show a percentage.
     #[arg(long)]
     pub count: bool,
+    #[command(flatten)]
+    pub portal: PortalArgs,
 }
 
 impl Args {
@@ -99,17 +101,8 @@ pub struct Options<'a> {
     pub count: bool,
 }
 
-/// The outcome of an export.
-#[derive(Debug, Clone, Copy)]
-pub struct Summary {
-    /// Rows written by this run.
-    pub rows: u64,
-    /// How long it took.
-    pub elapsed: Duration,
-}
-
 fn io(e: std::io::Error, what: &str) -> Error {
-    Error::sdk_caused(Code::JssdkInvalidConfig, what.to_owned(), e)
+    Error::sdk(Code::JssdkIoError, format!("{what}: {e}"))
 }
 
 /// Build the query from the options.
@@ -120,10 +113,8 @@ pub fn query(o: &Options<'_>) -> Result<ListQuery, Error> {
     } else if let Some(max) = o.max_chains {
         q = q.max_chains(max);
     }
-    if let Value::Object(filter) = kv::params(o.filter)? {
-        for (k, v) in filter {
-            q = q.filter(&k, v);
-        }
+    for (k, v) in kv::filter(o.filter)? {
+        q = q.filter(&k, v);
     }
     if let Value::Object(params) = kv::params(o.param)? {
         for (k, v) in params {
@@ -141,29 +132,6 @@ pub fn partial_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".partial");
     out.with_file_name(name)
-}
-
-fn progress(total: Option<u64>, done: u64) -> ProgressBar {
-    let bar = match total {
-        Some(len) => {
-            let bar = ProgressBar::new(len);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} rows {percent}% ({per_sec}, eta {eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        None => {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {pos} rows ({per_sec}) {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar
-        }
-    };
-    bar.set_position(done);
-    bar
 }
 
 /// The partial file, opened for appending after what an earlier run wrote (`--resume`), or
@@ -199,7 +167,7 @@ fn open_partial(o: &Options<'_>, partial: &Path, id_field: &str) -> Result<(File
 }
 
 /// Export; prints a summary line on stderr, or, when it fails, the command that resumes.
-pub async fn run(client: &Client, o: &Options<'_>) -> Result<Summary, Error> {
+pub async fn run(client: &Client, o: &Options<'_>) -> Result<(), Error> {
     let mut q = query(o)?;
     let id_field = q.id_keys().1.to_owned();
     let partial = partial_path(o.out);
@@ -210,7 +178,7 @@ pub async fn run(client: &Client, o: &Options<'_>) -> Result<Summary, Error> {
     }
     let total = if o.count {
         let mut params = serde_json::Map::new();
-        params.insert("filter".into(), kv::params(o.filter)?);
+        params.insert("filter".into(), Value::Object(kv::filter(o.filter)?));
         if let Value::Object(extra) = kv::params(o.param)? {
             params.extend(extra);
         }
@@ -218,7 +186,8 @@ pub async fn run(client: &Client, o: &Options<'_>) -> Result<Summary, Error> {
     } else {
         None
     };
-    let bar = progress(total, already);
+    let bar = progress::rows_bar(total);
+    bar.set_position(already);
     let writer = BufWriter::with_capacity(1 << 20, file);
     let mut rows = match o.format {
         Format::Jsonl => RowWriter::Jsonl(writer),
@@ -244,18 +213,22 @@ pub async fn run(client: &Client, o: &Options<'_>) -> Result<Summary, Error> {
     let flushed = rows.finish().map_err(|e| io(e, &format!("cannot flush {}", partial.display())));
     bar.finish_and_clear();
     if let Err(e) = outcome.and(flushed) {
-        eprintln!(
-            "export stopped after {} rows, kept in {}; resume with: {}",
-            already + count,
-            partial.display(),
-            resume::command_line()
-        );
-        return Err(e);
+        eprintln!("export stopped after {} rows, kept in {}", thousands(already + count), partial.display());
+        // The error line shows this message beside the cause: the command that goes on.
+        let code = e.code().known().unwrap_or(Code::JssdkCoreB24FetchListMethodApiV2);
+        let message = format!("{}; resume with: {}", e.message(), resume::command_line());
+        return Err(Error::wrap(code, message, e));
     }
     std::fs::rename(&partial, o.out)
         .map_err(|e| io(e, &format!("cannot rename {} to {}", partial.display(), o.out.display())))?;
     let elapsed = started.elapsed();
-    let rate = count as f64 / elapsed.as_secs_f64().max(1e-9);
-    eprintln!("exported {} rows to {} in {:.2?} ({rate:.0} rows/s)", already + count, o.out.display(), elapsed);
-    Ok(Summary { rows: count, elapsed })
+    let rate = (count as f64 / elapsed.as_secs_f64().max(1e-9)).round() as u64;
+    eprintln!(
+        "exported {} rows to {} in {} ({} rows/s)",
+        thousands(already + count),
+        o.out.display(),
+        progress::clock(elapsed),
+        thousands(rate)
+    );
+    Ok(())
 }

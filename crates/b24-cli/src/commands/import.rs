@@ -19,12 +19,12 @@ use b24_sdk::actions::journal::{FileJournal, Resume};
 use b24_sdk::actions::{BulkWrite, WriteRow, Written};
 use b24_sdk::{Client, Code, Error};
 use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use super::rows;
-use crate::Format;
 use crate::kv;
+use crate::output::thousands;
+use crate::{Format, PortalArgs, progress};
 
 /// The arguments of `b24 import`.
 #[derive(Debug, clap::Args)]
@@ -45,11 +45,13 @@ pub struct Args {
     #[arg(long)]
     pub results: Option<PathBuf>,
     /// Params every call gets, as key=value (entityTypeId=2).
-    #[arg(long = "param")]
+    #[arg(long = "param", value_name = "KEY=VALUE")]
     pub param: Vec<String>,
     /// Write through REST v3, each batch with an Idempotency-Key.
     #[arg(long)]
     pub v3: bool,
+    #[command(flatten)]
+    pub portal: PortalArgs,
 }
 
 /// Where the journal of an import of `input` lives.
@@ -59,8 +61,8 @@ pub fn journal_path(input: &std::path::Path) -> PathBuf {
     input.with_file_name(name)
 }
 
-fn io(e: std::io::Error, what: String) -> Error {
-    Error::sdk_caused(Code::JssdkInvalidConfig, what, e)
+fn io(e: impl std::fmt::Display, what: String) -> Error {
+    Error::sdk(Code::JssdkIoError, format!("{what}: {e}"))
 }
 
 /// The results file: one CSV record per row outcome.
@@ -84,7 +86,7 @@ impl Results {
                 let mut w = csv::Writer::from_writer(file);
                 if new {
                     w.write_record(["line", "id", "error_code", "error_message"])
-                        .map_err(|e| Error::sdk_caused(Code::JssdkInvalidConfig, "cannot write the results", e))?;
+                        .map_err(|e| io(e, format!("cannot write to {}", path.display())))?;
                 }
                 Some(w)
             }
@@ -105,7 +107,7 @@ impl Results {
         };
         if let Some(w) = &mut self.writer {
             w.write_record([line.to_string(), id, code, message])
-                .map_err(|e| Error::sdk_caused(Code::JssdkInvalidConfig, "cannot write the results", e))?;
+                .map_err(|e| io(e, "cannot write the results".into()))?;
         }
         Ok(())
     }
@@ -137,16 +139,6 @@ fn survey(a: &Args, format: Format, needs_id: bool, resume: &Resume) -> Result<(
     Ok((total, batches))
 }
 
-fn progress(total: u64, done: u64) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(done);
-    bar
-}
-
 /// Import; prints a summary line on stderr.
 pub async fn run(client: &Client, a: &Args) -> Result<(), Error> {
     let format = rows::format_of(&a.input, a.format);
@@ -173,7 +165,8 @@ pub async fn run(client: &Client, a: &Args) -> Result<(), Error> {
     }
     let plan = plan.journal(journal).in_doubt(doubtful);
     let results = Arc::new(Mutex::new(Results::open(a.results.as_ref())?));
-    let bar = progress(total, resume.written());
+    let bar = progress::rows_bar(Some(total));
+    bar.set_position(resume.written());
     // Rows done before are skipped; rows that are not rows are reported and skipped.
     let input = {
         let results = results.clone();
@@ -213,19 +206,21 @@ pub async fn run(client: &Client, a: &Args) -> Result<(), Error> {
     let (written, failed) = (results.written, results.failed);
     let elapsed = started.elapsed();
     if let Some(e) = failure {
-        // The error line below names the root cause; what the writer says (the lines in doubt)
-        // is the outer message.
-        if e.message() != e.root().message() {
-            eprintln!("{}", e.message());
-        }
         eprintln!(
             "import stopped: {written} rows written in this run, {failed} refused; the journal {} keeps what is done: run the same command again to go on",
             journal_file.display()
         );
         return Err(e);
     }
-    let rate = written as f64 / elapsed.as_secs_f64().max(1e-9);
-    eprintln!("imported {written} rows with {} in {elapsed:.2?} ({rate:.0} rows/s), {failed} refused", a.method);
+    let rate = (written as f64 / elapsed.as_secs_f64().max(1e-9)).round() as u64;
+    eprintln!(
+        "imported {} rows with {} in {} ({} rows/s), {} refused",
+        thousands(written),
+        a.method,
+        progress::clock(elapsed),
+        thousands(rate),
+        thousands(failed)
+    );
     if failed > 0 {
         let where_ = a
             .results

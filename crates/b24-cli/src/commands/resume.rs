@@ -35,7 +35,8 @@ fn id_of(text: &str) -> Option<u64> {
 
 /// Read `path` (written as `format`): its complete rows and the id (`id_field`) of the last.
 pub fn scan(path: &Path, format: Format, id_field: &str) -> Result<Written, Error> {
-    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let file =
+        File::open(path).map_err(|e| Error::sdk(Code::JssdkIoError, format!("cannot read {}: {e}", path.display())))?;
     match format {
         Format::Jsonl => scan_jsonl(path, file, id_field),
         Format::Csv => scan_csv(path, file, id_field),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::Format;
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::sdk(Code::JssdkInvalidConfig, format!("cannot read {}: {e}", path.display()))
+    Error::sdk(Code::JssdkIoError, format!("cannot read {}: {e}", path.display()))
 }
 
 /// Rows with their input lines.

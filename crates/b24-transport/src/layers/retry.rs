@@ -7,7 +7,9 @@
 //!   retrying in lockstep;
 //! - `OPERATION_TIME_LIMIT` retries at once: the operating layer below holds the call until the
 //!   method's budget frees;
-//! - a refused OAuth token retries once per refresh the auth layer made (at most three in a row);
+//! - a refused OAuth token (class `Refresh`: `expired_token`) retries once per refresh the auth
+//!   layer made (at most three in a row, or for the time budget of long-running work) when the
+//!   client refreshes tokens; otherwise it is final;
 //! - network failures and 5xx without a code retry `max_retries` times with exponential backoff
 //!   and full jitter, or, for a request marked with [`B24Request::retry_within`] (the pages of an
 //!   export, the batches of a bulk write), for as long as its time budget lasts; a
@@ -30,7 +32,6 @@ use tokio::time::Instant;
 use tower::Layer;
 use tower::retry::{Policy, Retry};
 
-use super::auth::token_refused;
 use crate::request::B24Request;
 use crate::response::B24Response;
 use crate::stats::{Stats, bump};
@@ -144,18 +145,18 @@ impl RetryPolicy {
     fn decide(&mut self, request: &B24Request, error: Error) -> Result<Duration, Error> {
         let n = self.attempts;
         let class = error.retry_class();
-        if self.refreshing && token_refused(&error) {
-            // Each refusal was answered by one refresh in the auth layer; retry once per refresh,
-            // and give up when even fresh tokens keep being refused (long-running work, whose
-            // many requests in flight each see the token another one expired, keeps going for
-            // its time budget).
-            if self.refreshes >= MAX_REFRESHES && !self.within_budget(request, Duration::ZERO) {
-                return Err(error.with_attempts(n));
-            }
-            self.refreshes += 1;
-            return Ok(Duration::ZERO);
-        }
         match class {
+            RetryClass::Refresh
+                if self.refreshing
+                    && (self.refreshes < MAX_REFRESHES || self.within_budget(request, Duration::ZERO)) =>
+            {
+                // Each refusal was answered by one refresh in the auth layer; retry once per
+                // refresh, and give up when even fresh tokens keep being refused (long-running
+                // work, whose many requests in flight each see the token another one expired,
+                // keeps going for its time budget).
+                self.refreshes += 1;
+                Ok(Duration::ZERO)
+            }
             RetryClass::RateLimit | RetryClass::Overload => {
                 let first = if class == RetryClass::RateLimit {
                     self.config.rate_limit_wait
@@ -326,6 +327,24 @@ mod tests {
         let mock = MockService::new(|_req, _n| async { Err(portal_error("INVALID_CREDENTIALS", 401)) });
         let e = layer().layer(mock.clone()).oneshot(request("server.time")).await.expect_err("final");
         assert_eq!((e.code(), e.attempts(), mock.calls()), (Code::InvalidCredentials.into(), 1, 1));
+    }
+
+    /// The code table decides: `expired_token` (class `refresh`) is retried after the auth
+    /// layer's refresh; `invalid_token` (class `never`) is final, even at 401.
+    #[tokio::test(start_paused = true)]
+    async fn token_refusals_follow_the_code_table() {
+        let refreshing = || layer().refreshing_tokens(true);
+        let mock = MockService::new(|_req, n| async move {
+            if n == 0 { Err(portal_error("expired_token", 401)) } else { Ok(ok_response()) }
+        });
+        refreshing().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect("retried after a refresh");
+        assert_eq!(mock.calls(), 2);
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("invalid_token", 401)) });
+        let e = refreshing().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect_err("final");
+        assert_eq!((e.code(), mock.calls()), (Code::InvalidToken.into(), 1));
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("expired_token", 401)) });
+        layer().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect_err("no refresher: final");
+        assert_eq!(mock.calls(), 1, "a client that cannot refresh does not retry");
     }
 
     #[tokio::test(start_paused = true)]
