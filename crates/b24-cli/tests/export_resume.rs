@@ -72,7 +72,7 @@ async fn a_failed_export_prints_the_command_that_resumes_it() {
     let out = dir.join("items.csv");
     // crm.item.list without its entityTypeId: the portal refuses (a final error).
     let mut cmd = b24(None);
-    cmd.args(["--webhook", &portal.webhook_url(), "export", "crm.item.list", "--format", "csv", "--out"]).arg(&out);
+    cmd.args(["export", "crm.item.list", "--webhook", &portal.webhook_url(), "--format", "csv", "--out"]).arg(&out);
     let failed = run(cmd).await;
     assert!(!failed.status.success());
     let err = String::from_utf8_lossy(&failed.stderr);

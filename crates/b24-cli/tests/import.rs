@@ -118,8 +118,7 @@ async fn a_lost_answer_without_a_key_stops_naming_the_lines_in_doubt() {
     let stopped = run(import(&portal.webhook_url(), &input, &[])).await;
     assert!(!stopped.status.success());
     let err = String::from_utf8_lossy(&stopped.stderr);
-    assert!(err.contains("JSSDK_OUTCOME_UNKNOWN"), "{err}");
-    assert!(err.contains("input lines 1-40"), "{err}");
+    assert!(err.contains("may or may not have written the rows on input lines 1-40"), "{err}");
     assert_eq!(portal.item_count(2), 40, "applied once, not sent again");
     // Run again: the batch is still in doubt, and without a key it still stops.
     let again = run(import(&portal.webhook_url(), &input, &[])).await;
