@@ -28,8 +28,8 @@ const TOP: &str = "top";
 pub(crate) const PAGE: usize = 50;
 
 /// Wrap a page failure as the JS SDK's fetch-list error.
-pub(crate) fn fetch_failed(e: Error, delivered: u64) -> Error {
-    let message = format!("a page request failed after {delivered} rows were delivered; they stay valid");
+pub(crate) fn fetch_failed(method: &str, e: Error, delivered: u64) -> Error {
+    let message = format!("a page of {method} failed after {delivered} rows were delivered; they stay valid");
     Error::wrap(Code::JssdkCoreB24FetchListMethodApiV2, message, e)
 }
 
@@ -207,16 +207,26 @@ pub(crate) async fn run_chain(
     };
     for (key, _, outcome) in result.into_entries() {
         match outcome {
-            Outcome::Done(r) if key == TOP => {
-                step.top = plan.q.rows(r.value).first().and_then(|row| plan.q.row_id(row));
-            }
+            Outcome::Done(r) if key == TOP => match plan.q.rows(r.value) {
+                Ok(rows) => step.top = rows.first().and_then(|row| plan.q.row_id(row)),
+                Err(e) => {
+                    step.error = Some(e);
+                    return step;
+                }
+            },
             Outcome::Done(r) => {
                 if let Some(time) =
                     r.time.as_ref().and_then(|t| serde_json::from_value::<b24_transport::Time>(t.clone()).ok())
                 {
                     permit.observe(&time);
                 }
-                let rows = plan.q.rows(r.value);
+                let rows = match plan.q.rows(r.value) {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        step.error = Some(e);
+                        return step;
+                    }
+                };
                 let mut last = step.cursor;
                 let continues = rows.iter().all(|row| {
                     let id = plan.q.row_id(row);
@@ -312,7 +322,7 @@ pub(crate) fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'stati
             s.blocked = if step.blocked { s.blocked + 1 } else { 0 };
             let error = step.error.or_else(|| (s.blocked > MAX_BLOCKED).then(|| blocked_too_often(&s.plan.q.method)));
             if let Some(e) = error {
-                s.pending.push_back(Err(fetch_failed(e, s.delivered)));
+                s.pending.push_back(Err(fetch_failed(&s.plan.q.method, e, s.delivered)));
                 s.done = true;
             }
             s.done |= step.ended;

@@ -1,5 +1,6 @@
 //! [`ListQuery`]: what to list and how to read its pages, with defaults per method.
 
+use b24_errors::{Code, Error};
 use serde_json::{Map, Value};
 
 use crate::concurrency::Concurrency;
@@ -167,16 +168,24 @@ impl ListQuery {
     }
 
     /// The rows of a page's result.
-    pub(crate) fn rows(&self, result: Value) -> Vec<Value> {
+    pub(crate) fn rows(&self, result: Value) -> Result<Vec<Value>, Error> {
         let list = match (&self.list_key, result) {
             (ListKey::Bare, v) => v,
-            (ListKey::Field(k), Value::Object(mut map)) => map.remove(k).unwrap_or(Value::Null),
-            (ListKey::Field(_), _) => Value::Null,
+            (ListKey::Field(k), Value::Object(mut map)) => match map.remove(k) {
+                Some(list) => list,
+                None => return Err(not_a_list(&self.method, &format!("an object without `{k}`"))),
+            },
+            (ListKey::Field(k), other) => {
+                return Err(not_a_list(&self.method, &format!("{} where an object with `{k}` belongs", kind(&other))));
+            }
         };
         match list {
-            Value::Array(rows) => rows,
-            Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
-            _ => Vec::new(),
+            Value::Array(rows) => Ok(rows),
+            // PHP writes a list with gaps in its keys as an object of rows.
+            Value::Object(map) if map.values().all(Value::is_object) => Ok(map.into_iter().map(|(_, v)| v).collect()),
+            // PHP writes an empty list as `[]` but a missing one as `null`/`false` in some methods.
+            Value::Null | Value::Bool(false) => Ok(Vec::new()),
+            other => Err(not_a_list(&self.method, &kind(&other))),
         }
     }
 
@@ -212,4 +221,25 @@ pub(crate) fn number(v: &Value) -> Option<u64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+fn kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object (one record, not rows)".into(),
+    }
+}
+
+/// A list read of a method that does not answer a list (`server.time`, a `*.get`).
+fn not_a_list(method: &str, what: &str) -> Error {
+    Error::sdk(
+        Code::JssdkResponseUnexpectedShape,
+        format!(
+            "{method} answered {what}, not a list of rows: list reads (fetch_list, call_list, b24 export) take list methods such as crm.deal.list"
+        ),
+    )
 }

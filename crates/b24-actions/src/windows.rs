@@ -145,7 +145,7 @@ pub(crate) fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Re
             head.extend(step.pages.into_iter().map(Ok));
             let mut tail: BoxStream<'static, Result<Vec<Value>, Error>> = stream::empty().boxed();
             match (step.error, step.top, span) {
-                (Some(e), _, _) => head.push(Err(fetch_failed(e, delivered))),
+                (Some(e), _, _) => head.push(Err(fetch_failed(&plan.q.method, e, delivered))),
                 _ if step.ended => {}
                 (None, Some(top), Some((first, last))) => {
                     let range = Range { cursor: step.cursor.unwrap_or(last), top, first, last, delivered };
@@ -352,7 +352,7 @@ fn window_stream(
             items.push(Ok(page));
         }
         if let Some(e) = error {
-            items.push(Err(fetch_failed(e, s.delivered)));
+            items.push(Err(fetch_failed(&s.plan.q.method, e, s.delivered)));
             s.stop = true;
         } else {
             s.fill();

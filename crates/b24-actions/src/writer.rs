@@ -314,7 +314,7 @@ impl Ctx {
         let (mut found, mut missing) = (Vec::new(), Vec::new());
         for (row, (_, _, outcome)) in rows.into_iter().zip(result.into_entries()) {
             let existing = match outcome {
-                Outcome::Done(r) => q.rows(r.value).first().and_then(|r| r.get(id_field)).cloned(),
+                Outcome::Done(r) => q.rows(r.value)?.first().and_then(|r| r.get(id_field)).cloned(),
                 Outcome::Failed(e) => return Err(e),
                 Outcome::NotRun => None,
             };

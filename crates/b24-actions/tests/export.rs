@@ -247,3 +247,15 @@ async fn in_paused_time_the_default_stays_near_the_bound_on_any_portal() {
     let (adaptive, sequential) = (seconds(20_000, 1, None).await, seconds(20_000, 1, Some(1)).await);
     assert!(adaptive <= 1.05 * sequential, "{adaptive:.3} s against {sequential:.3} s for one chain");
 }
+
+/// A list read of a method that answers no list is an error naming the method, not "0 rows".
+#[tokio::test]
+async fn a_method_that_answers_no_list_is_refused() {
+    let (_portal, actions) = portal(10, ArrayFilterValue::Intval).await;
+    for method in ["server.time", "crm.deal.get"] {
+        let result: Result<Vec<Value>, _> = actions.v2().call_list(ListQuery::new(method).param("id", 1)).await;
+        let e = result.expect_err("not a list");
+        assert_eq!(e.root().code(), b24_transport::Code::JssdkResponseUnexpectedShape, "{method}: {e}");
+        assert!(e.to_string().contains(method) && e.root().message().contains("not a list"), "{e}");
+    }
+}
