@@ -69,7 +69,7 @@ pub(crate) fn run(root: &Path, quick: bool) -> Result<(), String> {
     let _ = writeln!(w, "## 1. Export under the cloud model\n");
     let _ = writeln!(
         w,
-        "Profile `cloud` (cost model, standard limits 50 / 2 per s, operating limit 480 s per 10 min charged to `batch`), time scale 0.1, client limits scaled to match, `crm.item.list`, `chains` = the emulator's 8 workers. The bound is the largest of the request-rate, server-time and operating-time bounds computed from the same settings (docs/seed/bitrix24-wire.md, section 9). Target: at most 1.15 x the bound, 0 503s and 0 429s. *Served* counts the rows the portal built, the highest-id probe and any page asked for past a window's end included.\n"
+        "Profile `cloud` (cost model, standard limits 50 / 2 per s, operating limit 480 s per 10 min, each batch sub-call charged to its own method), time scale 0.1, client limits scaled to match, `crm.item.list`, `chains` = the emulator's 8 workers. The bound is the largest of the request-rate, server-time and operating-time bounds computed from the same settings (docs/seed/bitrix24-wire.md, section 9). Target: at most 1.15 x the bound, 0 503s and 0 429s. *Served* counts the rows the portal built, the highest-id probe and any page asked for past a window's end included.\n"
     );
     let _ = writeln!(
         w,
