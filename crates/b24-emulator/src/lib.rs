@@ -9,10 +9,16 @@
 //!   (v3), OAuth routes `/rest/<method>` and `/rest/api/<method>`, and the OAuth server
 //!   `/oauth/token/` with rotating single-use refresh tokens;
 //! - HTTP or HTTPS (a self-signed certificate generated at start);
-//! - `server.time`, `user.current`, `profile`, `app.info`, `scope`, `methods`, `method.get`,
-//!   `batch` (v2 and v3), `crm.deal.*`, `crm.item.*`, `tasks.task.list`, v3 lists and `*.tail`,
-//!   `rest.documentation.openapi`;
-//! - a seeded data set of N rows generated lazily (a million rows cost no memory);
+//! - every documented REST v2 method (a table generated from the shared catalogue by `cargo
+//!   xtask codegen`): `server.time`, `user.current`, `user.get`, `batch` (v2 and v3),
+//!   `crm.item.*`, `im.notify.*`, `event.*` modelled in depth; every documented entity family
+//!   (`crm.deal`, `crm.contact`, `tasks.task`, `catalog.product`...) served with its documented
+//!   parameters, fields and answer shapes; every other method answered with its documented
+//!   result type after its required parameters are checked; v3 lists and `*.tail`;
+//! - seeded data generated lazily (a million rows cost no memory): deals, tasks, contacts,
+//!   companies, leads, users;
+//! - the portal's side of apps: bound events delivered as form POSTs to the app, offline
+//!   events, install and uninstall, several portals with their own identities;
 //! - the request-rate bucket, the operating-time limit, the cost model with a time scale;
 //! - seeded fault injection, and counters readable in-process and at `/_emulator/counters`.
 //!

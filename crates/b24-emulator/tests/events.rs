@@ -176,7 +176,7 @@ async fn the_install_action_posts_onappinstall_to_the_app() {
     assert_eq!(portal.uninstall_app(&format!("{url}/bye")).await, Some(200));
     let bye = next(&mut rx).await;
     assert_eq!(bye.fields["event"], "ONAPPUNINSTALL");
-    assert!(bye.fields.get("auth[access_token]").is_none(), "no tokens after uninstall");
+    assert!(!bye.fields.contains_key("auth[access_token]"), "no tokens after uninstall");
 }
 
 #[tokio::test]

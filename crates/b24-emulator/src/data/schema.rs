@@ -86,6 +86,16 @@ fn upper_of(camel: &str) -> String {
     out
 }
 
+/// Both spellings of a documented name: camelCase names (`responsibleId`) get their upper-case
+/// twin, upper-case ones (`CONTACT_ID`) their camelCase one.
+fn spellings(name: &str) -> (String, String) {
+    if name.chars().any(|c| c.is_ascii_lowercase()) {
+        (upper_of(name), name.to_owned())
+    } else {
+        (name.to_owned(), camel_of(name))
+    }
+}
+
 /// The kind of a documented type.
 pub(crate) fn kind_of(doc_type: &str) -> Kind {
     let t = doc_type.split('|').next().unwrap_or("");
@@ -128,11 +138,7 @@ impl Schema {
                 prefixes.push(norm(prefix));
                 continue;
             }
-            let (upper, camel): (String, String) = if name.chars().any(|c| c.is_ascii_lowercase()) {
-                (upper_of(name), (*name).to_owned())
-            } else {
-                ((*name).to_owned(), camel_of(name))
-            };
+            let (upper, camel) = spellings(name);
             let n = norm(&upper);
             match fields.iter_mut().find(|f| f.norm == n || norm(&f.camel) == norm(&camel)) {
                 Some(existing) => {
@@ -163,11 +169,7 @@ impl Schema {
         if !(prefixed || (self.open && !name.is_empty())) {
             return None;
         }
-        let (upper, camel) = if name.chars().any(|c| c.is_ascii_lowercase()) {
-            (upper_of(name), name.to_owned())
-        } else {
-            (name.to_owned(), camel_of(name))
-        };
+        let (upper, camel) = spellings(name);
         self.fields.push(Field::new(upper, camel, Kind::Raw, false, "unknown".to_owned()));
         Some(self.fields.len() - 1)
     }

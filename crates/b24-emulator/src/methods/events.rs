@@ -58,7 +58,8 @@ pub(crate) fn bind(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         return Err(MethodError::bad("ERROR_EVENT_NOT_FOUND", "Event not found"));
     }
     let handler = text(params, "handler").unwrap_or_default();
-    if !is_offline && !(handler.starts_with("http://") || handler.starts_with("https://")) {
+    let url = handler.starts_with("http://") || handler.starts_with("https://");
+    if !(is_offline || url) {
         return Err(MethodError::bad("ERROR_HANDLER_URL_MISMATCH", "Handler URL must be an http(s) address"));
     }
     let binding = Binding {
