@@ -25,12 +25,28 @@
 //! # Ok(()) }
 //! ```
 
+mod app;
+pub mod bind;
+mod config;
+pub mod event;
 mod installation;
+pub mod offline;
+mod placement;
+mod registry;
+pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use app::{App, Received};
+pub use bind::{Binding, Bound, Delivery};
+pub use config::{AppConfig, DEFAULT_OAUTH_SERVERS};
+pub use event::{Event, EventAuth, EventKind};
 pub use installation::{Installation, normalize_domain};
+pub use offline::{Drained, OfflineEvent, OfflineEvents};
+pub use placement::Placement;
+pub use registry::{PortalClient, Registry};
+pub use service::{AppService, EventHandler, Routes};
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]

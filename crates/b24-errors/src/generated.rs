@@ -62,7 +62,13 @@ pub enum Code {
     JssdkInternalAjaxError,
     /// `JSSDK_CLIENT_SIDE_WARNING`: Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code.
     JssdkClientSideWarning,
-    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, DNS, TLS handshake); the request was never sent.
+    /// `JSSDK_IO_ERROR`: A local file could not be read or written; the message names the file and the operating system's reason.
+    JssdkIoError,
+    /// `JSSDK_TLS_CERTIFICATE_ERROR`: The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent.
+    JssdkTlsCertificateError,
+    /// `JSSDK_TLS_HANDSHAKE_ERROR`: The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://).
+    JssdkTlsHandshakeError,
+    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, unreachable, DNS); the request was never sent.
     JssdkConnectError,
     /// `JSSDK_NETWORK_ERROR`: The connection failed after the request may have been sent (reset, closed early).
     JssdkNetworkError,
@@ -138,7 +144,7 @@ pub enum Code {
     OperationTimeLimit,
     /// `OVERLOAD_LIMIT`: REST API is blocked due to overload (docs say 503, the server code sends 401).
     OverloadLimit,
-    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404).
+    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404).
     ErrorMethodNotFound,
     /// `INVALID_ARG_VALUE`: An argument has an invalid value.
     InvalidArgValue,
@@ -229,6 +235,9 @@ impl Code {
         Code::JssdkInternalError,
         Code::JssdkInternalAjaxError,
         Code::JssdkClientSideWarning,
+        Code::JssdkIoError,
+        Code::JssdkTlsCertificateError,
+        Code::JssdkTlsHandshakeError,
         Code::JssdkConnectError,
         Code::JssdkNetworkError,
         Code::JssdkTimeout,
@@ -334,6 +343,9 @@ impl Code {
             Code::JssdkInternalError => "JSSDK_INTERNAL_ERROR",
             Code::JssdkInternalAjaxError => "JSSDK_INTERNAL_AJAX_ERROR",
             Code::JssdkClientSideWarning => "JSSDK_CLIENT_SIDE_WARNING",
+            Code::JssdkIoError => "JSSDK_IO_ERROR",
+            Code::JssdkTlsCertificateError => "JSSDK_TLS_CERTIFICATE_ERROR",
+            Code::JssdkTlsHandshakeError => "JSSDK_TLS_HANDSHAKE_ERROR",
             Code::JssdkConnectError => "JSSDK_CONNECT_ERROR",
             Code::JssdkNetworkError => "JSSDK_NETWORK_ERROR",
             Code::JssdkTimeout => "JSSDK_TIMEOUT",
@@ -446,6 +458,9 @@ impl Code {
             Code::JssdkInternalError => Some(500),
             Code::JssdkInternalAjaxError => Some(500),
             Code::JssdkClientSideWarning => None,
+            Code::JssdkIoError => Some(500),
+            Code::JssdkTlsCertificateError => Some(495),
+            Code::JssdkTlsHandshakeError => Some(502),
             Code::JssdkConnectError => Some(503),
             Code::JssdkNetworkError => Some(502),
             Code::JssdkTimeout => Some(504),
@@ -546,6 +561,9 @@ impl Code {
             Code::JssdkInternalError => Side::Sdk,
             Code::JssdkInternalAjaxError => Side::Sdk,
             Code::JssdkClientSideWarning => Side::Sdk,
+            Code::JssdkIoError => Side::Sdk,
+            Code::JssdkTlsCertificateError => Side::Sdk,
+            Code::JssdkTlsHandshakeError => Side::Sdk,
             Code::JssdkConnectError => Side::Sdk,
             Code::JssdkNetworkError => Side::Sdk,
             Code::JssdkTimeout => Side::Sdk,
@@ -646,6 +664,9 @@ impl Code {
             Code::JssdkInternalError => RetryClass::Never,
             Code::JssdkInternalAjaxError => RetryClass::Transient,
             Code::JssdkClientSideWarning => RetryClass::LogOnly,
+            Code::JssdkIoError => RetryClass::Never,
+            Code::JssdkTlsCertificateError => RetryClass::Never,
+            Code::JssdkTlsHandshakeError => RetryClass::Never,
             Code::JssdkConnectError => RetryClass::Transient,
             Code::JssdkNetworkError => RetryClass::Transient,
             Code::JssdkTimeout => RetryClass::Transient,
@@ -748,6 +769,9 @@ impl Code {
             Code::JssdkInternalError => "`Error::from_error`",
             Code::JssdkInternalAjaxError => "`Error::from_http_error`",
             Code::JssdkClientSideWarning => "webhook client builder, on `wasm32` targets (logged)",
+            Code::JssdkIoError => "the b24 tool and file-based helpers: reading input, writing output",
+            Code::JssdkTlsCertificateError => "transport, TLS handshake",
+            Code::JssdkTlsHandshakeError => "transport, TLS handshake",
             Code::JssdkConnectError => "transport, connecting",
             Code::JssdkNetworkError => "transport, sending or receiving",
             Code::JssdkTimeout => "transport, per-attempt timeout",
@@ -874,8 +898,17 @@ impl Code {
             Code::JssdkClientSideWarning => {
                 "Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code."
             }
+            Code::JssdkIoError => {
+                "A local file could not be read or written; the message names the file and the operating system's reason."
+            }
+            Code::JssdkTlsCertificateError => {
+                "The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://)."
+            }
             Code::JssdkConnectError => {
-                "The connection could not be made (refused, DNS, TLS handshake); the request was never sent."
+                "The connection could not be made (refused, unreachable, DNS); the request was never sent."
             }
             Code::JssdkNetworkError => {
                 "The connection failed after the request may have been sent (reset, closed early)."
@@ -957,7 +990,7 @@ impl Code {
             Code::OperationTimeLimit => "The method's operating-time budget (480 s in 10 minutes on cloud) is spent.",
             Code::OverloadLimit => "REST API is blocked due to overload (docs say 503, the server code sends 401).",
             Code::ErrorMethodNotFound => {
-                "Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404)."
+                "Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404)."
             }
             Code::InvalidArgValue => "An argument has an invalid value.",
             Code::ErrorArgument => "An argument is missing or has the wrong type.",
@@ -1029,7 +1062,9 @@ impl Code {
             Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse => {
                 "Retry the command alone; report it if it persists."
             }
-            Code::JssdkInteractionBatchEmptyProcessingStrategy => "Report it: this is a bug in b24.",
+            Code::JssdkInteractionBatchEmptyProcessingStrategy => {
+                "The answer is malformed (a proxy in between, or a portal fault): retry later; report it to the portal's administrator with the request id if it persists."
+            }
             Code::JssdkInteractionBatchRowFail => "Inspect the source error; the other rows are still available.",
             Code::JssdkInvalidParams => "Pass params as a map or a struct that serializes to a JSON object.",
             Code::JssdkParamsTooLarge => "Split the call, or raise the limit on the client builder.",
@@ -1038,6 +1073,13 @@ impl Code {
             Code::JssdkInternalError => "Inspect the source error.",
             Code::JssdkInternalAjaxError => "Inspect the source error.",
             Code::JssdkClientSideWarning => "Call the portal from a server, or use an OAuth app.",
+            Code::JssdkIoError => "Check the path, its permissions and the free disk space.",
+            Code::JssdkTlsCertificateError => {
+                "If the portal uses a company CA, trust it: `ClientBuilder::ca_certificate_file`, or SSL_CERT_FILE / SSL_CERT_DIR for the system store. Check the portal's address."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "Check the scheme of the portal's address (http:// for a local portal without TLS) and that the port serves HTTPS."
+            }
             Code::JssdkConnectError => "Check the portal address and the network; retried within the attempt budget.",
             Code::JssdkNetworkError => {
                 "Retried for idempotent methods; for `*.add` and uploads the outcome is unknown, so check before re-sending."
@@ -1182,6 +1224,9 @@ impl Code {
             "JSSDK_INTERNAL_ERROR" => Code::JssdkInternalError,
             "JSSDK_INTERNAL_AJAX_ERROR" => Code::JssdkInternalAjaxError,
             "JSSDK_CLIENT_SIDE_WARNING" => Code::JssdkClientSideWarning,
+            "JSSDK_IO_ERROR" => Code::JssdkIoError,
+            "JSSDK_TLS_CERTIFICATE_ERROR" => Code::JssdkTlsCertificateError,
+            "JSSDK_TLS_HANDSHAKE_ERROR" => Code::JssdkTlsHandshakeError,
             "JSSDK_CONNECT_ERROR" => Code::JssdkConnectError,
             "JSSDK_NETWORK_ERROR" => Code::JssdkNetworkError,
             "JSSDK_TIMEOUT" => Code::JssdkTimeout,

@@ -19,27 +19,9 @@ use tokio::sync::{OwnedMutexGuard, RwLock};
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::locks::LocalLocks;
-use super::row::{COLUMNS, Row, token_columns};
+use super::row::{COLUMNS, Row, installations_table, token_columns};
 use super::{InstallationStore, not_installed, store_error};
 use crate::installation::{Installation, normalize_domain};
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS b24_installations (
-    member_id TEXT PRIMARY KEY,
-    domain TEXT NOT NULL,
-    client_endpoint TEXT NOT NULL,
-    server_endpoint TEXT,
-    application_token TEXT,
-    access_token TEXT NOT NULL,
-    refresh_token TEXT NOT NULL,
-    expires_at BIGINT,
-    scope TEXT,
-    status TEXT,
-    user_id BIGINT,
-    installed_at BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS b24_installations_domain ON b24_installations (domain);
-";
 
 /// The advisory lock that serializes schema creation by several processes at once.
 const SCHEMA_LOCK: i64 = 0x6232_3461_7070; // "b24app"
@@ -107,7 +89,8 @@ impl PostgresStore {
             config.connect_timeout(Duration::from_secs(10));
         }
         let client = open(&config).await?;
-        let migrate = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA} COMMIT;");
+        let schema = installations_table("BIGINT");
+        let migrate = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {schema} COMMIT;");
         client.batch_execute(&migrate).await.map_err(|e| pg_error("create its tables", &e))?;
         let shared = Shared {
             config,

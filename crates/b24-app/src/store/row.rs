@@ -10,6 +10,28 @@ use crate::installation::Installation;
 pub(crate) const COLUMNS: &str = "member_id, domain, client_endpoint, server_endpoint, application_token, \
      access_token, refresh_token, expires_at, scope, status, user_id, installed_at";
 
+/// The installations table and its domain index, with `integer` as the 64-bit integer type of
+/// the database (`INTEGER` in SQLite, `BIGINT` in PostgreSQL).
+pub(crate) fn installations_table(integer: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS b24_installations (
+            member_id TEXT PRIMARY KEY NOT NULL,
+            domain TEXT NOT NULL,
+            client_endpoint TEXT NOT NULL,
+            server_endpoint TEXT,
+            application_token TEXT,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT NOT NULL,
+            expires_at {integer},
+            scope TEXT,
+            status TEXT,
+            user_id {integer},
+            installed_at {integer} NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS b24_installations_domain ON b24_installations (domain);"
+    )
+}
+
 /// An installation as column values (secrets exposed: only ever bound as statement
 /// parameters, never formatted).
 pub(crate) struct Row {

@@ -16,26 +16,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::OwnedMutexGuard;
 
 use super::locks::{LocalLocks, owner_id};
-use super::row::{COLUMNS, Row, token_columns};
+use super::row::{COLUMNS, Row, installations_table, token_columns};
 use super::{InstallationStore, not_installed, store_error};
 use crate::installation::Installation;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS b24_installations (
-    member_id TEXT PRIMARY KEY NOT NULL,
-    domain TEXT NOT NULL,
-    client_endpoint TEXT NOT NULL,
-    server_endpoint TEXT,
-    application_token TEXT,
-    access_token TEXT NOT NULL,
-    refresh_token TEXT NOT NULL,
-    expires_at INTEGER,
-    scope TEXT,
-    status TEXT,
-    user_id INTEGER,
-    installed_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS b24_installations_domain ON b24_installations (domain);
+/// The lease table of the refresh locks (the installations table is `row::installations_table`).
+const LOCKS: &str = "
 CREATE TABLE IF NOT EXISTS b24_refresh_locks (
     member_id TEXT PRIMARY KEY NOT NULL,
     owner TEXT NOT NULL,
@@ -97,7 +83,8 @@ impl SqliteStore {
     }
 
     fn with_connection(conn: Connection, place: String) -> Result<SqliteStore, Error> {
-        conn.execute_batch(SCHEMA).map_err(|e| store_error("create its tables", e))?;
+        let schema = format!("{}{LOCKS}", installations_table("INTEGER"));
+        conn.execute_batch(&schema).map_err(|e| store_error("create its tables", e))?;
         let shared = Shared {
             conn: Mutex::new(conn),
             place,

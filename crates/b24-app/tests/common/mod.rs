@@ -2,4 +2,6 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod offline_portal;
 pub mod pg;
+pub mod portal;
