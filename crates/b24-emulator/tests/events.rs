@@ -85,6 +85,13 @@ async fn bound_events_arrive_as_php_bracket_forms_with_a_usable_auth_block() {
                 .await;
         assert_eq!(bound, true);
     }
+    let again = http
+        .json(
+            &format!("{}event.bind", portal.client_endpoint()),
+            &json!({"auth": token, "event": "ONCRMDEALADD", "handler": format!("{url}/events")}),
+        )
+        .await;
+    assert_eq!((again.status, again.json()["error_description"].clone()), (400, json!("Handler already binded")));
     let bindings = call(&http, &portal, &token, "event.get", json!({})).await;
     assert_eq!(bindings.as_array().map(Vec::len), Some(4));
     assert_eq!(bindings[1]["event"], "ONCRMDEALUPDATE", "names are upper-cased: {bindings}");

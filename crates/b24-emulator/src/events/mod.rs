@@ -83,8 +83,8 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    /// Bind a handler; binding the same one again changes nothing.
-    pub(crate) fn bind(&mut self, mut binding: Binding) {
+    /// Bind a handler; `false` (and nothing changes) when the same one is bound already.
+    pub(crate) fn bind(&mut self, mut binding: Binding) -> bool {
         let same = |b: &Binding| {
             b.event == binding.event
                 && b.handler == binding.handler
@@ -92,11 +92,12 @@ impl Events {
                 && b.connector == binding.connector
         };
         if self.bindings.iter().any(same) {
-            return;
+            return false;
         }
         self.next_binding += 1;
         binding.id = self.next_binding;
         self.bindings.push(binding);
+        true
     }
 
     /// Unbind the handlers matching; how many went.
@@ -147,9 +148,9 @@ mod tests {
     #[test]
     fn routing() {
         let mut e = Events::default();
-        e.bind(binding("ONCRMDEALADD", "http://a", false, None));
-        e.bind(binding("ONCRMDEALADD", "http://a", false, None));
-        e.bind(binding("ONCRMDEALADD", "", true, Some("sync")));
+        assert!(e.bind(binding("ONCRMDEALADD", "http://a", false, None)));
+        assert!(!e.bind(binding("ONCRMDEALADD", "http://a", false, None)));
+        assert!(e.bind(binding("ONCRMDEALADD", "", true, Some("sync"))));
         assert_eq!(e.bindings.len(), 2, "the same binding twice is one");
         let change = |connector: Option<&str>| Change {
             event: "ONCRMDEALADD".into(),

@@ -70,7 +70,10 @@ pub(crate) fn bind(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         offline: is_offline,
         connector: text(params, "auth_connector"),
     };
-    ctx.data.events.bind(binding);
+    if !ctx.data.events.bind(binding) {
+        // What the portal answers for a handler bound already.
+        return Err(MethodError::bad("ERROR_CORE", "Handler already binded"));
+    }
     Ok(Outcome::value(Value::Bool(true), cost(ctx)))
 }
 
