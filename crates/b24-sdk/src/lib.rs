@@ -69,6 +69,8 @@ struct ReadmeDoctests;
 #[cfg(feature = "app")]
 pub mod app;
 mod builder;
+#[cfg(feature = "emulator")]
+pub mod testing;
 pub mod typed;
 
 /// Event handlers for apps: the portal's event POST read whole (`event`, `event_handler_id`,
