@@ -5,8 +5,9 @@
 //! rows. A page shorter than a full one ends the data; whatever the portal does with the broken
 //! references after it is discarded (every page must continue strictly after the last id).
 //!
-//! With `chains > 1` (ascending) the id range is cut into windows fetched in parallel (the
-//! `windows` module). Lists ordered by anything else fall back to offset paging (which counts).
+//! Ascending exports cut the id range into windows fetched in parallel (the `windows` module),
+//! as many at once as the portal serves (`concurrency`), unless `chains(1)` asks for one
+//! chain. Lists ordered by anything else fall back to offset paging (which counts).
 
 use std::collections::VecDeque;
 
@@ -16,7 +17,8 @@ use b24_transport::{B24Request, Transport};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value, json};
 
-use crate::query::{ListKey, ListQuery};
+use crate::concurrency::{Answer, Concurrency};
+use crate::query::{ListKey, ListQuery, number};
 
 /// Pages chained in one batch.
 pub(crate) const PAGES_PER_BATCH: usize = 50;
@@ -42,14 +44,6 @@ pub(crate) struct Plan {
     pub(crate) start: Option<u64>,
     /// The user's own far bound (`<ID` / `<=ID` when ascending), exclusive.
     pub(crate) end: Option<u64>,
-}
-
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 impl Plan {
@@ -157,6 +151,14 @@ pub(crate) struct Step {
     pub(crate) top: Option<u64>,
     /// A page was refused with `OPERATION_TIME_LIMIT`: wait, then go on from `cursor`.
     pub(crate) blocked: bool,
+    /// What the answer said about the portal's timing (for adaptive concurrency).
+    pub(crate) answer: Option<Answer>,
+}
+
+/// A request of long-running work: transient failures are retried for the transport's
+/// `work_retry_budget` rather than `max_retries` times.
+pub(crate) fn long_running(transport: &Transport, request: B24Request) -> B24Request {
+    request.retry_within(transport.config().retry.work_retry_budget)
 }
 
 /// How many times in a row a chain may be held back by the operating limit before it gives up.
@@ -170,7 +172,8 @@ pub(crate) async fn run_chain(
     top: bool,
     pages: usize,
 ) -> Step {
-    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false };
+    let mut step =
+        Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false, answer: None };
     // The stack's operating limiter only sees `batch`; the pages are charged to the list method.
     let permit = match transport.operating_permit(&plan.q.method).await {
         Ok(permit) => permit,
@@ -187,12 +190,16 @@ pub(crate) async fn run_chain(
         }
     };
     let answer = async {
-        let request = B24Request::v2("batch", &batch.v2_params()?)?;
+        let request = long_running(transport, B24Request::v2("batch", &batch.v2_params()?)?);
         let response = transport.call(request).await?;
-        b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())
+        let answer = Answer::of(&response);
+        Ok::<_, Error>((b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())?, answer))
     };
     let result = match answer.await {
-        Ok(r) => r,
+        Ok((r, answer)) => {
+            step.answer = Some(answer);
+            r
+        }
         Err(e) => {
             step.error = Some(e);
             return step;
@@ -260,7 +267,9 @@ pub(crate) async fn run_chain(
 /// The export as a stream of pages.
 pub(crate) fn fetch(transport: Transport, q: ListQuery) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     match q.id_order() {
-        Some(ascending) if q.chains > 1 && ascending => crate::windows::windows(transport, Plan::new(q, true)),
+        Some(true) if !matches!(q.concurrency, Concurrency::Fixed(1) | Concurrency::Adaptive { max: 1 }) => {
+            crate::windows::windows(transport, Plan::new(q, true))
+        }
         Some(ascending) => single_chain(transport, Plan::new(q, ascending)),
         None => crate::offset::offset_pages(transport, q),
     }

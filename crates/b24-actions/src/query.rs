@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::concurrency::Concurrency;
+
 /// Where a page's rows sit in the result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListKey {
@@ -23,7 +25,7 @@ pub struct ListQuery {
     pub(crate) id_filter: String,
     pub(crate) id_row: String,
     pub(crate) page_size: u32,
-    pub(crate) chains: usize,
+    pub(crate) concurrency: Concurrency,
 }
 
 impl ListQuery {
@@ -50,7 +52,7 @@ impl ListQuery {
             id_filter: id_filter.into(),
             id_row: id_row.into(),
             page_size: 50,
-            chains: 1,
+            concurrency: Concurrency::default(),
         }
     }
 
@@ -103,13 +105,55 @@ impl ListQuery {
         self
     }
 
-    /// v2 fast export: how many id windows to fetch at once (default 1: one chain). More use the
-    /// portal's workers in parallel (set it to the number of workers the portal gives you); as
-    /// many windows again are queued ahead, so up to `2 x chains` requests are in flight. Pages
-    /// still come out in id order.
+    /// v2 fast export: fetch exactly `chains` id windows at once (1: one chain, no windows),
+    /// with as many windows again queued ahead, so up to `2 x chains` requests are in flight.
+    /// Pages still come out in id order. Without this, the number of windows adapts to the
+    /// portal (see [`ListQuery::max_chains`]); set it only to override what the portal shows.
     pub fn chains(mut self, chains: usize) -> ListQuery {
-        self.chains = chains.clamp(1, 32);
+        self.concurrency = Concurrency::fixed(chains);
         self
+    }
+
+    /// v2 fast export, the default: find how many requests the portal serves at once from its
+    /// answers and keep that many id windows in flight (plus a few queued ahead), never more
+    /// than `max` requests at once (default [`crate::concurrency::DEFAULT_MAX`], 16); see
+    /// [`crate::concurrency`].
+    pub fn max_chains(mut self, max: usize) -> ListQuery {
+        self.concurrency = Concurrency::adaptive(max);
+        self
+    }
+
+    /// How the export decides how many requests to keep in flight.
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// Continue after row `id`: the first page starts at the first row whose id is greater,
+    /// whatever lower bound the filter had (a higher one is kept). This is how an export that
+    /// stopped resumes from the last id it delivered.
+    pub fn after(mut self, id: u64) -> ListQuery {
+        let key = &self.id_filter;
+        let bound = |k: &str, prefix: &str| k.strip_prefix(prefix).is_some_and(|rest| rest.eq_ignore_ascii_case(key));
+        let mut start = id;
+        self.filter.retain(|k, v| {
+            let lower = if bound(k, ">=") {
+                number(v).map(|n| n.saturating_sub(1))
+            } else if bound(k, ">") {
+                number(v)
+            } else {
+                return true;
+            };
+            start = start.max(lower.unwrap_or(0));
+            false
+        });
+        self.filter.insert(format!(">{key}"), Value::from(start));
+        self
+    }
+
+    /// The id field in filters and order, and in rows (`ID` and `ID` for `crm.deal.list`, `id`
+    /// and `id` for `crm.item.list`, `ID` and `id` for `tasks.task.list`).
+    pub fn id_keys(&self) -> (&str, &str) {
+        (&self.id_filter, &self.id_row)
     }
 
     /// The method.
@@ -119,11 +163,7 @@ impl ListQuery {
 
     /// The id of a row.
     pub(crate) fn row_id(&self, row: &Value) -> Option<u64> {
-        match row.get(&self.id_row)? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        number(row.get(&self.id_row)?)
     }
 
     /// The rows of a page's result.
@@ -162,5 +202,14 @@ impl ListQuery {
             }
             _ => None,
         }
+    }
+}
+
+/// An id as JSON: a number or a numeric string.
+pub(crate) fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
