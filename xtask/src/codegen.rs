@@ -92,8 +92,13 @@ pub(crate) fn run(root: &Path, mode: Mode) -> Result<(), String> {
     let rust = format_rust(&render_rust(&table))?;
     let docs = render_docs(&table);
     let v3 = format_rust(&crate::v3_table::render(root)?)?;
+    let mut outputs = vec![(RUST_OUT, rust), (DOCS_OUT, docs), (crate::v3_table::OUT, v3)];
+    match crate::codegen_emulator::render(root)? {
+        Some(source) => outputs.push((crate::codegen_emulator::OUT, format_rust(&source)?)),
+        None => eprintln!("skipped {}: ../shared/catalog is absent", crate::codegen_emulator::OUT),
+    }
     let mut stale = Vec::new();
-    for (rel, contents) in [(RUST_OUT, rust), (DOCS_OUT, docs), (crate::v3_table::OUT, v3)] {
+    for (rel, contents) in outputs {
         let path = root.join(rel);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == contents {

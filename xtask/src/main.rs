@@ -2,12 +2,15 @@
 //!
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
 //!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
-//!   `crates/b24-actions/openapi-v3.json`; with `--check`, fail when a generated file is stale.
+//!   `crates/b24-actions/openapi-v3.json`, and the emulator's table of documented methods from
+//!   `../shared/catalog` (skipped when it is absent); with `--check`, fail when a generated file
+//!   is stale.
 //! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
 //! - `cargo xtask reliability`: the fault-injection suite at full size (100,000 rows).
 
 mod bench;
 mod codegen;
+mod codegen_emulator;
 mod v3_table;
 
 use std::path::PathBuf;
