@@ -50,7 +50,7 @@ const CLIENT_NOISE: Duration = Duration::from_millis(2);
 /// The start of each handler interval is trimmed by this share when intervals are overlapped:
 /// a worker taking the next request the moment it finished one is not running two at once.
 const TRIM: f64 = 0.1;
-/// Handler times below this (portal seconds) say nothing about the portal's workers.
+/// Handler times below this (seconds) say nothing about the portal's workers.
 const MIN_PROCESSING: f64 = 0.000_5;
 
 /// How many requests an operation keeps in flight.
@@ -86,9 +86,9 @@ impl Concurrency {
 /// What the controller reads from one answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Answer {
-    /// `time.finish` (portal seconds).
+    /// `time.finish` (unix seconds).
     pub(crate) finish: Option<f64>,
-    /// `time.processing` (portal seconds).
+    /// `time.processing` (seconds).
     pub(crate) processing: Option<f64>,
     /// The wire's round trip (real time).
     pub(crate) round_trip: Option<Duration>,
@@ -128,19 +128,17 @@ pub(crate) struct Controller {
     in_flight: usize,
     /// Requests sent so far.
     sent: u64,
-    /// Handler intervals of the recent answers (portal seconds).
+    /// Handler intervals of the recent answers (unix seconds).
     recent: VecDeque<(f64, f64)>,
-    /// The least time the portal did not spend working on a request (portal seconds).
+    /// The least time the portal did not spend working on a request (seconds).
     idle_floor: Option<f64>,
-    /// Real seconds per portal second.
-    time_scale: f64,
     last_cut: Option<Instant>,
     last_round_trip: Duration,
 }
 
 impl Controller {
-    /// A controller for `mode`; `time_scale` converts round trips to portal seconds.
-    pub(crate) fn new(mode: Concurrency, time_scale: f64) -> Controller {
+    /// A controller for `mode`.
+    pub(crate) fn new(mode: Concurrency) -> Controller {
         let lanes = match mode {
             Concurrency::Adaptive { max } => INITIAL_LANES.min(max),
             Concurrency::Fixed(n) => n,
@@ -153,7 +151,6 @@ impl Controller {
             sent: 0,
             recent: VecDeque::new(),
             idle_floor: None,
-            time_scale: if time_scale.is_finite() && time_scale > 0.0 { time_scale } else { 1.0 },
             last_cut: None,
             last_round_trip: Duration::ZERO,
         }
@@ -220,13 +217,15 @@ impl Controller {
                 self.recent.pop_front();
             }
         }
-        let idle = (round_trip.as_secs_f64() / self.time_scale - processing).max(0.0);
+        // The portal reports its times in real seconds (under a time scale too): the round trip
+        // compares with them directly.
+        let idle = (round_trip.as_secs_f64() - processing).max(0.0);
         let floor = *self.idle_floor.get_or_insert(idle);
         self.idle_floor = Some(floor.min(idle));
-        let noise = CLIENT_NOISE.as_secs_f64() / self.time_scale;
-        let wait = idle - floor - noise;
+        let wait = idle - floor - CLIENT_NOISE.as_secs_f64();
         let waited = wait > WAIT_SHARE * processing;
         let ran = max_overlap(&self.recent);
+        tracing::trace!(target: "b24::concurrency", wait, processing, ran, peak, lanes = self.lanes, "answer");
         if waited && ran > 0 && ran < peak {
             // The portal is full: it ran `ran` of ours at once and queued the rest.
             self.lanes = ran as f64;

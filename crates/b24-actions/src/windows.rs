@@ -117,7 +117,7 @@ async fn window(
 /// The export with parallel windows: the probe, then [`window_stream`] (or one chain when the
 /// probe could not size the windows).
 pub(crate) fn windows(transport: Transport, plan: Plan) -> BoxStream<'static, Result<Vec<Value>, Error>> {
-    let controller: Shared = Arc::new(Mutex::new(Controller::new(plan.q.concurrency, transport.config().time_scale)));
+    let controller: Shared = Arc::new(Mutex::new(Controller::new(plan.q.concurrency)));
     // The probe: the highest id and the first page, from which the windows are sized, as two
     // requests at once (neither waits for the other at the portal).
     let first = {
@@ -219,8 +219,14 @@ impl Cut {
         Cut { lanes, widths, rest }
     }
 
+    /// The next window's width; the last planned one takes whatever is left of the range (a
+    /// sliver past the planned windows would cost a request of its own at the end).
     fn next(&mut self) -> u64 {
-        self.widths.pop_front().unwrap_or(self.rest)
+        match self.widths.pop_front() {
+            Some(_) if self.widths.is_empty() => u64::MAX,
+            Some(width) => width,
+            None => self.rest,
+        }
     }
 }
 

@@ -455,7 +455,7 @@ pub(crate) fn write(
     plan: BulkWrite,
     rows: BoxStream<'static, Result<WriteRow, Error>>,
 ) -> BoxStream<'static, Result<Written, Error>> {
-    let controller = Controller::new(plan.concurrency, transport.config().time_scale);
+    let controller = Controller::new(plan.concurrency);
     let ctx = Ctx {
         transport,
         api,

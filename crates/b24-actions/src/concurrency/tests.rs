@@ -81,7 +81,7 @@ async fn run(
 }
 
 fn adaptive() -> Controller {
-    Controller::new(Concurrency::default(), 1.0)
+    Controller::new(Concurrency::default())
 }
 
 const P: Duration = Duration::from_millis(100);
@@ -114,7 +114,7 @@ async fn a_bigger_portal_gets_the_cap_and_never_more() {
     assert_eq!(trace.most_in_flight, DEFAULT_MAX);
     let bound = P * 320 / DEFAULT_MAX as u32;
     assert!(trace.elapsed <= bound.mul_f64(1.10), "{:?} for {bound:?}", trace.elapsed);
-    let mut capped = Controller::new(Concurrency::adaptive(4), 1.0);
+    let mut capped = Controller::new(Concurrency::adaptive(4));
     let trace = run(&mut capped, &portal, 40, P, |_| Duration::ZERO).await;
     assert_eq!((capped.lanes(), trace.most_in_flight), (4, 4), "a lower cap holds too");
 }
@@ -122,7 +122,7 @@ async fn a_bigger_portal_gets_the_cap_and_never_more() {
 #[tokio::test(start_paused = true)]
 async fn slow_start_doubles_each_round_trip_then_the_first_limit_holds() {
     let portal = Portal::new(48);
-    let mut c = Controller::new(Concurrency::adaptive(64), 1.0);
+    let mut c = Controller::new(Concurrency::adaptive(64));
     assert_eq!((c.lanes(), c.limit()), (INITIAL_LANES, INITIAL_LANES), "starts at the portal's default");
     let trace = run(&mut c, &portal, 8, P, |_| Duration::ZERO).await;
     assert_eq!(trace.lanes.last(), Some(&16), "one round without queueing doubles: {:?}", trace.lanes);
@@ -203,7 +203,7 @@ async fn refusals_halve_the_lanes_once_per_round_trip() {
 #[tokio::test(start_paused = true)]
 async fn fixed_lanes_do_not_move() {
     let portal = Portal::new(2);
-    let mut c = Controller::new(Concurrency::fixed(4), 1.0);
+    let mut c = Controller::new(Concurrency::fixed(4));
     let trace = run(&mut c, &portal, 40, P, |_| Duration::ZERO).await;
     assert_eq!((c.lanes(), c.limit(), trace.most_in_flight), (4, 8, 8));
     assert!(!c.discovering());
