@@ -3,6 +3,9 @@
 -- ARGV: max ceiling, drain per real ms, member, in-flight ttl ms, idle ttl ms.
 -- Returns 0 when the slot was taken, a positive wait in ms while the level drains, or -1 when
 -- too much is in flight (wait for an answer).
+-- Numbers are stored with every digit: `tostring` keeps 14, which rounds a time in ms to
+-- 0.1 ms, and under many requests a second the rounding drains the bucket measurably fast.
+local function exact(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local max_ceiling, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -24,6 +27,6 @@ elseif level >= excess then
 else
   result = -1
 end
-redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(math.max(now, at)), 'ceiling', tostring(ceiling))
+redis.call('HSET', KEYS[1], 'level', exact(level), 'at', exact(math.max(now, at)), 'ceiling', exact(ceiling))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return result

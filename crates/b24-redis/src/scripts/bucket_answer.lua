@@ -3,6 +3,9 @@
 -- raise it back.
 -- KEYS as in bucket_acquire.lua. ARGV: max ceiling, drain per real ms, member, refused (1/0),
 -- idle ttl ms.
+-- Numbers are stored with every digit: `tostring` keeps 14, which rounds a time in ms to
+-- 0.1 ms, and under many requests a second the rounding drains the bucket measurably fast.
+local function exact(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local max_ceiling, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -19,6 +22,6 @@ else
   level = level + 1
   ceiling = math.min(max_ceiling, ceiling + 0.05)
 end
-redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(math.max(now, at)), 'ceiling', tostring(ceiling))
+redis.call('HSET', KEYS[1], 'level', exact(level), 'at', exact(math.max(now, at)), 'ceiling', exact(ceiling))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return 1
