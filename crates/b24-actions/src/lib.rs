@@ -137,6 +137,39 @@ impl Actions {
     }
 }
 
+/// What [`V2`] and [`V3`] do the same way but for the API version: `call`, `batch`,
+/// `batch_by_chunk`.
+macro_rules! shared_actions {
+    ($api:expr, $call_doc:literal, $batch_doc:literal) => {
+        #[doc = $call_doc]
+        pub fn call<P: Serialize>(
+            &self,
+            method: &str,
+            params: &P,
+        ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
+            let request = call::prepare($api, method, params);
+            let transport = self.transport.clone();
+            async move { call::send(transport, request?).await }
+        }
+
+        #[doc = $batch_doc]
+        pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+            let (transport, batch) = (self.transport.clone(), batch.clone());
+            async move { batch::batch(&transport, $api, &batch).await }
+        }
+
+        /// Run any number of commands, 50 to a batch.
+        pub fn batch_by_chunk(
+            &self,
+            commands: Commands,
+            halt: bool,
+        ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+            let transport = self.transport.clone();
+            async move { batch::batch_by_chunk(&transport, $api, commands, halt, CHUNK_CONCURRENCY).await }
+        }
+    };
+}
+
 /// REST v2 actions.
 ///
 /// Every future it returns owns what it needs (params are serialized when the call is made),
@@ -155,16 +188,7 @@ pub struct V2 {
 }
 
 impl V2 {
-    /// Call a method.
-    pub fn call<P: Serialize>(
-        &self,
-        method: &str,
-        params: &P,
-    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
-        let request = call::prepare(ApiVersion::V2, method, params);
-        let transport = self.transport.clone();
-        async move { call::send(transport, request?).await }
-    }
+    shared_actions!(ApiVersion::V2, "Call a method.", "Run a batch of at most 50 commands.");
 
     /// Every row of a list, in memory (through the fast export).
     pub fn call_list<T: DeserializeOwned + Send + 'static>(
@@ -179,22 +203,6 @@ impl V2 {
     pub fn fetch_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Pages<T> {
         versions::note_v2_call(&query.method);
         typed_pages(fetch_v2::fetch(self.transport.clone(), query))
-    }
-
-    /// Run a batch of at most 50 commands.
-    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
-        let (transport, batch) = (self.transport.clone(), batch.clone());
-        async move { batch::batch(&transport, ApiVersion::V2, &batch).await }
-    }
-
-    /// Run any number of commands, 50 to a batch.
-    pub fn batch_by_chunk(
-        &self,
-        commands: Commands,
-        halt: bool,
-    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
-        let transport = self.transport.clone();
-        async move { batch::batch_by_chunk(&transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await }
     }
 
     /// Write any number of rows, one call each, 50 to a batch, exactly once (see [`writer`]):
@@ -226,16 +234,11 @@ pub struct V3 {
 }
 
 impl V3 {
-    /// Call a method (refused before sending if v3 does not serve it).
-    pub fn call<P: Serialize>(
-        &self,
-        method: &str,
-        params: &P,
-    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
-        let request = call::prepare(ApiVersion::V3, method, params);
-        let transport = self.transport.clone();
-        async move { call::send(transport, request?).await }
-    }
+    shared_actions!(
+        ApiVersion::V3,
+        "Call a method (refused before sending if v3 does not serve it).",
+        "Run a batch (all-or-nothing on the portal)."
+    );
 
     /// Every row of a list, in memory.
     pub fn call_list<T: DeserializeOwned + Send + 'static>(
@@ -261,22 +264,6 @@ impl V3 {
     /// The pages of a list through the keyset `*.tail` method.
     pub fn fetch_tail<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Pages<T> {
         typed_pages(fetch_v3::fetch_tail(self.transport.clone(), v3_query(query)))
-    }
-
-    /// Run a batch (all-or-nothing on the portal).
-    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
-        let (transport, batch) = (self.transport.clone(), batch.clone());
-        async move { batch::batch(&transport, ApiVersion::V3, &batch).await }
-    }
-
-    /// Run any number of commands, 50 to a batch.
-    pub fn batch_by_chunk(
-        &self,
-        commands: Commands,
-        halt: bool,
-    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
-        let transport = self.transport.clone();
-        async move { batch::batch_by_chunk(&transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await }
     }
 
     /// Write any number of rows as v3 batches, each with an `Idempotency-Key` made from its
