@@ -1,13 +1,15 @@
 //! Project automation for the b24 workspace, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
-//!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
-//!   `crates/b24-actions/openapi-v3.json`; with `--check`, fail when a generated file is stale.
+//!   from `crates/b24-errors/codes.toml`, the version manager's v3 method table from
+//!   `crates/b24-actions/openapi-v3.json`, and the method layer (`crates/b24-methods`,
+//!   `docs/methods.md`) from `../shared/catalog`; with `--check`, fail when a generated file is stale.
 //! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
 //! - `cargo xtask reliability`: the fault-injection suite at full size (100,000 rows).
 
 mod bench;
 mod codegen;
+mod codegen_methods;
 mod v3_table;
 
 use std::path::PathBuf;

@@ -47,6 +47,7 @@ mod fetch_v2;
 mod fetch_v3;
 mod offset;
 mod query;
+mod v3_filter;
 #[allow(missing_docs)]
 mod v3_methods;
 pub mod versions;
@@ -62,6 +63,7 @@ use serde_json::Value;
 pub use b24_batch::{Batch, BatchResult, Command, CommandResult, Commands, Outcome, Ref};
 pub use call::CallResult;
 pub use query::{ListKey, ListQuery};
+pub use v3_filter::{V3Filter, V3Op};
 
 /// Chunks of a `batch_by_chunk` sent at once (the limiters pace them further).
 const CHUNK_CONCURRENCY: usize = 4;

@@ -45,6 +45,8 @@
 
 mod builder;
 pub mod events;
+#[cfg(feature = "methods")]
+mod method_layer;
 pub mod typed;
 
 use b24_errors::Error as B24Error;
@@ -54,6 +56,10 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub use b24_errors as errors;
 pub use b24_errors::{Code, Error, ErrorCode, RetryClass, Secret};
+/// Deserializers for Bitrix24's wire habits (numbers as strings, `Y`/`N`, empty strings, dates
+/// with offsets), for your own structs.
+pub use b24_methods::de;
+pub use b24_methods::{Date, DateTime};
 pub use b24_transport as transport;
 pub use b24_transport::credentials::{MemoryTokenStore, OAuthApp, TokenSet, TokenStore};
 pub use b24_transport::{ApiVersion, StatsSnapshot};
@@ -69,6 +75,10 @@ pub use b24_batch as batch;
 pub use b24_batch::{Batch, Command, Commands, Ref};
 #[cfg(feature = "emulator")]
 pub use b24_emulator as emulator;
+#[cfg(feature = "methods")]
+pub use b24_methods as methods;
+#[cfg(feature = "methods")]
+pub use b24_methods::{File, Filter, MethodCode};
 #[cfg(feature = "redis")]
 pub use b24_redis as redis;
 
@@ -77,6 +87,8 @@ pub mod prelude {
     #[cfg(feature = "actions")]
     pub use crate::{Batch, BatchResult, Command, Commands, ListQuery, Outcome};
     pub use crate::{Client, ClientBuilder, Code, Error, OAuthApp, Plan, Secret, TokenSet};
+    #[cfg(feature = "methods")]
+    pub use b24_methods::prelude::*;
 }
 
 /// A Bitrix24 client: cheap to clone; every clone shares the connection pool, the limiters and
