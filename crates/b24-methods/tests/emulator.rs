@@ -42,7 +42,7 @@ async fn crm_deal_add_get_update_list_delete() {
     assert_eq!(rows[0].opportunity, None, "not selected");
 
     assert!(a.crm().deal().delete(id).send().await.expect("delete"));
-    let gone = a.crm().deal().get(id).send().await.err().expect("deleted");
+    let gone = a.crm().deal().get(id).send().await.expect_err("deleted");
     assert_eq!(gone.code(), "", "legacy CRM: the empty code");
 }
 
@@ -77,7 +77,7 @@ async fn crm_item_round_trip() {
     assert_eq!(all.len(), 11);
     a.crm().item().delete(2, id).send().await.expect("delete");
 
-    let missing = a.crm().item().get(2, id).send().await.err().expect("deleted");
+    let missing = a.crm().item().get(2, id).send().await.expect_err("deleted");
     assert_eq!(missing.code(), MethodCode::NotFound, "a code the docs list for crm.item.get");
     use b24_methods::Method;
     assert!(<b24_methods::crm::item::Get as Method>::ERRORS.contains(&MethodCode::NotFound));

@@ -38,8 +38,8 @@ fn leaf(site: &Site<'_>) -> String {
 
 fn is_named(token: &str) -> bool {
     let t = token.to_ascii_lowercase();
-    !(t.is_empty() || t.contains('|') || t.contains('.') || t.starts_with("crm_") && token_ty(&t) != Ty::Json)
-        && !GENERIC.contains(&t.as_str())
+    let scalar_ref = t.starts_with("crm_") && token_ty(&t) != Ty::Json;
+    !(t.is_empty() || t.contains('|') || t.contains('.') || scalar_ref || GENERIC.contains(&t.as_str()))
 }
 
 fn element(token: &str) -> (&str, bool) {
@@ -211,18 +211,18 @@ pub(crate) fn resolve(sites: &[Site<'_>], all: &[catalog::V2Method]) -> Results 
             }
             Elem::Entity(..) => Output::Json,
             Elem::Local(rows) => {
-                let fields = rows.iter().map(|r| (r.name.as_str(), r.ty.as_str(), false)).collect();
-                let st = ResultStruct {
-                    module: site.own_module.clone(),
-                    name: "Output".into(),
-                    fields: make_fields(fields),
-                    entity: false,
-                };
-                let path = st.path();
-                structs.push(st);
-                Output::Struct(path)
+                let fields = make_fields(rows.iter().map(|r| (r.name.as_str(), r.ty.as_str(), false)).collect());
+                if fields.is_empty() {
+                    // Only placeholder rows (`UF_...`): nothing to type.
+                    Output::Json
+                } else {
+                    let st =
+                        ResultStruct { module: site.own_module.clone(), name: "Output".into(), fields, entity: false };
+                    let path = st.path();
+                    structs.push(st);
+                    Output::Struct(path)
+                }
             }
-            Elem::Scalar(token) if s.list => scalar(&token),
             Elem::Scalar(token) => scalar(&token),
         };
         let output = if s.list { Output::List(Box::new(inner)) } else { inner };

@@ -87,8 +87,8 @@ fn param(name: &str, schema: &Value, is_required: bool, top: bool) -> catalog::P
     catalog::Param { name: name.to_owned(), ty: token(schema), required: is_required, values, default: None, fields }
 }
 
-fn field_ty(schema: &Value, ov: &Overrides) -> FieldTy {
-    if let Some(r) = ref_name(schema) {
+fn field_ty(schema: &Value, ov: &Overrides, typed: &BTreeSet<String>) -> FieldTy {
+    if let Some(r) = ref_name(schema).filter(|r| typed.contains(*r)) {
         return FieldTy::Struct(schema_path(r, ov));
     }
     match token(schema).as_str() {
@@ -102,10 +102,17 @@ fn field_ty(schema: &Value, ov: &Overrides) -> FieldTy {
     }
 }
 
+/// The component schemas that have properties (the others stay `serde_json::Value`).
+fn typed_schemas(doc: &Value) -> BTreeSet<String> {
+    let schemas = doc.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
+    schemas.iter().filter(|(_, s)| !properties(s).is_empty()).map(|(n, _)| n.clone()).collect()
+}
+
 fn schema_structs(doc: &Value, ov: &Overrides) -> Vec<ResultStruct> {
     let schemas = doc.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
+    let typed = typed_schemas(doc);
     let mut out = Vec::new();
-    for (name, schema) in &schemas {
+    for (name, schema) in schemas.iter().filter(|(n, _)| typed.contains(*n)) {
         let (module, rust) = schema_place(name, ov);
         let mut taken = BTreeSet::new();
         let fields = properties(schema)
@@ -113,7 +120,7 @@ fn schema_structs(doc: &Value, ov: &Overrides) -> Vec<ResultStruct> {
             .map(|(k, v)| Field {
                 wire: k.clone(),
                 rust: unique(snake(k), &mut taken),
-                ty: field_ty(v, ov),
+                ty: field_ty(v, ov, &typed),
                 doc_ty: token(v),
             })
             .collect();
@@ -123,10 +130,10 @@ fn schema_structs(doc: &Value, ov: &Overrides) -> Vec<ResultStruct> {
 }
 
 /// The output of a path, and the key of `result` it sits under.
-fn output(op: &Value, ov: &Overrides) -> (Output, Option<String>) {
+fn output(op: &Value, ov: &Overrides, typed: &BTreeSet<String>) -> (Output, Option<String>) {
     let result =
         op.pointer("/responses/200/content/application~1json/schema/properties/result").cloned().unwrap_or_default();
-    let dto = |s: &Value| ref_name(s).map(|r| Output::Struct(schema_path(r, ov)));
+    let dto = |s: &Value| ref_name(s).filter(|r| typed.contains(*r)).map(|r| Output::Struct(schema_path(r, ov)));
     if let Some(items) = result.get("items") {
         return (Output::List(Box::new(dto(items).unwrap_or(Output::Json))), None);
     }
@@ -153,6 +160,7 @@ pub(crate) fn layer(cat: &Catalog, ov: &Overrides) -> Result<Layer, String> {
     let names: Vec<String> = paths.keys().map(|p| p.trim_start_matches('/').to_owned()).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let tree: Node = tree::build(&name_refs, &["v3".to_owned()]);
+    let typed = typed_schemas(&cat.openapi);
     let mut methods = Vec::new();
     for (name, ops) in names.iter().zip(paths.values()) {
         let op = ops.get("post").or_else(|| ops.get("get")).cloned().unwrap_or_default();
@@ -162,7 +170,7 @@ pub(crate) fn layer(cat: &Catalog, ov: &Overrides) -> Result<Layer, String> {
             properties(&body).into_iter().map(|(k, v)| param(k, v, req.contains(k.as_str()), true)).collect();
         let mut ctx = TypeCtx::default();
         let params = Builder { ctx: &mut ctx, content_params: &[], v3: true }.params(&rows(&raw), &[], true);
-        let (mut out, mut key) = output(&op, ov);
+        let (mut out, mut key) = output(&op, ov, &typed);
         let has = |p: &str| raw.iter().any(|r| r.name == p);
         let tail = name.ends_with(".tail") && has("cursor");
         let list = if has("pagination") || tail {

@@ -2282,7 +2282,7 @@ pub mod dialog {
         }
         /// `im.dialog.messages.search`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-search.html) · scope `im` · answers [`Output`](crate::im::dialog::messages::search::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-search.html) · scope `im` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -2333,7 +2333,7 @@ pub mod dialog {
             }
         }
         impl crate::rt::Method for Search {
-            type Output = crate::im::dialog::messages::search::Output;
+            type Output = serde_json::Value;
             const NAME: &'static str = "im.dialog.messages.search";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -2379,7 +2379,7 @@ pub mod dialog {
             }
             /// `im.dialog.messages.search`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-search.html) · scope `im` · answers [`Output`](crate::im::dialog::messages::search::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-search.html) · scope `im` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
             #[inline]
@@ -2427,26 +2427,7 @@ pub mod dialog {
         /// Types of `im.dialog.messages.get`.
         pub mod get {}
         /// Types of `im.dialog.messages.search`.
-        pub mod search {
-            /// What `im.dialog.messages.search` answers.
-            #[derive(Debug, Clone, PartialEq, Default)]
-            #[non_exhaustive]
-            pub struct Output {}
-            impl crate::rt::Fields for Output {
-                const NAME: &'static str = "Output";
-                fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                    match key {
-                        _ => crate::rt::skip(map)?,
-                    }
-                    Ok(())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for Output {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    crate::rt::fields(d)
-                }
-            }
-        }
+        pub mod search {}
     }
     /// The `im.dialog.read.*` methods.
     pub mod read {
@@ -2869,7 +2850,7 @@ pub mod disk {
         }
         /// `im.disk.file.save`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html) · scope `im` · answers [`Output`](crate::im::disk::file::save::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html) · scope `im` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `FILE_ID_EMPTY` (400), `FILE_SAVE_ERROR` (400).
         #[derive(Clone)]
@@ -2882,7 +2863,7 @@ pub mod disk {
             }
         }
         impl crate::rt::Method for Save {
-            type Output = crate::im::disk::file::save::Output;
+            type Output = serde_json::Value;
             const NAME: &'static str = "im.disk.file.save";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html";
@@ -2956,7 +2937,7 @@ pub mod disk {
             }
             /// `im.disk.file.save`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html) · scope `im` · answers [`Output`](crate::im::disk::file::save::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html) · scope `im` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `FILE_ID_EMPTY` (400), `FILE_SAVE_ERROR` (400).
             #[inline]
@@ -3004,26 +2985,7 @@ pub mod disk {
         /// Types of `im.disk.file.delete`.
         pub mod delete {}
         /// Types of `im.disk.file.save`.
-        pub mod save {
-            /// What `im.disk.file.save` answers.
-            #[derive(Debug, Clone, PartialEq, Default)]
-            #[non_exhaustive]
-            pub struct Output {}
-            impl crate::rt::Fields for Output {
-                const NAME: &'static str = "Output";
-                fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                    match key {
-                        _ => crate::rt::skip(map)?,
-                    }
-                    Ok(())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for Output {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    crate::rt::fields(d)
-                }
-            }
-        }
+        pub mod save {}
     }
     /// The `im.disk.folder.*` methods.
     pub mod folder {
@@ -6692,7 +6654,7 @@ pub mod v2 {
         }
         /// `im.v2.File.upload`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html) · scope `im` · answers [`Output`](crate::im::v2::file::upload::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html) · scope `im` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `CHAT_NOT_FOUND`, `FOLDER_ERROR`, `UPLOAD_FAILED`, `SEND_FAILED`, `FILE_TOO_LARGE`, `ACCESS_DENIED`.
         #[derive(Clone)]
@@ -6705,7 +6667,7 @@ pub mod v2 {
             }
         }
         impl crate::rt::Method for Upload {
-            type Output = crate::im::v2::file::upload::Output;
+            type Output = serde_json::Value;
             const NAME: &'static str = "im.v2.File.upload";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -6764,7 +6726,7 @@ pub mod v2 {
             }
             /// `im.v2.File.upload`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html) · scope `im` · answers [`Output`](crate::im::v2::file::upload::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html) · scope `im` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `CHAT_NOT_FOUND`, `FOLDER_ERROR`, `UPLOAD_FAILED`, `SEND_FAILED`, `FILE_TOO_LARGE`, `ACCESS_DENIED`.
             #[inline]
@@ -6813,24 +6775,6 @@ pub mod v2 {
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
                     Self(self.0.with(key, value.into()))
-                }
-            }
-            /// What `im.v2.File.upload` answers.
-            #[derive(Debug, Clone, PartialEq, Default)]
-            #[non_exhaustive]
-            pub struct Output {}
-            impl crate::rt::Fields for Output {
-                const NAME: &'static str = "Output";
-                fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                    match key {
-                        _ => crate::rt::skip(map)?,
-                    }
-                    Ok(())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for Output {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    crate::rt::fields(d)
                 }
             }
         }

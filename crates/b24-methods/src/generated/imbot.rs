@@ -3352,7 +3352,7 @@ pub mod v2 {
         }
         /// `imbot.v2.Bot.register`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::bot::register::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html) · scope `imbot` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_CODE_REQUIRED`, `BOT_PROPERTIES_REQUIRED`, `BOT_CODE_ALREADY_TAKEN`, `BOT_INVALID_TYPE`, `BOT_INVALID_EVENT_MODE`, `BOT_WEBHOOK_URL_REQUIRED`, `BOT_REGISTER_FAILED`, `BOT_INVALID_CALLBACK`, `BOT_LIMIT_EXCEEDED`, `BOT_AVATAR_INCORRECT_TYPE`, `BOT_AVATAR_INCORRECT_SIZE`.
         #[derive(Clone)]
@@ -3365,7 +3365,7 @@ pub mod v2 {
             }
         }
         impl crate::rt::Method for Register {
-            type Output = crate::imbot::v2::bot::register::Output;
+            type Output = serde_json::Value;
             const NAME: &'static str = "imbot.v2.Bot.register";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -3527,7 +3527,7 @@ pub mod v2 {
             }
             /// `imbot.v2.Bot.register`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::bot::register::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_CODE_REQUIRED`, `BOT_PROPERTIES_REQUIRED`, `BOT_CODE_ALREADY_TAKEN`, `BOT_INVALID_TYPE`, `BOT_INVALID_EVENT_MODE`, `BOT_WEBHOOK_URL_REQUIRED`, `BOT_REGISTER_FAILED`, `BOT_INVALID_CALLBACK`, `BOT_LIMIT_EXCEEDED`, `BOT_AVATAR_INCORRECT_TYPE`, `BOT_AVATAR_INCORRECT_SIZE`.
             #[inline]
@@ -3761,24 +3761,6 @@ pub mod v2 {
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
                     Self(self.0.with(key, value.into()))
-                }
-            }
-            /// What `imbot.v2.Bot.register` answers.
-            #[derive(Debug, Clone, PartialEq, Default)]
-            #[non_exhaustive]
-            pub struct Output {}
-            impl crate::rt::Fields for Output {
-                const NAME: &'static str = "Output";
-                fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                    match key {
-                        _ => crate::rt::skip(map)?,
-                    }
-                    Ok(())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for Output {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    crate::rt::fields(d)
                 }
             }
         }
@@ -4710,7 +4692,7 @@ pub mod v2 {
             }
             /// `imbot.v2.Chat.Message.getContext`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::get_context::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_TYPE_NOT_ALLOWED`, `MESSAGE_NOT_FOUND`, `MESSAGE_ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4735,7 +4717,7 @@ pub mod v2 {
                 }
             }
             impl crate::rt::Method for GetContext {
-                type Output = crate::imbot::v2::chat::message::get_context::Output;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "imbot.v2.Chat.Message.getContext";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html";
@@ -4763,7 +4745,7 @@ pub mod v2 {
             }
             /// `imbot.v2.Chat.Message.read`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::read::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `MESSAGE_NOT_FOUND`.
             #[derive(Clone)]
@@ -4788,7 +4770,7 @@ pub mod v2 {
                 }
             }
             impl crate::rt::Method for Read {
-                type Output = crate::imbot::v2::chat::message::read::Output;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "imbot.v2.Chat.Message.read";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html";
@@ -4815,7 +4797,7 @@ pub mod v2 {
             }
             /// `imbot.v2.Chat.Message.send`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::send::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `EMPTY_MESSAGE`, `SENDING_FAILED`.
             #[derive(Clone)]
@@ -4840,7 +4822,7 @@ pub mod v2 {
                 }
             }
             impl crate::rt::Method for Send {
-                type Output = crate::imbot::v2::chat::message::send::Output;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "imbot.v2.Chat.Message.send";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html";
@@ -4960,7 +4942,7 @@ pub mod v2 {
                 }
                 /// `imbot.v2.Chat.Message.getContext`: calls the REST method of this name.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::get_context::Output)
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html) · scope `imbot` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_TYPE_NOT_ALLOWED`, `MESSAGE_NOT_FOUND`, `MESSAGE_ACCESS_DENIED`.
                 #[inline]
@@ -4982,7 +4964,7 @@ pub mod v2 {
                 }
                 /// `imbot.v2.Chat.Message.read`: calls the REST method of this name.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::read::Output)
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html) · scope `imbot` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `MESSAGE_NOT_FOUND`.
                 #[inline]
@@ -4999,7 +4981,7 @@ pub mod v2 {
                 }
                 /// `imbot.v2.Chat.Message.send`: calls the REST method of this name.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::chat::message::send::Output)
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html) · scope `imbot` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `EMPTY_MESSAGE`, `SENDING_FAILED`.
                 #[inline]
@@ -5070,30 +5052,7 @@ pub mod v2 {
             /// Types of `imbot.v2.Chat.Message.get`.
             pub mod get {}
             /// Types of `imbot.v2.Chat.Message.getContext`.
-            pub mod get_context {
-                /// What `imbot.v2.Chat.Message.getContext` answers.
-                #[derive(Debug, Clone, PartialEq, Default)]
-                #[non_exhaustive]
-                pub struct Output {}
-                impl crate::rt::Fields for Output {
-                    const NAME: &'static str = "Output";
-                    fn field<'de, A: serde::de::MapAccess<'de>>(
-                        &mut self,
-                        key: &str,
-                        map: &mut A,
-                    ) -> Result<(), A::Error> {
-                        match key {
-                            _ => crate::rt::skip(map)?,
-                        }
-                        Ok(())
-                    }
-                }
-                impl<'de> serde::Deserialize<'de> for Output {
-                    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                        crate::rt::fields(d)
-                    }
-                }
-            }
+            pub mod get_context {}
             /// The `imbot.v2.Chat.Message.Reaction.*` methods.
             pub mod reaction {
                 /// `imbot.v2.Chat.Message.Reaction.add`: creates a `imbot.v2.Chat.Message.Reaction` record.
@@ -5248,30 +5207,7 @@ pub mod v2 {
                 pub mod delete {}
             }
             /// Types of `imbot.v2.Chat.Message.read`.
-            pub mod read {
-                /// What `imbot.v2.Chat.Message.read` answers.
-                #[derive(Debug, Clone, PartialEq, Default)]
-                #[non_exhaustive]
-                pub struct Output {}
-                impl crate::rt::Fields for Output {
-                    const NAME: &'static str = "Output";
-                    fn field<'de, A: serde::de::MapAccess<'de>>(
-                        &mut self,
-                        key: &str,
-                        map: &mut A,
-                    ) -> Result<(), A::Error> {
-                        match key {
-                            _ => crate::rt::skip(map)?,
-                        }
-                        Ok(())
-                    }
-                }
-                impl<'de> serde::Deserialize<'de> for Output {
-                    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                        crate::rt::fields(d)
-                    }
-                }
-            }
+            pub mod read {}
             /// Types of `imbot.v2.Chat.Message.send`.
             pub mod send {
                 /// A nested param of `imbot.v2.Chat.Message.send` (set its documented fields with the setters, others with `set`).
@@ -5330,28 +5266,6 @@ pub mod v2 {
                     /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                     pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
                         Self(self.0.with(key, value.into()))
-                    }
-                }
-                /// What `imbot.v2.Chat.Message.send` answers.
-                #[derive(Debug, Clone, PartialEq, Default)]
-                #[non_exhaustive]
-                pub struct Output {}
-                impl crate::rt::Fields for Output {
-                    const NAME: &'static str = "Output";
-                    fn field<'de, A: serde::de::MapAccess<'de>>(
-                        &mut self,
-                        key: &str,
-                        map: &mut A,
-                    ) -> Result<(), A::Error> {
-                        match key {
-                            _ => crate::rt::skip(map)?,
-                        }
-                        Ok(())
-                    }
-                }
-                impl<'de> serde::Deserialize<'de> for Output {
-                    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                        crate::rt::fields(d)
                     }
                 }
             }
@@ -6419,7 +6333,7 @@ pub mod v2 {
         }
         /// `imbot.v2.File.upload`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::file::upload::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html) · scope `imbot` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `FILE_FOLDER_ERROR`, `FILE_UPLOAD_FAILED`, `FILE_SEND_FAILED`, `FILE_TOO_LARGE`.
         #[derive(Clone)]
@@ -6439,7 +6353,7 @@ pub mod v2 {
             }
         }
         impl crate::rt::Method for Upload {
-            type Output = crate::imbot::v2::file::upload::Output;
+            type Output = serde_json::Value;
             const NAME: &'static str = "imbot.v2.File.upload";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -6500,7 +6414,7 @@ pub mod v2 {
             }
             /// `imbot.v2.File.upload`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html) · scope `imbot` · answers [`Output`](crate::imbot::v2::file::upload::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `FILE_FOLDER_ERROR`, `FILE_UPLOAD_FAILED`, `FILE_SEND_FAILED`, `FILE_TOO_LARGE`.
             #[inline]
@@ -6551,24 +6465,6 @@ pub mod v2 {
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
                     Self(self.0.with(key, value.into()))
-                }
-            }
-            /// What `imbot.v2.File.upload` answers.
-            #[derive(Debug, Clone, PartialEq, Default)]
-            #[non_exhaustive]
-            pub struct Output {}
-            impl crate::rt::Fields for Output {
-                const NAME: &'static str = "Output";
-                fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                    match key {
-                        _ => crate::rt::skip(map)?,
-                    }
-                    Ok(())
-                }
-            }
-            impl<'de> serde::Deserialize<'de> for Output {
-                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    crate::rt::fields(d)
                 }
             }
         }

@@ -4587,7 +4587,7 @@ pub mod landing {
     }
     /// `landing.landing.getadditionalfields`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html) · scope `landing` · answers [`Output`](crate::landing::landing::getadditionalfields::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -4607,7 +4607,7 @@ pub mod landing {
         }
     }
     impl crate::rt::Method for Getadditionalfields {
-        type Output = crate::landing::landing::getadditionalfields::Output;
+        type Output = serde_json::Value;
         const NAME: &'static str = "landing.landing.getadditionalfields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html";
@@ -5641,7 +5641,7 @@ pub mod landing {
         }
         /// `landing.landing.getadditionalfields`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html) · scope `landing` · answers [`Output`](crate::landing::landing::getadditionalfields::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -6444,26 +6444,7 @@ pub mod landing {
         }
     }
     /// Types of `landing.landing.getadditionalfields`.
-    pub mod getadditionalfields {
-        /// What `landing.landing.getadditionalfields` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
-            }
-        }
-    }
+    pub mod getadditionalfields {}
     /// Types of `landing.landing.getpreview`.
     pub mod getpreview {}
     /// Types of `landing.landing.getpublicurl`.
@@ -7757,7 +7738,7 @@ pub mod role {
     }
     /// `landing.role.getRights`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers [`Vec<Output>`](crate::landing::role::get_rights::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `Vec<serde_json::Value>`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
     #[derive(Clone)]
@@ -7777,7 +7758,7 @@ pub mod role {
         }
     }
     impl crate::rt::Method for GetRights {
-        type Output = Vec<crate::landing::role::get_rights::Output>;
+        type Output = Vec<serde_json::Value>;
         const NAME: &'static str = "landing.role.getRights";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -7976,7 +7957,7 @@ pub mod role {
         }
         /// `landing.role.getRights`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers [`Vec<Output>`](crate::landing::role::get_rights::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `Vec<serde_json::Value>`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
         #[inline]
@@ -8135,24 +8116,6 @@ pub mod role {
                     Self::Other(v) => v.as_str(),
                 };
                 serde_json::Value::from(text)
-            }
-        }
-        /// What `landing.role.getRights` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
             }
         }
     }
@@ -8499,7 +8462,7 @@ pub mod site {
     }
     /// `landing.site.getadditionalfields`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-additional-fields.html) · scope `landing` · answers [`Output`](crate::landing::site::getadditionalfields::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8519,7 +8482,7 @@ pub mod site {
         }
     }
     impl crate::rt::Method for Getadditionalfields {
-        type Output = crate::landing::site::getadditionalfields::Output;
+        type Output = serde_json::Value;
         const NAME: &'static str = "landing.site.getadditionalfields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -9547,7 +9510,7 @@ pub mod site {
         }
         /// `landing.site.getadditionalfields`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-additional-fields.html) · scope `landing` · answers [`Output`](crate::landing::site::getadditionalfields::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
         #[inline]
@@ -10344,26 +10307,7 @@ pub mod site {
     /// Types of `landing.site.getRights`.
     pub mod get_rights {}
     /// Types of `landing.site.getadditionalfields`.
-    pub mod getadditionalfields {
-        /// What `landing.site.getadditionalfields` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
-            }
-        }
-    }
+    pub mod getadditionalfields {}
     /// Types of `landing.site.markDelete`.
     pub mod mark_delete {}
     /// Types of `landing.site.markFolderDelete`.
@@ -10903,7 +10847,7 @@ pub mod syspage {
 pub mod template {
     /// `landing.template.getLandingRef`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-landing-ref.html) · scope `landing` · answers [`Output`](crate::landing::template::get_landing_ref::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-landing-ref.html) · scope `landing` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -10916,7 +10860,7 @@ pub mod template {
         }
     }
     impl crate::rt::Method for GetLandingRef {
-        type Output = crate::landing::template::get_landing_ref::Output;
+        type Output = serde_json::Value;
         const NAME: &'static str = "landing.template.getLandingRef";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -10980,7 +10924,7 @@ pub mod template {
     }
     /// `landing.template.getSiteRef`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-site-ref.html) · scope `landing` · answers [`Output`](crate::landing::template::get_site_ref::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-site-ref.html) · scope `landing` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -10993,7 +10937,7 @@ pub mod template {
         }
     }
     impl crate::rt::Method for GetSiteRef {
-        type Output = crate::landing::template::get_site_ref::Output;
+        type Output = serde_json::Value;
         const NAME: &'static str = "landing.template.getSiteRef";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -11111,7 +11055,7 @@ pub mod template {
     impl Group {
         /// `landing.template.getLandingRef`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-landing-ref.html) · scope `landing` · answers [`Output`](crate::landing::template::get_landing_ref::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-landing-ref.html) · scope `landing` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -11134,7 +11078,7 @@ pub mod template {
         }
         /// `landing.template.getSiteRef`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-site-ref.html) · scope `landing` · answers [`Output`](crate::landing::template::get_site_ref::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-site-ref.html) · scope `landing` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -11198,47 +11142,9 @@ pub mod template {
         }
     }
     /// Types of `landing.template.getLandingRef`.
-    pub mod get_landing_ref {
-        /// What `landing.template.getLandingRef` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
-            }
-        }
-    }
+    pub mod get_landing_ref {}
     /// Types of `landing.template.getSiteRef`.
-    pub mod get_site_ref {
-        /// What `landing.template.getSiteRef` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
-            }
-        }
-    }
+    pub mod get_site_ref {}
     /// Types of `landing.template.getlist`.
     pub mod getlist {
         /// A nested param of `landing.template.getlist` (set its documented fields with the setters, others with `set`).

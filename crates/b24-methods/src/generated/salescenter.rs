@@ -33,7 +33,7 @@ impl Group {
 pub mod payment {
     /// `salescenter.payment.getPublicUrl`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html) · scope `salescenter` · answers [`Output`](crate::salescenter::payment::get_public_url::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html) · scope `salescenter` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -46,7 +46,7 @@ pub mod payment {
         }
     }
     impl crate::rt::Method for GetPublicUrl {
-        type Output = crate::salescenter::payment::get_public_url::Output;
+        type Output = serde_json::Value;
         const NAME: &'static str = "salescenter.payment.getPublicUrl";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -80,7 +80,7 @@ pub mod payment {
     impl Group {
         /// `salescenter.payment.getPublicUrl`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html) · scope `salescenter` · answers [`Output`](crate::salescenter::payment::get_public_url::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html) · scope `salescenter` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `100` (400), `0` (400).
         #[inline]
@@ -94,24 +94,5 @@ pub mod payment {
         }
     }
     /// Types of `salescenter.payment.getPublicUrl`.
-    pub mod get_public_url {
-        /// What `salescenter.payment.getPublicUrl` answers.
-        #[derive(Debug, Clone, PartialEq, Default)]
-        #[non_exhaustive]
-        pub struct Output {}
-        impl crate::rt::Fields for Output {
-            const NAME: &'static str = "Output";
-            fn field<'de, A: serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-                match key {
-                    _ => crate::rt::skip(map)?,
-                }
-                Ok(())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for Output {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                crate::rt::fields(d)
-            }
-        }
-    }
+    pub mod get_public_url {}
 }

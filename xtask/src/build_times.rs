@@ -1,0 +1,149 @@
+//! `cargo xtask build-times [--base REV]`: what the method layer costs a build, measured in one
+//! run. Clean builds of `b24-sdk` (each in a fresh target directory, `CARGO_INCREMENTAL=0`):
+//! with default features at the base revision (before the layer; default: the parent of the
+//! commit that added `crates/b24-methods`), and now with default features, with `crm`, and with
+//! every group of methods. CPU time (user + system of the build's processes) is the figure the
+//! ratios use: wall time on a shared machine moves with its load. The table goes to
+//! `xtask/build-times.md`, which `cargo xtask codegen` puts into `docs/methods.md`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+struct Run {
+    label: &'static str,
+    features: &'static str,
+    wall: f64,
+    cpu: f64,
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git").current_dir(root).args(args).output().map_err(|e| format!("git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The parent of the commit that added the method layer.
+fn default_base(root: &Path) -> Result<String, String> {
+    let added = git(root, &["log", "--diff-filter=A", "--format=%H", "--", "crates/b24-methods/Cargo.toml"])?;
+    let first = added.lines().last().ok_or("no commit adds crates/b24-methods; pass --base REV")?;
+    git(root, &["rev-parse", &format!("{first}^")])
+}
+
+/// CPU seconds of this process's waited-for children (user + system), from /proc.
+fn children_cpu() -> Result<f64, String> {
+    let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("unreadable /proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the whole line: 14 and 15 after `)` + state.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).ok_or("unreadable /proc/self/stat");
+    let tck = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    Ok((ticks(13)? + ticks(14)?) / tck)
+}
+
+fn build(dir: &Path, target: &Path, features: &str) -> Result<(f64, f64), String> {
+    if target.exists() {
+        std::fs::remove_dir_all(target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_INCREMENTAL", "0")
+        .args(["build", "--locked", "-p", "b24-sdk"]);
+    if !features.is_empty() {
+        cmd.args(["--features", features]);
+    }
+    eprintln!("build-times: {} {}", dir.display(), if features.is_empty() { "(default features)" } else { features });
+    let cpu_before = children_cpu()?;
+    let start = Instant::now();
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let wall = start.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("the build in {} failed", dir.display()));
+    }
+    let cpu = children_cpu()? - cpu_before;
+    // Each clean build takes a gigabyte or two: free it before the next.
+    let _ = std::fs::remove_dir_all(target);
+    Ok((wall, cpu))
+}
+
+/// Measure and write `xtask/build-times.md`.
+pub(crate) fn run(root: &Path, base: Option<&str>) -> Result<(), String> {
+    let base = match base {
+        Some(b) => git(root, &["rev-parse", b])?,
+        None => default_base(root)?,
+    };
+    let head = git(root, &["rev-parse", "--short", "HEAD"])?;
+    let scratch = std::env::temp_dir().join("b24-build-times");
+    let base_src = scratch.join("base-src");
+    if base_src.exists() {
+        std::fs::remove_dir_all(&base_src).map_err(|e| format!("{}: {e}", base_src.display()))?;
+    }
+    std::fs::create_dir_all(&base_src).map_err(|e| format!("{}: {e}", base_src.display()))?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("git -C '{}' archive '{base}' | tar -x -C '{}'", root.display(), base_src.display()))
+        .status()
+        .map_err(|e| format!("git archive: {e}"))?;
+    if !status.success() {
+        return Err("git archive of the base failed".into());
+    }
+    let plan: [(&'static str, PathBuf, &'static str); 4] = [
+        ("before: base, default features", base_src.clone(), ""),
+        ("after: default features", root.to_path_buf(), ""),
+        ("after: `crm`", root.to_path_buf(), "crm"),
+        ("after: `all-methods` (every group)", root.to_path_buf(), "all-methods"),
+    ];
+    let mut runs = Vec::new();
+    for (i, (label, dir, features)) in plan.iter().enumerate() {
+        let (wall, cpu) = build(dir, &scratch.join(format!("target-{i}")), features)?;
+        runs.push(Run { label, features, wall, cpu });
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let md = render(&runs, &base[..base.len().min(10)], &head);
+    let out = root.join(crate::codegen_methods::BUILD_TIMES);
+    std::fs::write(&out, md).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {}; run `cargo xtask codegen` to put it into docs/methods.md",
+        crate::codegen_methods::BUILD_TIMES
+    );
+    Ok(())
+}
+
+fn render(runs: &[Run], base: &str, head: &str) -> String {
+    let before = runs.first().map_or(f64::NAN, |r| r.cpu);
+    let before_wall = runs.first().map_or(f64::NAN, |r| r.wall);
+    let mut w = String::new();
+    let _ = writeln!(w, "## What the layer costs a build\n");
+    let _ = writeln!(
+        w,
+        "Written by `cargo xtask build-times` (one run; base `{base}`, measured at `{head}`): clean builds of \
+         `b24-sdk` (`cargo build -p b24-sdk`, the workspace's dev profile, a fresh target directory each, \
+         dependencies included). CPU is user + system time of the build; the ratios use it, since wall time \
+         on a shared machine moves with its load.\n"
+    );
+    let _ = writeln!(w, "| build | features | CPU s | × before | wall s | × before (wall) |");
+    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: |");
+    for r in runs {
+        let features = if r.features.is_empty() { "default".to_owned() } else { format!("`{}`", r.features) };
+        let _ = writeln!(
+            w,
+            "| {} | {features} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            r.label,
+            r.cpu,
+            r.cpu / before,
+            r.wall,
+            r.wall / before_wall
+        );
+    }
+    w
+}
