@@ -9,6 +9,8 @@
 //! use b24_methods::prelude::*;
 //! # use b24_transport::{TransportBuilder, TransportConfig, credentials::Webhook};
 //!
+//! # #[cfg(not(feature = "crm"))] fn main() {} // the example needs the `crm` group
+//! # #[cfg(feature = "crm")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(120)).await?;
@@ -61,7 +63,9 @@
 //! 5. Types a method needs (nested param structs, enums, its result struct `Output`) live in a
 //!    module named after the method: `crm::deal::add::Fields`. Entity structs live beside the
 //!    group (`crm::deal::Deal`). When two types of one module would share a name, the one met
-//!    later (in catalogue order) is named after its full param path (`FieldsPhone`).
+//!    later (in catalogue order) is named after its full param path (`FieldsPhone`), with `2`,
+//!    `3`… if that is taken too; a type that would be named like a prelude type (`Result`) gets a
+//!    `Value` suffix.
 //! 6. Params: required ones are arguments of the method that makes the builder, in documented
 //!    order; optional ones are setters. Setter names follow rule 1 (`ASSIGNED_BY_ID` →
 //!    `assigned_by_id`); a name taken twice (`ID` and `id`) gets `_2` on its later use; a name that

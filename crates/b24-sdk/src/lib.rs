@@ -10,11 +10,13 @@
 //! # let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(300)).await.map_err(b24_sdk::Error::from_error)?;
 //! # let url = portal.webhook_url();
 //! let client = Client::from_webhook_url(&url)?;          // https://<portal>/rest/<user>/<secret>/
+//! let items = client.crm().item().list(2).select(["id", "title"]).all().await?; // every method, typed
+//! assert_eq!(items.len(), 300);                          // (feature "crm"; the fast export, all rows)
 //! let me = client.user_current().await?;                 // typed helper
 //! let deals: Vec<serde_json::Value> = client
 //!     .v2()
 //!     .call_list(ListQuery::new("crm.deal.list").select(["ID", "TITLE"]))
-//!     .await?;                                           // the fast export, all rows
+//!     .await?;                                           // any method by name, untyped
 //! assert_eq!(deals.len(), 300);
 //! match client.call::<serde_json::Value>("crm.deal.get", &serde_json::json!({"id": 0})).await {
 //!     Err(e) if e.code() == "" => {}                     // legacy CRM: empty code, status 400
@@ -33,6 +35,7 @@
 //! | `b24-transport` | [`transport`] | the tower stack: auth, retry, limiters, tracing, wire |
 //! | `b24-batch` | [`batch`] (feature `batch`) | the batch wire format |
 //! | `b24-actions` | [`actions`] (feature `actions`) | call, lists, the fast export, batches |
+//! | `b24-methods` | `methods` (feature `methods`; a feature per group: `crm`, `tasks`, …, `all-methods`) | every documented method as a typed builder; [`de`] always |
 //! | `b24-emulator` | [`emulator`] (feature `emulator`) | a local portal for your tests |
 //! | `b24-redis` | `redis` (feature `redis`) | limiter and token state shared by processes |
 //!

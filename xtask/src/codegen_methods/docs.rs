@@ -11,7 +11,11 @@ use super::model::{Api, Method};
 pub(crate) fn features(methods: &[Method]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in methods {
-        let root = if m.api == Api::V3 { "v3".to_owned() } else { m.name.split('.').next().unwrap_or("").to_owned() };
+        let root = match (m.api, m.name.split_once('.')) {
+            (Api::V3, _) => "REST v3".to_owned(),
+            (Api::V2, Some((root, _))) => format!("`{root}.*`"),
+            (Api::V2, None) => format!("`{}`", m.name),
+        };
         let roots = out.entry(m.feature.clone()).or_default();
         if !roots.contains(&root) {
             roots.push(root);
@@ -35,13 +39,12 @@ pub(crate) fn cargo_features(root: &Path, methods: &[Method]) -> Result<Vec<(Str
     let mut sdk = String::new();
     for (feature, roots) in &features {
         let count = methods.iter().filter(|m| &m.feature == feature).count();
-        let groups: Vec<String> =
-            roots.iter().map(|r| if r == "v3" { "REST v3".to_owned() } else { format!("`{r}.*`") }).collect();
-        let _ = writeln!(own, "## {} ({count} methods).\n{feature} = [\"actions\"]", groups.join(", "));
+        let groups = roots.join(", ");
+        let count = if count == 1 { "1 method".to_owned() } else { format!("{count} methods") };
+        let _ = writeln!(own, "## {groups} ({count}).\n{feature} = [\"actions\"]");
         let _ = writeln!(
             sdk,
-            "## {} ({count} methods; `b24-methods/{feature}`).\n{feature} = [\"methods\", \"b24-methods/{feature}\"]",
-            groups.join(", ")
+            "## {groups} ({count}; `b24-methods/{feature}`).\n{feature} = [\"methods\", \"b24-methods/{feature}\"]"
         );
     }
     let names: Vec<String> = features.keys().map(|f| format!("\"{f}\"")).collect();

@@ -88,16 +88,13 @@ pub(crate) fn render(root: &Path) -> Result<Option<Vec<GenFile>>, String> {
 
     let mut all = v2.methods.clone();
     all.extend(v3.methods.iter().cloned());
-    let features = docs::features(&all);
+    // The feature of each top-level module: that of the methods under its tree node.
+    let v2_renderer = Renderer { methods: &v2.methods, structs: &v2.structs, codes: &codes };
     let feature_of = |name: &str| -> String {
         match name {
             "v3" => "v3".to_owned(),
             "root" => "basic".to_owned(),
-            _ => features
-                .iter()
-                .find(|(_, roots)| roots.iter().any(|r| crate_name(r) == name))
-                .map(|(f, _)| f.clone())
-                .unwrap_or_default(),
+            _ => v2.tree.children.iter().find(|c| c.rust == name).map(|c| v2_renderer.feature(c)).unwrap_or_default(),
         }
     };
 
@@ -139,11 +136,6 @@ fn check_general_codes(root: &Path, cat: &catalog::Catalog) -> Result<(), String
     } else {
         Err(format!("{}: general codes of error-codes.json are missing: {}", crate::codegen::TABLE, missing.join(", ")))
     }
-}
-
-/// The module name of a top-level group (`sonet_group` → `sonet_group`, `tasks` → `tasks`).
-fn crate_name(root: &str) -> String {
-    naming::snake(root)
 }
 
 /// Each method's accessor path from the client (`["crm", "deal", "list"]`) and its builder

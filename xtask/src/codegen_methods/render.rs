@@ -25,6 +25,14 @@ impl Module {
         }
     }
 
+    /// The module at `path`, if it exists.
+    pub(crate) fn get(&mut self, path: &[String]) -> Option<&mut Module> {
+        match path.split_first() {
+            None => Some(self),
+            Some((first, rest)) => self.children.get_mut(first)?.get(rest),
+        }
+    }
+
     /// The module's body: items, then child modules inline.
     pub(crate) fn body(&self, out: &mut String) {
         out.push_str(&self.items);
@@ -169,6 +177,16 @@ impl Renderer<'_> {
             let used = users.get(&s.path()).cloned().unwrap_or_default();
             result_struct(&mut root.at(&s.module).items, s, &used);
         }
+        // Modules that hold only a method's types (and exist because they hold some).
+        let mut nodes = Vec::new();
+        tree.walk(&mut nodes);
+        for node in nodes {
+            if let (Some(i), Some(module)) = (node.method, root.get(&node.module)) {
+                if module.doc.is_empty() {
+                    module.doc = format!("Types of {}.", code(&self.methods[i].name));
+                }
+            }
+        }
     }
 
     /// The feature of the methods under `node`.
@@ -265,12 +283,11 @@ impl Renderer<'_> {
             );
         }
         root.at(&node.builder_module).items.push_str(&out);
-        let own = root.at(&node.module);
-        if own.doc.is_empty() {
-            own.doc = format!("Types of {}.", code(&m.name));
-        }
-        for t in &m.types {
-            type_def(&mut own.items, t, &node.module, &m.name, &m.types);
+        if !m.types.is_empty() {
+            let own = root.at(&node.module);
+            for t in &m.types {
+                type_def(&mut own.items, t, &node.module, &m.name, &m.types);
+            }
         }
     }
 }

@@ -390,6 +390,4 @@ pub mod engine {
             }
         }
     }
-    /// Types of `ai.engine.unregister`.
-    pub mod unregister {}
 }

@@ -71,8 +71,6 @@ impl Group {
         crate::app::option::Group { actions: self.actions.clone() }
     }
 }
-/// Types of `app.info`.
-pub mod info {}
 /// The `app.option.*` methods.
 pub mod option {
     /// `app.option.get`: reads one `app.option` record.
@@ -185,8 +183,4 @@ pub mod option {
             )
         }
     }
-    /// Types of `app.option.get`.
-    pub mod get {}
-    /// Types of `app.option.set`.
-    pub mod set {}
 }

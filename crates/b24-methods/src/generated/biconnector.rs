@@ -480,14 +480,6 @@ pub mod connector {
             }
         }
     }
-    /// Types of `biconnector.connector.delete`.
-    pub mod delete {}
-    /// Types of `biconnector.connector.fields`.
-    pub mod fields {}
-    /// Types of `biconnector.connector.get`.
-    pub mod get {}
-    /// Types of `biconnector.connector.list`.
-    pub mod list {}
     /// Types of `biconnector.connector.update`.
     pub mod update {
         /// A nested param of `biconnector.connector.update` (set its documented fields with the setters, others with `set`).
@@ -972,8 +964,6 @@ pub mod dataset {
             }
         }
     }
-    /// Types of `biconnector.dataset.delete`.
-    pub mod delete {}
     /// The `biconnector.dataset.fields.*` methods.
     pub mod fields {
         /// `biconnector.dataset.fields.update`: changes a `biconnector.dataset.fields` record.
@@ -1076,13 +1066,7 @@ pub mod dataset {
                 crate::biconnector::dataset::Fields(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `biconnector.dataset.fields.update`.
-        pub mod update {}
     }
-    /// Types of `biconnector.dataset.get`.
-    pub mod get {}
-    /// Types of `biconnector.dataset.list`.
-    pub mod list {}
     /// Types of `biconnector.dataset.update`.
     pub mod update {
         /// A nested param of `biconnector.dataset.update` (set its documented fields with the setters, others with `set`).
@@ -1531,14 +1515,6 @@ pub mod source {
             }
         }
     }
-    /// Types of `biconnector.source.delete`.
-    pub mod delete {}
-    /// Types of `biconnector.source.fields`.
-    pub mod fields {}
-    /// Types of `biconnector.source.get`.
-    pub mod get {}
-    /// Types of `biconnector.source.list`.
-    pub mod list {}
     /// Types of `biconnector.source.update`.
     pub mod update {
         /// A nested param of `biconnector.source.update` (set its documented fields with the setters, others with `set`).

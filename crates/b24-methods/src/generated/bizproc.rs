@@ -522,12 +522,6 @@ pub mod activity {
             }
         }
     }
-    /// Types of `bizproc.activity.delete`.
-    pub mod delete {}
-    /// Types of `bizproc.activity.list`.
-    pub mod list {}
-    /// Types of `bizproc.activity.log`.
-    pub mod log {}
     /// Types of `bizproc.activity.update`.
     pub mod update {
         /// The values the docs list for a param of `bizproc.activity.update`.
@@ -766,8 +760,6 @@ pub mod event {
             )
         }
     }
-    /// Types of `bizproc.event.send`.
-    pub mod send {}
 }
 /// The `bizproc.robot.*` methods.
 pub mod robot {
@@ -1185,10 +1177,6 @@ pub mod robot {
             }
         }
     }
-    /// Types of `bizproc.robot.delete`.
-    pub mod delete {}
-    /// Types of `bizproc.robot.list`.
-    pub mod list {}
     /// Types of `bizproc.robot.update`.
     pub mod update {
         /// The values the docs list for a param of `bizproc.robot.update`.
@@ -1646,10 +1634,6 @@ pub mod task {
             crate::rt::fields(d)
         }
     }
-    /// Types of `bizproc.task.complete`.
-    pub mod complete {}
-    /// Types of `bizproc.task.delegate`.
-    pub mod delegate {}
     /// Types of `bizproc.task.list`.
     pub mod list {
         /// The values the docs list for a param of `bizproc.task.list`.
@@ -2169,12 +2153,6 @@ pub mod workflow {
             )
         }
     }
-    /// Types of `bizproc.workflow.instances`.
-    pub mod instances {}
-    /// Types of `bizproc.workflow.kill`.
-    pub mod kill {}
-    /// Types of `bizproc.workflow.start`.
-    pub mod start {}
     /// The `bizproc.workflow.template.*` methods.
     pub mod template {
         /// `bizproc.workflow.template.add`: creates a `bizproc.workflow.template` record.
@@ -2495,10 +2473,6 @@ pub mod workflow {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `bizproc.workflow.template.add`.
-        pub mod add {}
-        /// Types of `bizproc.workflow.template.delete`.
-        pub mod delete {}
         /// Types of `bizproc.workflow.template.list`.
         pub mod list {
             /// The values the docs list for a param of `bizproc.workflow.template.list`.
@@ -2720,6 +2694,4 @@ pub mod workflow {
             }
         }
     }
-    /// Types of `bizproc.workflow.terminate`.
-    pub mod terminate {}
 }

@@ -689,8 +689,6 @@ pub mod v1 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `booking.v1.booking.client.list`.
-            pub mod list {}
             /// Types of `booking.v1.booking.client.set`.
             pub mod set {
                 /// A nested param of `booking.v1.booking.client.set` (set its documented fields with the setters, others with `set`).
@@ -721,8 +719,6 @@ pub mod v1 {
                     }
                 }
             }
-            /// Types of `booking.v1.booking.client.unset`.
-            pub mod unset {}
         }
         /// Types of `booking.v1.booking.createfromwaitlist`.
         pub mod createfromwaitlist {
@@ -789,8 +785,6 @@ pub mod v1 {
                 }
             }
         }
-        /// Types of `booking.v1.booking.delete`.
-        pub mod delete {}
         /// The `booking.v1.booking.externalData.*` methods.
         pub mod external_data {
             /// `booking.v1.booking.externalData.list`: lists `booking.v1.booking.externalData` records.
@@ -984,8 +978,6 @@ pub mod v1 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `booking.v1.booking.externalData.list`.
-            pub mod list {}
             /// Types of `booking.v1.booking.externalData.set`.
             pub mod set {
                 /// A nested param of `booking.v1.booking.externalData.set` (set its documented fields with the setters, others with `set`).
@@ -1018,11 +1010,7 @@ pub mod v1 {
                     }
                 }
             }
-            /// Types of `booking.v1.booking.externalData.unset`.
-            pub mod unset {}
         }
-        /// Types of `booking.v1.booking.get`.
-        pub mod get {}
         /// Types of `booking.v1.booking.list`.
         pub mod list {
             /// A nested param of `booking.v1.booking.list` (set its documented fields with the setters, others with `set`).
@@ -1209,8 +1197,6 @@ pub mod v1 {
                 crate::booking::v1::clienttype::List(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `booking.v1.clienttype.list`.
-        pub mod list {}
     }
     /// The `booking.v1.resource.*` methods.
     pub mod resource {
@@ -1716,10 +1702,6 @@ pub mod v1 {
                 }
             }
         }
-        /// Types of `booking.v1.resource.delete`.
-        pub mod delete {}
-        /// Types of `booking.v1.resource.get`.
-        pub mod get {}
         /// Types of `booking.v1.resource.list`.
         pub mod list {
             /// A nested param of `booking.v1.resource.list` (set its documented fields with the setters, others with `set`).
@@ -1993,8 +1975,6 @@ pub mod v1 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `booking.v1.resource.slots.list`.
-            pub mod list {}
             /// Types of `booking.v1.resource.slots.set`.
             pub mod set {
                 /// A nested param of `booking.v1.resource.slots.set` (set its documented fields with the setters, others with `set`).
@@ -2031,8 +2011,6 @@ pub mod v1 {
                     }
                 }
             }
-            /// Types of `booking.v1.resource.slots.unset`.
-            pub mod unset {}
         }
         /// Types of `booking.v1.resource.update`.
         pub mod update {
@@ -2655,10 +2633,6 @@ pub mod v1 {
                 }
             }
         }
-        /// Types of `booking.v1.resourceType.delete`.
-        pub mod delete {}
-        /// Types of `booking.v1.resourceType.get`.
-        pub mod get {}
         /// Types of `booking.v1.resourceType.list`.
         pub mod list {
             /// A nested param of `booking.v1.resourceType.list` (set its documented fields with the setters, others with `set`).
@@ -3415,8 +3389,6 @@ pub mod v1 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `booking.v1.waitlist.client.list`.
-            pub mod list {}
             /// Types of `booking.v1.waitlist.client.set`.
             pub mod set {
                 /// A nested param of `booking.v1.waitlist.client.set` (set its documented fields with the setters, others with `set`).
@@ -3447,13 +3419,7 @@ pub mod v1 {
                     }
                 }
             }
-            /// Types of `booking.v1.waitlist.client.unset`.
-            pub mod unset {}
         }
-        /// Types of `booking.v1.waitlist.createfrombooking`.
-        pub mod createfrombooking {}
-        /// Types of `booking.v1.waitlist.delete`.
-        pub mod delete {}
         /// The `booking.v1.waitlist.externalData.*` methods.
         pub mod external_data {
             /// `booking.v1.waitlist.externalData.list`: lists `booking.v1.waitlist.externalData` records.
@@ -3647,8 +3613,6 @@ pub mod v1 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `booking.v1.waitlist.externalData.list`.
-            pub mod list {}
             /// Types of `booking.v1.waitlist.externalData.set`.
             pub mod set {
                 /// A nested param of `booking.v1.waitlist.externalData.set` (set its documented fields with the setters, others with `set`).
@@ -3681,11 +3645,7 @@ pub mod v1 {
                     }
                 }
             }
-            /// Types of `booking.v1.waitlist.externalData.unset`.
-            pub mod unset {}
         }
-        /// Types of `booking.v1.waitlist.get`.
-        pub mod get {}
         /// Types of `booking.v1.waitlist.list`.
         pub mod list {
             /// A nested param of `booking.v1.waitlist.list` (set its documented fields with the setters, others with `set`).

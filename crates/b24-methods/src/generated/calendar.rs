@@ -177,8 +177,6 @@ pub mod accessibility {
             crate::rt::fields(d)
         }
     }
-    /// Types of `calendar.accessibility.get`.
-    pub mod get {}
 }
 /// The `calendar.event.*` methods.
 pub mod event {
@@ -764,8 +762,6 @@ pub mod event {
             }
         }
     }
-    /// Types of `calendar.event.delete`.
-    pub mod delete {}
     /// The `calendar.event.get.*` methods.
     pub mod get {
         /// `calendar.event.get.nearest`: calls the REST method of this name.
@@ -866,11 +862,7 @@ pub mod event {
                 )
             }
         }
-        /// Types of `calendar.event.get.nearest`.
-        pub mod nearest {}
     }
-    /// Types of `calendar.event.getbyid`.
-    pub mod getbyid {}
     /// Types of `calendar.event.update`.
     pub mod update {
         /// The values the docs list for a param of `calendar.event.update`.
@@ -1129,8 +1121,6 @@ pub mod meeting {
                 )
             }
         }
-        /// Types of `calendar.meeting.status.get`.
-        pub mod get {}
         /// Types of `calendar.meeting.status.set`.
         pub mod set {
             /// The values the docs list for a param of `calendar.meeting.status.set`.
@@ -1377,8 +1367,6 @@ pub mod resource {
             crate::rt::fields(d)
         }
     }
-    /// Types of `calendar.resource.add`.
-    pub mod add {}
     /// The `calendar.resource.booking.*` methods.
     pub mod booking {
         /// `calendar.resource.booking.list`: lists `calendar.resource.booking` records.
@@ -1549,15 +1537,7 @@ pub mod resource {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `calendar.resource.booking.list`.
-        pub mod list {}
     }
-    /// Types of `calendar.resource.delete`.
-    pub mod delete {}
-    /// Types of `calendar.resource.list`.
-    pub mod list {}
-    /// Types of `calendar.resource.update`.
-    pub mod update {}
 }
 /// The `calendar.section.*` methods.
 pub mod section {
@@ -1887,10 +1867,6 @@ pub mod section {
             }
         }
     }
-    /// Types of `calendar.section.delete`.
-    pub mod delete {}
-    /// Types of `calendar.section.get`.
-    pub mod get {}
     /// Types of `calendar.section.update`.
     pub mod update {
         /// The values the docs list for a param of `calendar.section.update`.
@@ -2113,8 +2089,6 @@ pub mod settings {
             crate::rt::fields(d)
         }
     }
-    /// Types of `calendar.settings.get`.
-    pub mod get {}
 }
 /// The `calendar.user.*` methods.
 pub mod user {
@@ -2314,8 +2288,6 @@ pub mod user {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `calendar.user.settings.get`.
-        pub mod get {}
         /// Types of `calendar.user.settings.set`.
         pub mod set {
             /// The values the docs list for a param of `calendar.user.settings.set`.

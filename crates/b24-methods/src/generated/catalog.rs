@@ -374,14 +374,6 @@ pub mod catalog {
             crate::catalog::catalog::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `catalog.catalog.get`.
-    pub mod get {}
-    /// Types of `catalog.catalog.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.catalog.isOffers`.
-    pub mod is_offers {}
-    /// Types of `catalog.catalog.list`.
-    pub mod list {}
 }
 /// The `catalog.document.*` methods.
 pub mod document {
@@ -1195,20 +1187,6 @@ pub mod document {
             }
         }
     }
-    /// Types of `catalog.document.cancel`.
-    pub mod cancel {}
-    /// Types of `catalog.document.cancelList`.
-    pub mod cancel_list {}
-    /// Types of `catalog.document.conduct`.
-    pub mod conduct {}
-    /// Types of `catalog.document.conductList`.
-    pub mod conduct_list {}
-    /// Types of `catalog.document.confirm`.
-    pub mod confirm {}
-    /// Types of `catalog.document.delete`.
-    pub mod delete {}
-    /// Types of `catalog.document.deleteList`.
-    pub mod delete_list {}
     /// The `catalog.document.element.*` methods.
     pub mod element {
         /// `catalog.document.element.add`: creates a `catalog.document.element` record.
@@ -1634,23 +1612,7 @@ pub mod document {
                 }
             }
         }
-        /// Types of `catalog.document.element.delete`.
-        pub mod delete {}
-        /// Types of `catalog.document.element.fields`.
-        pub mod fields {}
-        /// Types of `catalog.document.element.getFields`.
-        pub mod get_fields {}
-        /// Types of `catalog.document.element.list`.
-        pub mod list {}
-        /// Types of `catalog.document.element.update`.
-        pub mod update {}
     }
-    /// Types of `catalog.document.fields`.
-    pub mod fields {}
-    /// Types of `catalog.document.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.document.list`.
-    pub mod list {}
     /// The `catalog.document.mode.*` methods.
     pub mod mode {
         /// `catalog.document.mode.status`: calls the REST method of this name.
@@ -1709,11 +1671,7 @@ pub mod document {
                 crate::catalog::document::mode::Status(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `catalog.document.mode.status`.
-        pub mod status {}
     }
-    /// Types of `catalog.document.unconfirm`.
-    pub mod unconfirm {}
     /// Types of `catalog.document.update`.
     pub mod update {
         /// A nested param of `catalog.document.update` (set its documented fields with the setters, others with `set`).
@@ -2058,12 +2016,6 @@ pub mod documentcontractor {
             }
         }
     }
-    /// Types of `catalog.documentcontractor.delete`.
-    pub mod delete {}
-    /// Types of `catalog.documentcontractor.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.documentcontractor.list`.
-    pub mod list {}
 }
 /// The `catalog.enum.*` methods.
 pub mod enum_ {
@@ -2158,10 +2110,6 @@ pub mod enum_ {
             crate::catalog::enum_::GetStoreDocumentTypes(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `catalog.enum.getRoundTypes`.
-    pub mod get_round_types {}
-    /// Types of `catalog.enum.getStoreDocumentTypes`.
-    pub mod get_store_document_types {}
 }
 /// The `catalog.extra.*` methods.
 pub mod extra {
@@ -2346,12 +2294,6 @@ pub mod extra {
             crate::catalog::extra::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `catalog.extra.get`.
-    pub mod get {}
-    /// Types of `catalog.extra.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.extra.list`.
-    pub mod list {}
 }
 /// The `catalog.measure.*` methods.
 pub mod measure {
@@ -2697,18 +2639,6 @@ pub mod measure {
             )
         }
     }
-    /// Types of `catalog.measure.add`.
-    pub mod add {}
-    /// Types of `catalog.measure.delete`.
-    pub mod delete {}
-    /// Types of `catalog.measure.get`.
-    pub mod get {}
-    /// Types of `catalog.measure.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.measure.list`.
-    pub mod list {}
-    /// Types of `catalog.measure.update`.
-    pub mod update {}
 }
 /// The `catalog.price.*` methods.
 pub mod price {
@@ -3151,14 +3081,6 @@ pub mod price {
             }
         }
     }
-    /// Types of `catalog.price.delete`.
-    pub mod delete {}
-    /// Types of `catalog.price.get`.
-    pub mod get {}
-    /// Types of `catalog.price.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.price.list`.
-    pub mod list {}
     /// Types of `catalog.price.modify`.
     pub mod modify {
         /// A nested param of `catalog.price.modify` (set its documented fields with the setters, others with `set`).
@@ -3680,14 +3602,6 @@ pub mod price_type {
             }
         }
     }
-    /// Types of `catalog.priceType.delete`.
-    pub mod delete {}
-    /// Types of `catalog.priceType.get`.
-    pub mod get {}
-    /// Types of `catalog.priceType.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.priceType.list`.
-    pub mod list {}
     /// Types of `catalog.priceType.update`.
     pub mod update {
         /// A nested param of `catalog.priceType.update` (set its documented fields with the setters, others with `set`).
@@ -4010,12 +3924,6 @@ pub mod price_type_group {
             }
         }
     }
-    /// Types of `catalog.priceTypeGroup.delete`.
-    pub mod delete {}
-    /// Types of `catalog.priceTypeGroup.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.priceTypeGroup.list`.
-    pub mod list {}
 }
 /// The `catalog.priceTypeLang.*` methods.
 pub mod price_type_lang {
@@ -4402,20 +4310,6 @@ pub mod price_type_lang {
             )
         }
     }
-    /// Types of `catalog.priceTypeLang.add`.
-    pub mod add {}
-    /// Types of `catalog.priceTypeLang.delete`.
-    pub mod delete {}
-    /// Types of `catalog.priceTypeLang.get`.
-    pub mod get {}
-    /// Types of `catalog.priceTypeLang.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.priceTypeLang.getLanguages`.
-    pub mod get_languages {}
-    /// Types of `catalog.priceTypeLang.list`.
-    pub mod list {}
-    /// Types of `catalog.priceTypeLang.update`.
-    pub mod update {}
 }
 /// The `catalog.product.*` methods.
 pub mod product {
@@ -4834,18 +4728,6 @@ pub mod product {
             )
         }
     }
-    /// Types of `catalog.product.add`.
-    pub mod add {}
-    /// Types of `catalog.product.delete`.
-    pub mod delete {}
-    /// Types of `catalog.product.download`.
-    pub mod download {}
-    /// Types of `catalog.product.get`.
-    pub mod get {}
-    /// Types of `catalog.product.getFieldsByFilter`.
-    pub mod get_fields_by_filter {}
-    /// Types of `catalog.product.list`.
-    pub mod list {}
     /// The `catalog.product.offer.*` methods.
     pub mod offer {
         /// `catalog.product.offer.add`: creates a `catalog.product.offer` record.
@@ -5255,20 +5137,6 @@ pub mod product {
                 )
             }
         }
-        /// Types of `catalog.product.offer.add`.
-        pub mod add {}
-        /// Types of `catalog.product.offer.delete`.
-        pub mod delete {}
-        /// Types of `catalog.product.offer.download`.
-        pub mod download {}
-        /// Types of `catalog.product.offer.get`.
-        pub mod get {}
-        /// Types of `catalog.product.offer.getFieldsByFilter`.
-        pub mod get_fields_by_filter {}
-        /// Types of `catalog.product.offer.list`.
-        pub mod list {}
-        /// Types of `catalog.product.offer.update`.
-        pub mod update {}
     }
     /// The `catalog.product.service.*` methods.
     pub mod service {
@@ -5679,20 +5547,6 @@ pub mod product {
                 )
             }
         }
-        /// Types of `catalog.product.service.add`.
-        pub mod add {}
-        /// Types of `catalog.product.service.delete`.
-        pub mod delete {}
-        /// Types of `catalog.product.service.download`.
-        pub mod download {}
-        /// Types of `catalog.product.service.get`.
-        pub mod get {}
-        /// Types of `catalog.product.service.getFieldsByFilter`.
-        pub mod get_fields_by_filter {}
-        /// Types of `catalog.product.service.list`.
-        pub mod list {}
-        /// Types of `catalog.product.service.update`.
-        pub mod update {}
     }
     /// The `catalog.product.sku.*` methods.
     pub mod sku {
@@ -6100,23 +5954,7 @@ pub mod product {
                 )
             }
         }
-        /// Types of `catalog.product.sku.add`.
-        pub mod add {}
-        /// Types of `catalog.product.sku.delete`.
-        pub mod delete {}
-        /// Types of `catalog.product.sku.download`.
-        pub mod download {}
-        /// Types of `catalog.product.sku.get`.
-        pub mod get {}
-        /// Types of `catalog.product.sku.getFieldsByFilter`.
-        pub mod get_fields_by_filter {}
-        /// Types of `catalog.product.sku.list`.
-        pub mod list {}
-        /// Types of `catalog.product.sku.update`.
-        pub mod update {}
     }
-    /// Types of `catalog.product.update`.
-    pub mod update {}
 }
 /// The `catalog.productImage.*` methods.
 pub mod product_image {
@@ -6442,14 +6280,6 @@ pub mod product_image {
             }
         }
     }
-    /// Types of `catalog.productImage.delete`.
-    pub mod delete {}
-    /// Types of `catalog.productImage.get`.
-    pub mod get {}
-    /// Types of `catalog.productImage.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.productImage.list`.
-    pub mod list {}
 }
 /// The `catalog.productProperty.*` methods.
 pub mod product_property {
@@ -7028,14 +6858,6 @@ pub mod product_property {
             }
         }
     }
-    /// Types of `catalog.productProperty.delete`.
-    pub mod delete {}
-    /// Types of `catalog.productProperty.get`.
-    pub mod get {}
-    /// Types of `catalog.productProperty.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.productProperty.list`.
-    pub mod list {}
     /// Types of `catalog.productProperty.update`.
     pub mod update {
         /// The values the docs list for a param of `catalog.productProperty.update`.
@@ -7566,14 +7388,6 @@ pub mod product_property_enum {
             }
         }
     }
-    /// Types of `catalog.productPropertyEnum.delete`.
-    pub mod delete {}
-    /// Types of `catalog.productPropertyEnum.get`.
-    pub mod get {}
-    /// Types of `catalog.productPropertyEnum.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.productPropertyEnum.list`.
-    pub mod list {}
     /// Types of `catalog.productPropertyEnum.update`.
     pub mod update {
         /// A nested param of `catalog.productPropertyEnum.update` (set its documented fields with the setters, others with `set`).
@@ -8008,14 +7822,6 @@ pub mod product_property_feature {
             }
         }
     }
-    /// Types of `catalog.productPropertyFeature.get`.
-    pub mod get {}
-    /// Types of `catalog.productPropertyFeature.getAvailableFeaturesByProperty`.
-    pub mod get_available_features_by_property {}
-    /// Types of `catalog.productPropertyFeature.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.productPropertyFeature.list`.
-    pub mod list {}
     /// Types of `catalog.productPropertyFeature.update`.
     pub mod update {
         /// A nested param of `catalog.productPropertyFeature.update` (set its documented fields with the setters, others with `set`).
@@ -8240,10 +8046,6 @@ pub mod product_property_section {
             )
         }
     }
-    /// Types of `catalog.productPropertySection.get`.
-    pub mod get {}
-    /// Types of `catalog.productPropertySection.list`.
-    pub mod list {}
     /// Types of `catalog.productPropertySection.set`.
     pub mod set {
         /// The values the docs list for a param of `catalog.productPropertySection.set`.
@@ -8491,12 +8293,6 @@ pub mod ratio {
             crate::catalog::ratio::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `catalog.ratio.get`.
-    pub mod get {}
-    /// Types of `catalog.ratio.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.ratio.list`.
-    pub mod list {}
 }
 /// The `catalog.roundingRule.*` methods.
 pub mod rounding_rule {
@@ -8927,14 +8723,6 @@ pub mod rounding_rule {
             }
         }
     }
-    /// Types of `catalog.roundingRule.delete`.
-    pub mod delete {}
-    /// Types of `catalog.roundingRule.get`.
-    pub mod get {}
-    /// Types of `catalog.roundingRule.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.roundingRule.list`.
-    pub mod list {}
     /// Types of `catalog.roundingRule.update`.
     pub mod update {
         /// The values the docs list for a param of `catalog.roundingRule.update`.
@@ -9342,18 +9130,6 @@ pub mod section {
             )
         }
     }
-    /// Types of `catalog.section.add`.
-    pub mod add {}
-    /// Types of `catalog.section.delete`.
-    pub mod delete {}
-    /// Types of `catalog.section.get`.
-    pub mod get {}
-    /// Types of `catalog.section.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.section.list`.
-    pub mod list {}
-    /// Types of `catalog.section.update`.
-    pub mod update {}
 }
 /// The `catalog.store.*` methods.
 pub mod store {
@@ -9853,14 +9629,6 @@ pub mod store {
             }
         }
     }
-    /// Types of `catalog.store.delete`.
-    pub mod delete {}
-    /// Types of `catalog.store.get`.
-    pub mod get {}
-    /// Types of `catalog.store.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.store.list`.
-    pub mod list {}
     /// Types of `catalog.store.update`.
     pub mod update {
         /// A nested param of `catalog.store.update` (set its documented fields with the setters, others with `set`).
@@ -10138,12 +9906,6 @@ pub mod storeproduct {
             crate::catalog::storeproduct::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `catalog.storeproduct.get`.
-    pub mod get {}
-    /// Types of `catalog.storeproduct.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.storeproduct.list`.
-    pub mod list {}
 }
 /// The `catalog.userfield.*` methods.
 pub mod userfield {
@@ -10330,8 +10092,6 @@ pub mod userfield {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `catalog.userfield.document.list`.
-        pub mod list {}
         /// Types of `catalog.userfield.document.update`.
         pub mod update {
             /// A nested param of `catalog.userfield.document.update` (set its documented fields with the setters, others with `set`).
@@ -10763,14 +10523,6 @@ pub mod vat {
             }
         }
     }
-    /// Types of `catalog.vat.delete`.
-    pub mod delete {}
-    /// Types of `catalog.vat.get`.
-    pub mod get {}
-    /// Types of `catalog.vat.getFields`.
-    pub mod get_fields {}
-    /// Types of `catalog.vat.list`.
-    pub mod list {}
     /// Types of `catalog.vat.update`.
     pub mod update {
         /// A nested param of `catalog.vat.update` (set its documented fields with the setters, others with `set`).

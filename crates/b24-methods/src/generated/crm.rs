@@ -1044,14 +1044,6 @@ pub mod activity {
                 crate::crm::activity::badge::List(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.activity.badge.add`.
-        pub mod add {}
-        /// Types of `crm.activity.badge.delete`.
-        pub mod delete {}
-        /// Types of `crm.activity.badge.get`.
-        pub mod get {}
-        /// Types of `crm.activity.badge.list`.
-        pub mod list {}
     }
     /// The `crm.activity.binding.*` methods.
     pub mod binding {
@@ -1323,14 +1315,6 @@ pub mod activity {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.activity.binding.add`.
-        pub mod add {}
-        /// Types of `crm.activity.binding.delete`.
-        pub mod delete {}
-        /// Types of `crm.activity.binding.list`.
-        pub mod list {}
-        /// Types of `crm.activity.binding.move`.
-        pub mod move_ {}
     }
     /// The `crm.activity.call.*` methods.
     pub mod call_2 {
@@ -2084,8 +2068,6 @@ pub mod activity {
                 }
             }
         }
-        /// Types of `crm.activity.configurable.get`.
-        pub mod get {}
         /// Types of `crm.activity.configurable.update`.
         pub mod update {
             /// A nested param of `crm.activity.configurable.update` (set its documented fields with the setters, others with `set`).
@@ -2409,8 +2391,6 @@ pub mod activity {
             }
         }
     }
-    /// Types of `crm.activity.delete`.
-    pub mod delete {}
     /// Types of `crm.activity.fields`.
     pub mod fields {
         /// What `crm.activity.fields` answers.
@@ -2568,8 +2548,6 @@ pub mod activity {
             }
         }
     }
-    /// Types of `crm.activity.get`.
-    pub mod get {}
     /// The `crm.activity.layout.*` methods.
     pub mod layout {
         /// The `crm.activity.layout.*` methods.
@@ -2780,10 +2758,6 @@ pub mod activity {
                     )
                 }
             }
-            /// Types of `crm.activity.layout.blocks.delete`.
-            pub mod delete {}
-            /// Types of `crm.activity.layout.blocks.get`.
-            pub mod get {}
             /// Types of `crm.activity.layout.blocks.set`.
             pub mod set {
                 /// The values the docs list for a param of `crm.activity.layout.blocks.set`.
@@ -2912,8 +2886,6 @@ pub mod activity {
             }
         }
     }
-    /// Types of `crm.activity.list`.
-    pub mod list {}
     /// The `crm.activity.todo.*` methods.
     pub mod todo {
         /// `crm.activity.todo.add`: creates a `crm.activity.todo` record.
@@ -3364,18 +3336,6 @@ pub mod activity {
                 )
             }
         }
-        /// Types of `crm.activity.todo.add`.
-        pub mod add {}
-        /// Types of `crm.activity.todo.update`.
-        pub mod update {}
-        /// Types of `crm.activity.todo.updateColor`.
-        pub mod update_color {}
-        /// Types of `crm.activity.todo.updateDeadline`.
-        pub mod update_deadline {}
-        /// Types of `crm.activity.todo.updateDescription`.
-        pub mod update_description {}
-        /// Types of `crm.activity.todo.updateResponsibleUser`.
-        pub mod update_responsible_user {}
     }
     /// The `crm.activity.type.*` methods.
     pub mod type_ {
@@ -3596,10 +3556,6 @@ pub mod activity {
                 }
             }
         }
-        /// Types of `crm.activity.type.delete`.
-        pub mod delete {}
-        /// Types of `crm.activity.type.list`.
-        pub mod list {}
     }
     /// Types of `crm.activity.update`.
     pub mod update {
@@ -4035,10 +3991,6 @@ pub mod address {
             crate::rt::fields(d)
         }
     }
-    /// Types of `crm.address.add`.
-    pub mod add {}
-    /// Types of `crm.address.delete`.
-    pub mod delete {}
     /// Types of `crm.address.fields`.
     pub mod fields {
         /// What `crm.address.fields` answers.
@@ -4161,8 +4113,6 @@ pub mod address {
             }
         }
     }
-    /// Types of `crm.address.update`.
-    pub mod update {}
 }
 /// The `crm.automatedsolution.*` methods.
 pub mod automatedsolution {
@@ -4480,18 +4430,6 @@ pub mod automatedsolution {
             )
         }
     }
-    /// Types of `crm.automatedsolution.add`.
-    pub mod add {}
-    /// Types of `crm.automatedsolution.delete`.
-    pub mod delete {}
-    /// Types of `crm.automatedsolution.fields`.
-    pub mod fields {}
-    /// Types of `crm.automatedsolution.get`.
-    pub mod get {}
-    /// Types of `crm.automatedsolution.list`.
-    pub mod list {}
-    /// Types of `crm.automatedsolution.update`.
-    pub mod update {}
 }
 /// The `crm.automation.*` methods.
 pub mod automation {
@@ -4774,14 +4712,6 @@ pub mod automation {
                 )
             }
         }
-        /// Types of `crm.automation.trigger.add`.
-        pub mod add {}
-        /// Types of `crm.automation.trigger.delete`.
-        pub mod delete {}
-        /// Types of `crm.automation.trigger.execute`.
-        pub mod execute {}
-        /// Types of `crm.automation.trigger.list`.
-        pub mod list {}
     }
 }
 /// The `crm.calllist.*` methods.
@@ -5115,10 +5045,6 @@ pub mod calllist {
             crate::rt::fields(d)
         }
     }
-    /// Types of `crm.calllist.add`.
-    pub mod add {}
-    /// Types of `crm.calllist.get`.
-    pub mod get {}
     /// The `crm.calllist.items.*` methods.
     pub mod items {
         /// `crm.calllist.items.get`: reads one `crm.calllist.items` record.
@@ -5193,11 +5119,7 @@ pub mod calllist {
                 )
             }
         }
-        /// Types of `crm.calllist.items.get`.
-        pub mod get {}
     }
-    /// Types of `crm.calllist.list`.
-    pub mod list {}
     /// Types of `crm.calllist.statuslist`.
     pub mod statuslist {
         /// What `crm.calllist.statuslist` answers.
@@ -5232,8 +5154,6 @@ pub mod calllist {
             }
         }
     }
-    /// Types of `crm.calllist.update`.
-    pub mod update {}
 }
 /// The `crm.catalog.*` methods.
 pub mod catalog {
@@ -5421,10 +5341,6 @@ pub mod catalog {
             }
         }
     }
-    /// Types of `crm.catalog.get`.
-    pub mod get {}
-    /// Types of `crm.catalog.list`.
-    pub mod list {}
 }
 /// The `crm.category.*` methods.
 pub mod category {
@@ -5802,10 +5718,6 @@ pub mod category {
             crate::rt::fields(d)
         }
     }
-    /// Types of `crm.category.add`.
-    pub mod add {}
-    /// Types of `crm.category.delete`.
-    pub mod delete {}
     /// Types of `crm.category.fields`.
     pub mod fields {
         /// What `crm.category.fields` answers.
@@ -5855,12 +5767,6 @@ pub mod category {
             }
         }
     }
-    /// Types of `crm.category.get`.
-    pub mod get {}
-    /// Types of `crm.category.list`.
-    pub mod list {}
-    /// Types of `crm.category.update`.
-    pub mod update {}
 }
 /// The `crm.company.*` methods.
 pub mod company {
@@ -6219,8 +6125,6 @@ pub mod company {
             crate::crm::company::userfield::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `crm.company.add`.
-    pub mod add {}
     /// The `crm.company.contact.*` methods.
     pub mod contact {
         /// `crm.company.contact.add`: creates a `crm.company.contact` record.
@@ -6414,10 +6318,6 @@ pub mod company {
                 }
             }
         }
-        /// Types of `crm.company.contact.delete`.
-        pub mod delete {}
-        /// Types of `crm.company.contact.fields`.
-        pub mod fields {}
         /// The `crm.company.contact.items.*` methods.
         pub mod items {
             /// `crm.company.contact.items.delete`: deletes a `crm.company.contact.items` record.
@@ -6580,10 +6480,6 @@ pub mod company {
                     )
                 }
             }
-            /// Types of `crm.company.contact.items.delete`.
-            pub mod delete {}
-            /// Types of `crm.company.contact.items.get`.
-            pub mod get {}
             /// Types of `crm.company.contact.items.set`.
             pub mod set {
                 /// A nested param of `crm.company.contact.items.set` (set its documented fields with the setters, others with `set`).
@@ -6617,8 +6513,6 @@ pub mod company {
             }
         }
     }
-    /// Types of `crm.company.delete`.
-    pub mod delete {}
     /// The `crm.company.details.*` methods.
     pub mod details {
         /// The `crm.company.details.*` methods.
@@ -6899,8 +6793,6 @@ pub mod company {
                     )
                 }
             }
-            /// Types of `crm.company.details.configuration.forceCommonScopeForAll`.
-            pub mod force_common_scope_for_all {}
             /// Types of `crm.company.details.configuration.get`.
             pub mod get {
                 /// The values the docs list for a param of `crm.company.details.configuration.get`.
@@ -7216,12 +7108,6 @@ pub mod company {
             }
         }
     }
-    /// Types of `crm.company.get`.
-    pub mod get {}
-    /// Types of `crm.company.list`.
-    pub mod list {}
-    /// Types of `crm.company.update`.
-    pub mod update {}
     /// The `crm.company.userfield.*` methods.
     pub mod userfield {
         /// `crm.company.userfield.add`: creates a `crm.company.userfield` record.
@@ -7792,10 +7678,6 @@ pub mod company {
                 }
             }
         }
-        /// Types of `crm.company.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.company.userfield.get`.
-        pub mod get {}
         /// Types of `crm.company.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.company.userfield.list`.
@@ -9006,10 +8888,6 @@ pub mod contact {
                 }
             }
         }
-        /// Types of `crm.contact.company.delete`.
-        pub mod delete {}
-        /// Types of `crm.contact.company.fields`.
-        pub mod fields {}
         /// The `crm.contact.company.items.*` methods.
         pub mod items {
             /// `crm.contact.company.items.delete`: deletes a `crm.contact.company.items` record.
@@ -9172,10 +9050,6 @@ pub mod contact {
                     )
                 }
             }
-            /// Types of `crm.contact.company.items.delete`.
-            pub mod delete {}
-            /// Types of `crm.contact.company.items.get`.
-            pub mod get {}
             /// Types of `crm.contact.company.items.set`.
             pub mod set {
                 /// A nested param of `crm.contact.company.items.set` (set its documented fields with the setters, others with `set`).
@@ -9209,8 +9083,6 @@ pub mod contact {
             }
         }
     }
-    /// Types of `crm.contact.delete`.
-    pub mod delete {}
     /// The `crm.contact.details.*` methods.
     pub mod details {
         /// The `crm.contact.details.*` methods.
@@ -9482,12 +9354,6 @@ pub mod contact {
                     )
                 }
             }
-            /// Types of `crm.contact.details.configuration.forceCommonScopeForAll`.
-            pub mod force_common_scope_for_all {}
-            /// Types of `crm.contact.details.configuration.get`.
-            pub mod get {}
-            /// Types of `crm.contact.details.configuration.reset`.
-            pub mod reset {}
             /// Types of `crm.contact.details.configuration.set`.
             pub mod set {
                 /// A nested param of `crm.contact.details.configuration.set` (set its documented fields with the setters, others with `set`).
@@ -9733,10 +9599,6 @@ pub mod contact {
             }
         }
     }
-    /// Types of `crm.contact.get`.
-    pub mod get {}
-    /// Types of `crm.contact.list`.
-    pub mod list {}
     /// Types of `crm.contact.update`.
     pub mod update {
         /// The values the docs list for a param of `crm.contact.update`.
@@ -10433,10 +10295,6 @@ pub mod contact {
                 }
             }
         }
-        /// Types of `crm.contact.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.contact.userfield.get`.
-        pub mod get {}
         /// Types of `crm.contact.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.contact.userfield.list`.
@@ -11008,8 +10866,6 @@ pub mod currency {
             crate::crm::currency::Update(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `crm.currency.add`.
-    pub mod add {}
     /// The `crm.currency.base.*` methods.
     pub mod base {
         /// `crm.currency.base.get`: reads one `crm.currency.base` record.
@@ -11108,19 +10964,7 @@ pub mod currency {
                 crate::crm::currency::base::Set(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.currency.base.get`.
-        pub mod get {}
-        /// Types of `crm.currency.base.set`.
-        pub mod set {}
     }
-    /// Types of `crm.currency.delete`.
-    pub mod delete {}
-    /// Types of `crm.currency.fields`.
-    pub mod fields {}
-    /// Types of `crm.currency.get`.
-    pub mod get {}
-    /// Types of `crm.currency.list`.
-    pub mod list {}
     /// The `crm.currency.localizations.*` methods.
     pub mod localizations {
         /// `crm.currency.localizations.delete`: deletes a `crm.currency.localizations` record.
@@ -11307,17 +11151,7 @@ pub mod currency {
                 )
             }
         }
-        /// Types of `crm.currency.localizations.delete`.
-        pub mod delete {}
-        /// Types of `crm.currency.localizations.fields`.
-        pub mod fields {}
-        /// Types of `crm.currency.localizations.get`.
-        pub mod get {}
-        /// Types of `crm.currency.localizations.set`.
-        pub mod set {}
     }
-    /// Types of `crm.currency.update`.
-    pub mod update {}
 }
 /// The `crm.deal.*` methods.
 pub mod deal {
@@ -12244,8 +12078,6 @@ pub mod deal {
                 }
             }
         }
-        /// Types of `crm.deal.contact.fields`.
-        pub mod fields {}
         /// The `crm.deal.contact.items.*` methods.
         pub mod items {
             /// `crm.deal.contact.items.delete`: deletes a `crm.deal.contact.items` record.
@@ -12412,10 +12244,6 @@ pub mod deal {
                     )
                 }
             }
-            /// Types of `crm.deal.contact.items.delete`.
-            pub mod delete {}
-            /// Types of `crm.deal.contact.items.get`.
-            pub mod get {}
             /// Types of `crm.deal.contact.items.set`.
             pub mod set {
                 /// A nested param of `crm.deal.contact.items.set` (set its documented fields with the setters, others with `set`).
@@ -12449,8 +12277,6 @@ pub mod deal {
             }
         }
     }
-    /// Types of `crm.deal.delete`.
-    pub mod delete {}
     /// The `crm.deal.details.*` methods.
     pub mod details {
         /// The `crm.deal.details.*` methods.
@@ -12929,12 +12755,6 @@ pub mod deal {
             }
         }
     }
-    /// Types of `crm.deal.fields`.
-    pub mod fields {}
-    /// Types of `crm.deal.get`.
-    pub mod get {}
-    /// Types of `crm.deal.list`.
-    pub mod list {}
     /// The `crm.deal.productrows.*` methods.
     pub mod productrows {
         /// `crm.deal.productrows.get`: reads one `crm.deal.productrows` record.
@@ -13038,10 +12858,6 @@ pub mod deal {
                 crate::crm::deal::productrows::Set(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.deal.productrows.get`.
-        pub mod get {}
-        /// Types of `crm.deal.productrows.set`.
-        pub mod set {}
     }
     /// The `crm.deal.recurring.*` methods.
     pub mod recurring {
@@ -13536,10 +13352,6 @@ pub mod deal {
                 }
             }
         }
-        /// Types of `crm.deal.recurring.delete`.
-        pub mod delete {}
-        /// Types of `crm.deal.recurring.expose`.
-        pub mod expose {}
         /// Types of `crm.deal.recurring.fields`.
         pub mod fields {
             /// What `crm.deal.recurring.fields` answers.
@@ -13601,10 +13413,6 @@ pub mod deal {
                 }
             }
         }
-        /// Types of `crm.deal.recurring.get`.
-        pub mod get {}
-        /// Types of `crm.deal.recurring.list`.
-        pub mod list {}
         /// Types of `crm.deal.recurring.update`.
         pub mod update {
             /// A nested param of `crm.deal.recurring.update` (set its documented fields with the setters, others with `set`).
@@ -14472,10 +14280,6 @@ pub mod deal {
                 }
             }
         }
-        /// Types of `crm.deal.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.deal.userfield.get`.
-        pub mod get {}
         /// Types of `crm.deal.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.deal.userfield.list`.
@@ -15349,19 +15153,7 @@ pub mod dealcategory {
                 crate::crm::dealcategory::default::Set(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.dealcategory.default.get`.
-        pub mod get {}
-        /// Types of `crm.dealcategory.default.set`.
-        pub mod set {}
     }
-    /// Types of `crm.dealcategory.delete`.
-    pub mod delete {}
-    /// Types of `crm.dealcategory.fields`.
-    pub mod fields {}
-    /// Types of `crm.dealcategory.get`.
-    pub mod get {}
-    /// Types of `crm.dealcategory.list`.
-    pub mod list {}
     /// The `crm.dealcategory.stage.*` methods.
     pub mod stage {
         /// `crm.dealcategory.stage.list`: lists `crm.dealcategory.stage` records.
@@ -15427,11 +15219,7 @@ pub mod dealcategory {
                 crate::crm::dealcategory::stage::List(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.dealcategory.stage.list`.
-        pub mod list {}
     }
-    /// Types of `crm.dealcategory.status`.
-    pub mod status {}
     /// Types of `crm.dealcategory.update`.
     pub mod update {
         /// A nested param of `crm.dealcategory.update` (set its documented fields with the setters, others with `set`).
@@ -16033,8 +15821,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.document.delete`.
-        pub mod delete {}
         /// Types of `crm.documentgenerator.document.enablepublicurl`.
         pub mod enablepublicurl {
             /// What `crm.documentgenerator.document.enablepublicurl` answers.
@@ -16060,8 +15846,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.document.get`.
-        pub mod get {}
         /// Types of `crm.documentgenerator.document.getfields`.
         pub mod getfields {
             /// What `crm.documentgenerator.document.getfields` answers.
@@ -16194,8 +15978,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.document.update`.
-        pub mod update {}
         /// Types of `crm.documentgenerator.document.upload`.
         pub mod upload {
             /// The values the docs list for a param of `crm.documentgenerator.document.upload`.
@@ -16692,12 +16474,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.numerator.delete`.
-        pub mod delete {}
-        /// Types of `crm.documentgenerator.numerator.get`.
-        pub mod get {}
-        /// Types of `crm.documentgenerator.numerator.list`.
-        pub mod list {}
         /// Types of `crm.documentgenerator.numerator.update`.
         pub mod update {
             /// A nested param of `crm.documentgenerator.numerator.update` (set its documented fields with the setters, others with `set`).
@@ -17272,10 +17048,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.template.delete`.
-        pub mod delete {}
-        /// Types of `crm.documentgenerator.template.get`.
-        pub mod get {}
         /// Types of `crm.documentgenerator.template.getfields`.
         pub mod getfields {
             /// What `crm.documentgenerator.template.getfields` answers.
@@ -17928,8 +17700,6 @@ pub mod duplicate {
                 }
             }
         }
-        /// Types of `crm.duplicate.volatileType.list`.
-        pub mod list {}
         /// Types of `crm.duplicate.volatileType.register`.
         pub mod register {
             /// The values the docs list for a param of `crm.duplicate.volatileType.register`.
@@ -17958,8 +17728,6 @@ pub mod duplicate {
                 }
             }
         }
-        /// Types of `crm.duplicate.volatileType.unregister`.
-        pub mod unregister {}
     }
 }
 /// The `crm.entity.*` methods.
@@ -19735,16 +19503,6 @@ pub mod invoice {
             }
         }
     }
-    /// Types of `crm.invoice.delete`.
-    pub mod delete {}
-    /// Types of `crm.invoice.fields`.
-    pub mod fields {}
-    /// Types of `crm.invoice.get`.
-    pub mod get {}
-    /// Types of `crm.invoice.getexternallink`.
-    pub mod getexternallink {}
-    /// Types of `crm.invoice.list`.
-    pub mod list {}
     /// The `crm.invoice.recurring.*` methods.
     pub mod recurring {
         /// `crm.invoice.recurring.add`: creates a `crm.invoice.recurring` record.
@@ -20282,16 +20040,6 @@ pub mod invoice {
                 }
             }
         }
-        /// Types of `crm.invoice.recurring.delete`.
-        pub mod delete {}
-        /// Types of `crm.invoice.recurring.expose`.
-        pub mod expose {}
-        /// Types of `crm.invoice.recurring.fields`.
-        pub mod fields {}
-        /// Types of `crm.invoice.recurring.get`.
-        pub mod get {}
-        /// Types of `crm.invoice.recurring.list`.
-        pub mod list {}
         /// Types of `crm.invoice.recurring.update`.
         pub mod update {
             /// A nested param of `crm.invoice.recurring.update` (set its documented fields with the setters, others with `set`).
@@ -20729,12 +20477,6 @@ pub mod invoice {
                 }
             }
         }
-        /// Types of `crm.invoice.status.delete`.
-        pub mod delete {}
-        /// Types of `crm.invoice.status.get`.
-        pub mod get {}
-        /// Types of `crm.invoice.status.list`.
-        pub mod list {}
         /// Types of `crm.invoice.status.update`.
         pub mod update {
             /// A nested param of `crm.invoice.status.update` (set its documented fields with the setters, others with `set`).
@@ -21289,16 +21031,6 @@ pub mod invoice {
                 crate::crm::invoice::userfield::Update(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.invoice.userfield.add`.
-        pub mod add {}
-        /// Types of `crm.invoice.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.invoice.userfield.get`.
-        pub mod get {}
-        /// Types of `crm.invoice.userfield.list`.
-        pub mod list {}
-        /// Types of `crm.invoice.userfield.update`.
-        pub mod update {}
     }
 }
 /// The `crm.item.*` methods.
@@ -21918,8 +21650,6 @@ pub mod item {
             crate::rt::fields(d)
         }
     }
-    /// Types of `crm.item.add`.
-    pub mod add {}
     /// Types of `crm.item.batchImport`.
     pub mod batch_import {
         /// What `crm.item.batchImport` answers.
@@ -21951,8 +21681,6 @@ pub mod item {
             }
         }
     }
-    /// Types of `crm.item.delete`.
-    pub mod delete {}
     /// The `crm.item.delivery.*` methods.
     pub mod delivery {
         /// `crm.item.delivery.get`: reads one `crm.item.delivery` record.
@@ -22121,10 +21849,6 @@ pub mod item {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.item.delivery.get`.
-        pub mod get {}
-        /// Types of `crm.item.delivery.list`.
-        pub mod list {}
     }
     /// The `crm.item.details.*` methods.
     pub mod details {
@@ -22402,8 +22126,6 @@ pub mod item {
                     )
                 }
             }
-            /// Types of `crm.item.details.configuration.forceCommonScopeForAll`.
-            pub mod force_common_scope_for_all {}
             /// Types of `crm.item.details.configuration.get`.
             pub mod get {
                 /// The values the docs list for a param of `crm.item.details.configuration.get`.
@@ -22481,10 +22203,6 @@ pub mod item {
             }
         }
     }
-    /// Types of `crm.item.fields`.
-    pub mod fields {}
-    /// Types of `crm.item.get`.
-    pub mod get {}
     /// Types of `crm.item.import`.
     pub mod import {
         /// The values the docs list for a param of `crm.item.import`.
@@ -22703,8 +22421,6 @@ pub mod item {
             }
         }
     }
-    /// Types of `crm.item.list`.
-    pub mod list {}
     /// The `crm.item.payment.*` methods.
     pub mod payment {
         /// `crm.item.payment.add`: creates a `crm.item.payment` record.
@@ -23123,10 +22839,6 @@ pub mod item {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.item.payment.add`.
-        pub mod add {}
-        /// Types of `crm.item.payment.delete`.
-        pub mod delete {}
         /// The `crm.item.payment.delivery.*` methods.
         pub mod delivery {
             /// `crm.item.payment.delivery.add`: creates a `crm.item.payment.delivery` record.
@@ -23351,21 +23063,7 @@ pub mod item {
                     )
                 }
             }
-            /// Types of `crm.item.payment.delivery.add`.
-            pub mod add {}
-            /// Types of `crm.item.payment.delivery.delete`.
-            pub mod delete {}
-            /// Types of `crm.item.payment.delivery.list`.
-            pub mod list {}
-            /// Types of `crm.item.payment.delivery.setDelivery`.
-            pub mod set_delivery {}
         }
-        /// Types of `crm.item.payment.get`.
-        pub mod get {}
-        /// Types of `crm.item.payment.list`.
-        pub mod list {}
-        /// Types of `crm.item.payment.pay`.
-        pub mod pay {}
         /// The `crm.item.payment.product.*` methods.
         pub mod product {
             /// `crm.item.payment.product.add`: creates a `crm.item.payment.product` record.
@@ -23592,19 +23290,7 @@ pub mod item {
                     )
                 }
             }
-            /// Types of `crm.item.payment.product.add`.
-            pub mod add {}
-            /// Types of `crm.item.payment.product.delete`.
-            pub mod delete {}
-            /// Types of `crm.item.payment.product.list`.
-            pub mod list {}
-            /// Types of `crm.item.payment.product.setQuantity`.
-            pub mod set_quantity {}
         }
-        /// Types of `crm.item.payment.unpay`.
-        pub mod unpay {}
-        /// Types of `crm.item.payment.update`.
-        pub mod update {}
     }
     /// The `crm.item.productrow.*` methods.
     pub mod productrow {
@@ -24066,25 +23752,7 @@ pub mod item {
                 )
             }
         }
-        /// Types of `crm.item.productrow.add`.
-        pub mod add {}
-        /// Types of `crm.item.productrow.delete`.
-        pub mod delete {}
-        /// Types of `crm.item.productrow.fields`.
-        pub mod fields {}
-        /// Types of `crm.item.productrow.get`.
-        pub mod get {}
-        /// Types of `crm.item.productrow.getAvailableForPayment`.
-        pub mod get_available_for_payment {}
-        /// Types of `crm.item.productrow.list`.
-        pub mod list {}
-        /// Types of `crm.item.productrow.set`.
-        pub mod set {}
-        /// Types of `crm.item.productrow.update`.
-        pub mod update {}
     }
-    /// Types of `crm.item.update`.
-    pub mod update {}
 }
 /// The `crm.lead.*` methods.
 pub mod lead {
@@ -24996,12 +24664,6 @@ pub mod lead {
                 crate::crm::lead::contact::items::Group { actions: self.actions.clone() }
             }
         }
-        /// Types of `crm.lead.contact.add`.
-        pub mod add {}
-        /// Types of `crm.lead.contact.delete`.
-        pub mod delete {}
-        /// Types of `crm.lead.contact.fields`.
-        pub mod fields {}
         /// The `crm.lead.contact.items.*` methods.
         pub mod items {
             /// `crm.lead.contact.items.delete`: deletes a `crm.lead.contact.items` record.
@@ -25164,16 +24826,8 @@ pub mod lead {
                     )
                 }
             }
-            /// Types of `crm.lead.contact.items.delete`.
-            pub mod delete {}
-            /// Types of `crm.lead.contact.items.get`.
-            pub mod get {}
-            /// Types of `crm.lead.contact.items.set`.
-            pub mod set {}
         }
     }
-    /// Types of `crm.lead.delete`.
-    pub mod delete {}
     /// The `crm.lead.details.*` methods.
     pub mod details {
         /// The `crm.lead.details.*` methods.
@@ -25696,12 +25350,6 @@ pub mod lead {
             }
         }
     }
-    /// Types of `crm.lead.fields`.
-    pub mod fields {}
-    /// Types of `crm.lead.get`.
-    pub mod get {}
-    /// Types of `crm.lead.list`.
-    pub mod list {}
     /// The `crm.lead.productrows.*` methods.
     pub mod productrows {
         /// `crm.lead.productrows.get`: reads one `crm.lead.productrows` record.
@@ -25819,8 +25467,6 @@ pub mod lead {
                 )
             }
         }
-        /// Types of `crm.lead.productrows.get`.
-        pub mod get {}
         /// Types of `crm.lead.productrows.set`.
         pub mod set {
             /// A nested param of `crm.lead.productrows.set` (set its documented fields with the setters, others with `set`).
@@ -26680,10 +26326,6 @@ pub mod lead {
                 }
             }
         }
-        /// Types of `crm.lead.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.lead.userfield.get`.
-        pub mod get {}
         /// Types of `crm.lead.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.lead.userfield.list`.
@@ -27392,14 +27034,6 @@ pub mod measure {
             }
         }
     }
-    /// Types of `crm.measure.delete`.
-    pub mod delete {}
-    /// Types of `crm.measure.fields`.
-    pub mod fields {}
-    /// Types of `crm.measure.get`.
-    pub mod get {}
-    /// Types of `crm.measure.list`.
-    pub mod list {}
     /// Types of `crm.measure.update`.
     pub mod update {
         /// A nested param of `crm.measure.update` (set its documented fields with the setters, others with `set`).
@@ -27778,14 +27412,6 @@ pub mod orderentity {
             crate::crm::orderentity::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `crm.orderentity.add`.
-    pub mod add {}
-    /// Types of `crm.orderentity.deleteByFilter`.
-    pub mod delete_by_filter {}
-    /// Types of `crm.orderentity.getFields`.
-    pub mod get_fields {}
-    /// Types of `crm.orderentity.list`.
-    pub mod list {}
 }
 /// The `crm.paysystem.*` methods.
 pub mod paysystem {
@@ -27898,10 +27524,6 @@ pub mod paysystem {
             crate::crm::paysystem::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `crm.paysystem.fields`.
-    pub mod fields {}
-    /// Types of `crm.paysystem.list`.
-    pub mod list {}
 }
 /// The `crm.persontype.*` methods.
 pub mod persontype {
@@ -28014,10 +27636,6 @@ pub mod persontype {
             crate::crm::persontype::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `crm.persontype.fields`.
-    pub mod fields {}
-    /// Types of `crm.persontype.list`.
-    pub mod list {}
 }
 /// The `crm.product.*` methods.
 pub mod product {
@@ -28514,14 +28132,6 @@ pub mod product {
             }
         }
     }
-    /// Types of `crm.product.delete`.
-    pub mod delete {}
-    /// Types of `crm.product.fields`.
-    pub mod fields {}
-    /// Types of `crm.product.get`.
-    pub mod get {}
-    /// Types of `crm.product.list`.
-    pub mod list {}
     /// The `crm.product.property.*` methods.
     pub mod property {
         /// `crm.product.property.add`: creates a `crm.product.property` record.
@@ -28901,10 +28511,6 @@ pub mod product {
                 crate::crm::product::property::Update(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.product.property.add`.
-        pub mod add {}
-        /// Types of `crm.product.property.delete`.
-        pub mod delete {}
         /// The `crm.product.property.enumeration.*` methods.
         pub mod enumeration {
             /// `crm.product.property.enumeration.fields`: describes the fields of `crm.product.property.enumeration` records.
@@ -28967,15 +28573,7 @@ pub mod product {
                     crate::crm::product::property::enumeration::Fields(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `crm.product.property.enumeration.fields`.
-            pub mod fields {}
         }
-        /// Types of `crm.product.property.fields`.
-        pub mod fields {}
-        /// Types of `crm.product.property.get`.
-        pub mod get {}
-        /// Types of `crm.product.property.list`.
-        pub mod list {}
         /// The `crm.product.property.settings.*` methods.
         pub mod settings {
             /// `crm.product.property.settings.fields`: describes the fields of `crm.product.property.settings` records.
@@ -29050,13 +28648,7 @@ pub mod product {
                     crate::crm::product::property::settings::Fields(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `crm.product.property.settings.fields`.
-            pub mod fields {}
         }
-        /// Types of `crm.product.property.types`.
-        pub mod types {}
-        /// Types of `crm.product.property.update`.
-        pub mod update {}
     }
     /// Types of `crm.product.update`.
     pub mod update {
@@ -29261,10 +28853,6 @@ pub mod productrow {
             crate::crm::productrow::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `crm.productrow.fields`.
-    pub mod fields {}
-    /// Types of `crm.productrow.list`.
-    pub mod list {}
 }
 /// The `crm.productsection.*` methods.
 pub mod productsection {
@@ -29660,14 +29248,6 @@ pub mod productsection {
             }
         }
     }
-    /// Types of `crm.productsection.delete`.
-    pub mod delete {}
-    /// Types of `crm.productsection.fields`.
-    pub mod fields {}
-    /// Types of `crm.productsection.get`.
-    pub mod get {}
-    /// Types of `crm.productsection.list`.
-    pub mod list {}
     /// Types of `crm.productsection.update`.
     pub mod update {
         /// A nested param of `crm.productsection.update` (set its documented fields with the setters, others with `set`).
@@ -30456,8 +30036,6 @@ pub mod quote {
                 }
             }
         }
-        /// Types of `crm.quote.contact.fields`.
-        pub mod fields {}
         /// The `crm.quote.contact.items.*` methods.
         pub mod items {
             /// `crm.quote.contact.items.delete`: deletes a `crm.quote.contact.items` record.
@@ -30624,10 +30202,6 @@ pub mod quote {
                     )
                 }
             }
-            /// Types of `crm.quote.contact.items.delete`.
-            pub mod delete {}
-            /// Types of `crm.quote.contact.items.get`.
-            pub mod get {}
             /// Types of `crm.quote.contact.items.set`.
             pub mod set {
                 /// A nested param of `crm.quote.contact.items.set` (set its documented fields with the setters, others with `set`).
@@ -30661,14 +30235,6 @@ pub mod quote {
             }
         }
     }
-    /// Types of `crm.quote.delete`.
-    pub mod delete {}
-    /// Types of `crm.quote.fields`.
-    pub mod fields {}
-    /// Types of `crm.quote.get`.
-    pub mod get {}
-    /// Types of `crm.quote.list`.
-    pub mod list {}
     /// The `crm.quote.productrows.*` methods.
     pub mod productrows {
         /// `crm.quote.productrows.get`: reads one `crm.quote.productrows` record.
@@ -30786,8 +30352,6 @@ pub mod quote {
                 )
             }
         }
-        /// Types of `crm.quote.productrows.get`.
-        pub mod get {}
         /// Types of `crm.quote.productrows.set`.
         pub mod set {
             /// A nested param of `crm.quote.productrows.set` (set its documented fields with the setters, others with `set`).
@@ -31543,10 +31107,6 @@ pub mod quote {
                 }
             }
         }
-        /// Types of `crm.quote.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.quote.userfield.get`.
-        pub mod get {}
         /// Types of `crm.quote.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.quote.userfield.list`.
@@ -32179,8 +31739,6 @@ pub mod requisite {
             crate::crm::requisite::userfield::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `crm.requisite.add`.
-    pub mod add {}
     /// The `crm.requisite.bankdetail.*` methods.
     pub mod bankdetail {
         /// `crm.requisite.bankdetail.add`: creates a `crm.requisite.bankdetail` record.
@@ -32593,10 +32151,6 @@ pub mod requisite {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.requisite.bankdetail.add`.
-        pub mod add {}
-        /// Types of `crm.requisite.bankdetail.delete`.
-        pub mod delete {}
         /// Types of `crm.requisite.bankdetail.fields`.
         pub mod fields {
             /// What `crm.requisite.bankdetail.fields` answers.
@@ -32640,8 +32194,6 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.bankdetail.get`.
-        pub mod get {}
         /// Types of `crm.requisite.bankdetail.list`.
         pub mod list {
             /// A nested param of `crm.requisite.bankdetail.list` (set its documented fields with the setters, others with `set`).
@@ -32797,15 +32349,7 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.bankdetail.update`.
-        pub mod update {}
     }
-    /// Types of `crm.requisite.delete`.
-    pub mod delete {}
-    /// Types of `crm.requisite.fields`.
-    pub mod fields {}
-    /// Types of `crm.requisite.get`.
-    pub mod get {}
     /// The `crm.requisite.link.*` methods.
     pub mod link {
         /// `crm.requisite.link.fields`: describes the fields of `crm.requisite.link` records.
@@ -33146,8 +32690,6 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.link.get`.
-        pub mod get {}
         /// Types of `crm.requisite.link.list`.
         pub mod list {
             /// A nested param of `crm.requisite.link.list` (set its documented fields with the setters, others with `set`).
@@ -33195,13 +32737,7 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.link.register`.
-        pub mod register {}
-        /// Types of `crm.requisite.link.unregister`.
-        pub mod unregister {}
     }
-    /// Types of `crm.requisite.list`.
-    pub mod list {}
     /// The `crm.requisite.preset.*` methods.
     pub mod preset {
         /// `crm.requisite.preset.add`: creates a `crm.requisite.preset` record.
@@ -33588,12 +33124,6 @@ pub mod requisite {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.requisite.preset.add`.
-        pub mod add {}
-        /// Types of `crm.requisite.preset.countries`.
-        pub mod countries {}
-        /// Types of `crm.requisite.preset.delete`.
-        pub mod delete {}
         /// The `crm.requisite.preset.field.*` methods.
         pub mod field {
             /// `crm.requisite.preset.field.add`: creates a `crm.requisite.preset.field` record.
@@ -33948,12 +33478,6 @@ pub mod requisite {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `crm.requisite.preset.field.add`.
-            pub mod add {}
-            /// Types of `crm.requisite.preset.field.availabletoadd`.
-            pub mod availabletoadd {}
-            /// Types of `crm.requisite.preset.field.delete`.
-            pub mod delete {}
             /// Types of `crm.requisite.preset.field.fields`.
             pub mod fields {
                 /// What `crm.requisite.preset.field.fields` answers.
@@ -34001,10 +33525,6 @@ pub mod requisite {
                     }
                 }
             }
-            /// Types of `crm.requisite.preset.field.get`.
-            pub mod get {}
-            /// Types of `crm.requisite.preset.field.list`.
-            pub mod list {}
             /// Types of `crm.requisite.preset.field.update`.
             pub mod update {
                 /// A nested param of `crm.requisite.preset.field.update` (set its documented fields with the setters, others with `set`).
@@ -34128,8 +33648,6 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.preset.get`.
-        pub mod get {}
         /// Types of `crm.requisite.preset.list`.
         pub mod list {
             /// A nested param of `crm.requisite.preset.list` (set its documented fields with the setters, others with `set`).
@@ -34197,11 +33715,7 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.preset.update`.
-        pub mod update {}
     }
-    /// Types of `crm.requisite.update`.
-    pub mod update {}
     /// The `crm.requisite.userfield.*` methods.
     pub mod userfield {
         /// `crm.requisite.userfield.add`: creates a `crm.requisite.userfield` record.
@@ -34525,12 +34039,6 @@ pub mod requisite {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.requisite.userfield.add`.
-        pub mod add {}
-        /// Types of `crm.requisite.userfield.delete`.
-        pub mod delete {}
-        /// Types of `crm.requisite.userfield.get`.
-        pub mod get {}
         /// Types of `crm.requisite.userfield.list`.
         pub mod list {
             /// The values the docs list for a param of `crm.requisite.userfield.list`.
@@ -34660,8 +34168,6 @@ pub mod requisite {
                 }
             }
         }
-        /// Types of `crm.requisite.userfield.update`.
-        pub mod update {}
     }
 }
 /// The `crm.settings.*` methods.
@@ -34736,8 +34242,6 @@ pub mod settings {
                 crate::crm::settings::mode::Get(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.settings.mode.get`.
-        pub mod get {}
     }
 }
 /// The `crm.stagehistory.*` methods.
@@ -35296,8 +34800,6 @@ pub mod status {
             }
         }
     }
-    /// Types of `crm.status.delete`.
-    pub mod delete {}
     /// The `crm.status.entity.*` methods.
     pub mod entity {
         /// `crm.status.entity.items`: calls the REST method of this name.
@@ -35400,8 +34902,6 @@ pub mod status {
                 crate::crm::status::entity::Types(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `crm.status.entity.items`.
-        pub mod items {}
         /// Types of `crm.status.entity.types`.
         pub mod types {
             /// What `crm.status.entity.types` answers.
@@ -35516,10 +35016,6 @@ pub mod status {
             }
         }
     }
-    /// Types of `crm.status.get`.
-    pub mod get {}
-    /// Types of `crm.status.list`.
-    pub mod list {}
     /// Types of `crm.status.update`.
     pub mod update {
         /// A nested param of `crm.status.update` (set its documented fields with the setters, others with `set`).
@@ -35829,8 +35325,6 @@ pub mod timeline {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.timeline.bindings.bind`.
-        pub mod bind {}
         /// Types of `crm.timeline.bindings.fields`.
         pub mod fields {
             /// What `crm.timeline.bindings.fields` answers.
@@ -35862,10 +35356,6 @@ pub mod timeline {
                 }
             }
         }
-        /// Types of `crm.timeline.bindings.list`.
-        pub mod list {}
-        /// Types of `crm.timeline.bindings.unbind`.
-        pub mod unbind {}
     }
     /// The `crm.timeline.comment.*` methods.
     pub mod comment {
@@ -36296,8 +35786,6 @@ pub mod timeline {
                 }
             }
         }
-        /// Types of `crm.timeline.comment.delete`.
-        pub mod delete {}
         /// Types of `crm.timeline.comment.fields`.
         pub mod fields {
             /// What `crm.timeline.comment.fields` answers.
@@ -36341,12 +35829,6 @@ pub mod timeline {
                 }
             }
         }
-        /// Types of `crm.timeline.comment.get`.
-        pub mod get {}
-        /// Types of `crm.timeline.comment.list`.
-        pub mod list {}
-        /// Types of `crm.timeline.comment.update`.
-        pub mod update {}
     }
     /// The `crm.timeline.icon.*` methods.
     pub mod icon {
@@ -36586,14 +36068,6 @@ pub mod timeline {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.timeline.icon.add`.
-        pub mod add {}
-        /// Types of `crm.timeline.icon.delete`.
-        pub mod delete {}
-        /// Types of `crm.timeline.icon.get`.
-        pub mod get {}
-        /// Types of `crm.timeline.icon.list`.
-        pub mod list {}
     }
     /// The `crm.timeline.item.*` methods.
     pub mod item {
@@ -36729,10 +36203,6 @@ pub mod timeline {
                 )
             }
         }
-        /// Types of `crm.timeline.item.pin`.
-        pub mod pin {}
-        /// Types of `crm.timeline.item.unpin`.
-        pub mod unpin {}
     }
     /// The `crm.timeline.layout.*` methods.
     pub mod layout {
@@ -36944,10 +36414,6 @@ pub mod timeline {
                     )
                 }
             }
-            /// Types of `crm.timeline.layout.blocks.delete`.
-            pub mod delete {}
-            /// Types of `crm.timeline.layout.blocks.get`.
-            pub mod get {}
             /// Types of `crm.timeline.layout.blocks.set`.
             pub mod set {
                 /// The values the docs list for a param of `crm.timeline.layout.blocks.set`.
@@ -37344,14 +36810,6 @@ pub mod timeline {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.timeline.logmessage.add`.
-        pub mod add {}
-        /// Types of `crm.timeline.logmessage.delete`.
-        pub mod delete {}
-        /// Types of `crm.timeline.logmessage.get`.
-        pub mod get {}
-        /// Types of `crm.timeline.logmessage.list`.
-        pub mod list {}
     }
     /// The `crm.timeline.logo.*` methods.
     pub mod logo {
@@ -37592,14 +37050,6 @@ pub mod timeline {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.timeline.logo.add`.
-        pub mod add {}
-        /// Types of `crm.timeline.logo.delete`.
-        pub mod delete {}
-        /// Types of `crm.timeline.logo.get`.
-        pub mod get {}
-        /// Types of `crm.timeline.logo.list`.
-        pub mod list {}
     }
     /// The `crm.timeline.note.*` methods.
     pub mod note {
@@ -37832,12 +37282,6 @@ pub mod timeline {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `crm.timeline.note.delete`.
-        pub mod delete {}
-        /// Types of `crm.timeline.note.get`.
-        pub mod get {}
-        /// Types of `crm.timeline.note.save`.
-        pub mod save {}
     }
 }
 /// The `crm.tracking.*` methods.
@@ -38038,8 +37482,6 @@ pub mod tracking {
                 }
             }
         }
-        /// Types of `crm.tracking.trace.delete`.
-        pub mod delete {}
     }
 }
 /// The `crm.type.*` methods.
@@ -38432,20 +37874,6 @@ pub mod type_ {
             )
         }
     }
-    /// Types of `crm.type.add`.
-    pub mod add {}
-    /// Types of `crm.type.delete`.
-    pub mod delete {}
-    /// Types of `crm.type.fields`.
-    pub mod fields {}
-    /// Types of `crm.type.get`.
-    pub mod get {}
-    /// Types of `crm.type.getByEntityTypeId`.
-    pub mod get_by_entity_type_id {}
-    /// Types of `crm.type.list`.
-    pub mod list {}
-    /// Types of `crm.type.update`.
-    pub mod update {}
 }
 /// The `crm.userfield.*` methods.
 pub mod userfield {
@@ -38774,8 +38202,6 @@ pub mod userfield {
                 )
             }
         }
-        /// Types of `crm.userfield.settings.fields`.
-        pub mod fields {}
     }
     /// Types of `crm.userfield.types`.
     pub mod types {
@@ -39207,8 +38633,6 @@ pub mod vat {
             }
         }
     }
-    /// Types of `crm.vat.delete`.
-    pub mod delete {}
     /// Types of `crm.vat.fields`.
     pub mod fields {
         /// What `crm.vat.fields` answers.
@@ -39249,10 +38673,6 @@ pub mod vat {
             }
         }
     }
-    /// Types of `crm.vat.get`.
-    pub mod get {}
-    /// Types of `crm.vat.list`.
-    pub mod list {}
     /// Types of `crm.vat.update`.
     pub mod update {
         /// A nested param of `crm.vat.update` (set its documented fields with the setters, others with `set`).

@@ -312,13 +312,3 @@ impl Group {
         )
     }
 }
-/// Types of `department.add`.
-pub mod add {}
-/// Types of `department.delete`.
-pub mod delete {}
-/// Types of `department.fields`.
-pub mod fields {}
-/// Types of `department.get`.
-pub mod get {}
-/// Types of `department.update`.
-pub mod update {}

@@ -164,8 +164,6 @@ pub mod attached_object {
             crate::rt::fields(d)
         }
     }
-    /// Types of `disk.attachedObject.get`.
-    pub mod get {}
 }
 /// The `disk.file.*` methods.
 pub mod file {
@@ -860,28 +858,6 @@ pub mod file {
             )
         }
     }
-    /// Types of `disk.file.copyTo`.
-    pub mod copy_to {}
-    /// Types of `disk.file.delete`.
-    pub mod delete {}
-    /// Types of `disk.file.get`.
-    pub mod get {}
-    /// Types of `disk.file.getExternalLink`.
-    pub mod get_external_link {}
-    /// Types of `disk.file.getFields`.
-    pub mod get_fields {}
-    /// Types of `disk.file.getVersions`.
-    pub mod get_versions {}
-    /// Types of `disk.file.markDeleted`.
-    pub mod mark_deleted {}
-    /// Types of `disk.file.moveTo`.
-    pub mod move_to {}
-    /// Types of `disk.file.rename`.
-    pub mod rename {}
-    /// Types of `disk.file.restore`.
-    pub mod restore {}
-    /// Types of `disk.file.restoreFromVersion`.
-    pub mod restore_from_version {}
     /// Types of `disk.file.search`.
     pub mod search {
         /// A nested param of `disk.file.search` (set its documented fields with the setters, others with `set`).
@@ -989,8 +965,6 @@ pub mod file {
             }
         }
     }
-    /// Types of `disk.file.uploadVersion`.
-    pub mod upload_version {}
 }
 /// The `disk.folder.*` methods.
 pub mod folder {
@@ -1697,28 +1671,6 @@ pub mod folder {
             )
         }
     }
-    /// Types of `disk.folder.addSubFolder`.
-    pub mod add_sub_folder {}
-    /// Types of `disk.folder.copyTo`.
-    pub mod copy_to {}
-    /// Types of `disk.folder.deleteTree`.
-    pub mod delete_tree {}
-    /// Types of `disk.folder.get`.
-    pub mod get {}
-    /// Types of `disk.folder.getChildren`.
-    pub mod get_children {}
-    /// Types of `disk.folder.getExternalLink`.
-    pub mod get_external_link {}
-    /// Types of `disk.folder.getFields`.
-    pub mod get_fields {}
-    /// Types of `disk.folder.markDeleted`.
-    pub mod mark_deleted {}
-    /// Types of `disk.folder.moveTo`.
-    pub mod move_to {}
-    /// Types of `disk.folder.rename`.
-    pub mod rename {}
-    /// Types of `disk.folder.restore`.
-    pub mod restore {}
     /// Types of `disk.folder.shareToUser`.
     pub mod share_to_user {
         /// The values the docs list for a param of `disk.folder.shareToUser`.
@@ -1750,8 +1702,6 @@ pub mod folder {
             }
         }
     }
-    /// Types of `disk.folder.uploadFile`.
-    pub mod upload_file {}
 }
 /// The `disk.rights.*` methods.
 pub mod rights {
@@ -1805,8 +1755,6 @@ pub mod rights {
             crate::disk::rights::GetTasks(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `disk.rights.getTasks`.
-    pub mod get_tasks {}
 }
 /// The `disk.storage.*` methods.
 pub mod storage {
@@ -2305,24 +2253,6 @@ pub mod storage {
             )
         }
     }
-    /// Types of `disk.storage.addFolder`.
-    pub mod add_folder {}
-    /// Types of `disk.storage.get`.
-    pub mod get {}
-    /// Types of `disk.storage.getChildren`.
-    pub mod get_children {}
-    /// Types of `disk.storage.getFields`.
-    pub mod get_fields {}
-    /// Types of `disk.storage.getForApp`.
-    pub mod get_for_app {}
-    /// Types of `disk.storage.getList`.
-    pub mod get_list {}
-    /// Types of `disk.storage.getTypes`.
-    pub mod get_types {}
-    /// Types of `disk.storage.rename`.
-    pub mod rename {}
-    /// Types of `disk.storage.uploadFile`.
-    pub mod upload_file {}
 }
 /// The `disk.version.*` methods.
 pub mod version {
@@ -2384,6 +2314,4 @@ pub mod version {
             )
         }
     }
-    /// Types of `disk.version.get`.
-    pub mod get {}
 }

@@ -534,8 +534,6 @@ pub mod document {
             }
         }
     }
-    /// Types of `documentgenerator.document.delete`.
-    pub mod delete {}
     /// Types of `documentgenerator.document.enablepublicurl`.
     pub mod enablepublicurl {
         /// What `documentgenerator.document.enablepublicurl` answers.
@@ -561,8 +559,6 @@ pub mod document {
             }
         }
     }
-    /// Types of `documentgenerator.document.get`.
-    pub mod get {}
     /// Types of `documentgenerator.document.getfields`.
     pub mod getfields {
         /// What `documentgenerator.document.getfields` answers.
@@ -1135,12 +1131,6 @@ pub mod numerator {
             }
         }
     }
-    /// Types of `documentgenerator.numerator.delete`.
-    pub mod delete {}
-    /// Types of `documentgenerator.numerator.get`.
-    pub mod get {}
-    /// Types of `documentgenerator.numerator.list`.
-    pub mod list {}
     /// Types of `documentgenerator.numerator.update`.
     pub mod update {
         /// The values the docs list for a param of `documentgenerator.numerator.update`.
@@ -1592,12 +1582,6 @@ pub mod region {
             }
         }
     }
-    /// Types of `documentgenerator.region.delete`.
-    pub mod delete {}
-    /// Types of `documentgenerator.region.get`.
-    pub mod get {}
-    /// Types of `documentgenerator.region.list`.
-    pub mod list {}
     /// Types of `documentgenerator.region.update`.
     pub mod update {
         /// A nested param of `documentgenerator.region.update` (set its documented fields with the setters, others with `set`).
@@ -2172,8 +2156,6 @@ pub mod role {
             }
         }
     }
-    /// Types of `documentgenerator.role.delete`.
-    pub mod delete {}
     /// Types of `documentgenerator.role.fillaccesses`.
     pub mod fillaccesses {
         /// The values the docs list for a param of `documentgenerator.role.fillaccesses`.
@@ -2250,10 +2232,6 @@ pub mod role {
             }
         }
     }
-    /// Types of `documentgenerator.role.get`.
-    pub mod get {}
-    /// Types of `documentgenerator.role.list`.
-    pub mod list {}
     /// Types of `documentgenerator.role.update`.
     pub mod update {
         /// The values the docs list for a param of `documentgenerator.role.update`.
@@ -2846,10 +2824,6 @@ pub mod template {
             }
         }
     }
-    /// Types of `documentgenerator.template.delete`.
-    pub mod delete {}
-    /// Types of `documentgenerator.template.get`.
-    pub mod get {}
     /// Types of `documentgenerator.template.getfields`.
     pub mod getfields {
         /// What `documentgenerator.template.getfields` answers.

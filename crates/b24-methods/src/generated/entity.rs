@@ -335,12 +335,6 @@ impl<'de> serde::Deserialize<'de> for Entity {
         crate::rt::fields(d)
     }
 }
-/// Types of `entity.add`.
-pub mod add {}
-/// Types of `entity.delete`.
-pub mod delete {}
-/// Types of `entity.get`.
-pub mod get {}
 /// The `entity.item.*` methods.
 pub mod item {
     /// `entity.item.add`: creates a `entity.item` record.
@@ -671,10 +665,6 @@ pub mod item {
             )
         }
     }
-    /// Types of `entity.item.add`.
-    pub mod add {}
-    /// Types of `entity.item.delete`.
-    pub mod delete {}
     /// Types of `entity.item.get`.
     pub mod get {
         /// A nested param of `entity.item.get` (set its documented fields with the setters, others with `set`).
@@ -1076,17 +1066,7 @@ pub mod item {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `entity.item.property.add`.
-        pub mod add {}
-        /// Types of `entity.item.property.delete`.
-        pub mod delete {}
-        /// Types of `entity.item.property.get`.
-        pub mod get {}
-        /// Types of `entity.item.property.update`.
-        pub mod update {}
     }
-    /// Types of `entity.item.update`.
-    pub mod update {}
 }
 /// Types of `entity.rights`.
 pub mod rights {
@@ -1448,10 +1428,6 @@ pub mod section {
             )
         }
     }
-    /// Types of `entity.section.add`.
-    pub mod add {}
-    /// Types of `entity.section.delete`.
-    pub mod delete {}
     /// Types of `entity.section.get`.
     pub mod get {
         /// A nested param of `entity.section.get` (set its documented fields with the setters, others with `set`).
@@ -1543,8 +1519,4 @@ pub mod section {
             }
         }
     }
-    /// Types of `entity.section.update`.
-    pub mod update {}
 }
-/// Types of `entity.update`.
-pub mod update {}

@@ -226,8 +226,6 @@ pub mod bind {
         }
     }
 }
-/// Types of `event.get`.
-pub mod get {}
 /// The `event.offline.*` methods.
 pub mod offline {
     /// `event.offline.clear`: calls the REST method of this name.
@@ -477,14 +475,6 @@ pub mod offline {
             crate::event::offline::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `event.offline.clear`.
-    pub mod clear {}
-    /// Types of `event.offline.error`.
-    pub mod error {}
-    /// Types of `event.offline.get`.
-    pub mod get {}
-    /// Types of `event.offline.list`.
-    pub mod list {}
 }
 /// Types of `event.unbind`.
 pub mod unbind {

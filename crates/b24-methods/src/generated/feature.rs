@@ -68,5 +68,3 @@ impl Group {
         )
     }
 }
-/// Types of `feature.get`.
-pub mod get {}

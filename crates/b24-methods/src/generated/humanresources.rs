@@ -508,10 +508,6 @@ pub mod hcmlink {
                 }
             }
         }
-        /// Types of `humanresources.hcmlink.company.delete`.
-        pub mod delete {}
-        /// Types of `humanresources.hcmlink.company.list`.
-        pub mod list {}
         /// Types of `humanresources.hcmlink.company.update`.
         pub mod update {
             /// The values the docs list for a param of `humanresources.hcmlink.company.update`.
@@ -785,8 +781,6 @@ pub mod hcmlink {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `humanresources.hcmlink.company.user.list`.
-            pub mod list {}
         }
     }
     /// The `humanresources.hcmlink.employee.*` methods.
@@ -973,8 +967,6 @@ pub mod hcmlink {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `humanresources.hcmlink.employee.list`.
-        pub mod list {}
         /// Types of `humanresources.hcmlink.employee.set`.
         pub mod set {
             /// A nested param of `humanresources.hcmlink.employee.set` (set its documented fields with the setters, others with `set`).
@@ -1481,8 +1473,6 @@ pub mod hcmlink {
                     )
                 }
             }
-            /// Types of `humanresources.hcmlink.job.status.get`.
-            pub mod get {}
         }
         /// Types of `humanresources.hcmlink.job.update`.
         pub mod update {

@@ -860,14 +860,6 @@ pub mod chat {
             }
         }
     }
-    /// Types of `im.chat.leave`.
-    pub mod leave {}
-    /// Types of `im.chat.mute`.
-    pub mod mute {}
-    /// Types of `im.chat.setOwner`.
-    pub mod set_owner {}
-    /// Types of `im.chat.updateAvatar`.
-    pub mod update_avatar {}
     /// Types of `im.chat.updateColor`.
     pub mod update_color {
         /// The values the docs list for a param of `im.chat.updateColor`.
@@ -935,8 +927,6 @@ pub mod chat {
             }
         }
     }
-    /// Types of `im.chat.updateTitle`.
-    pub mod update_title {}
     /// The `im.chat.user.*` methods.
     pub mod user {
         /// `im.chat.user.add`: creates a `im.chat.user` record.
@@ -1118,12 +1108,6 @@ pub mod chat {
                 )
             }
         }
-        /// Types of `im.chat.user.add`.
-        pub mod add {}
-        /// Types of `im.chat.user.delete`.
-        pub mod delete {}
-        /// Types of `im.chat.user.list`.
-        pub mod list {}
     }
 }
 /// The `im.counters.*` methods.
@@ -1218,8 +1202,6 @@ pub mod counters {
             crate::rt::fields(d)
         }
     }
-    /// Types of `im.counters.get`.
-    pub mod get {}
 }
 /// The `im.department.*` methods.
 pub mod department {
@@ -1516,8 +1498,6 @@ pub mod department {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.department.colleagues.list`.
-        pub mod list {}
     }
     /// The `im.department.employees.*` methods.
     pub mod employees {
@@ -1692,11 +1672,7 @@ pub mod department {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.department.employees.get`.
-        pub mod get {}
     }
-    /// Types of `im.department.get`.
-    pub mod get {}
     /// The `im.department.managers.*` methods.
     pub mod managers {
         /// `im.department.managers.get`: reads one `im.department.managers` record.
@@ -1870,8 +1846,6 @@ pub mod department {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.department.managers.get`.
-        pub mod get {}
     }
 }
 /// The `im.dialog.*` methods.
@@ -2220,8 +2194,6 @@ pub mod dialog {
             crate::rt::fields(d)
         }
     }
-    /// Types of `im.dialog.get`.
-    pub mod get {}
     /// The `im.dialog.messages.*` methods.
     pub mod messages {
         /// `im.dialog.messages.get`: reads one `im.dialog.messages` record.
@@ -2424,10 +2396,6 @@ pub mod dialog {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.dialog.messages.get`.
-        pub mod get {}
-        /// Types of `im.dialog.messages.search`.
-        pub mod search {}
     }
     /// The `im.dialog.read.*` methods.
     pub mod read {
@@ -2525,11 +2493,7 @@ pub mod dialog {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.dialog.read.all`.
-        pub mod all {}
     }
-    /// Types of `im.dialog.unread`.
-    pub mod unread {}
     /// The `im.dialog.users.*` methods.
     pub mod users {
         /// `im.dialog.users.list`: lists `im.dialog.users` records.
@@ -2722,11 +2686,7 @@ pub mod dialog {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.dialog.users.list`.
-        pub mod list {}
     }
-    /// Types of `im.dialog.writing`.
-    pub mod writing {}
 }
 /// The `im.disk.*` methods.
 pub mod disk {
@@ -2982,10 +2942,6 @@ pub mod disk {
                 }
             }
         }
-        /// Types of `im.disk.file.delete`.
-        pub mod delete {}
-        /// Types of `im.disk.file.save`.
-        pub mod save {}
     }
     /// The `im.disk.folder.*` methods.
     pub mod folder {
@@ -3059,8 +3015,6 @@ pub mod disk {
                 )
             }
         }
-        /// Types of `im.disk.folder.get`.
-        pub mod get {}
     }
 }
 /// The `im.message.*` methods.
@@ -3479,12 +3433,6 @@ pub mod message {
             )
         }
     }
-    /// Types of `im.message.add`.
-    pub mod add {}
-    /// Types of `im.message.command`.
-    pub mod command {}
-    /// Types of `im.message.delete`.
-    pub mod delete {}
     /// Types of `im.message.like`.
     pub mod like {
         /// The values the docs list for a param of `im.message.like`.
@@ -3544,8 +3492,6 @@ pub mod message {
             }
         }
     }
-    /// Types of `im.message.update`.
-    pub mod update {}
 }
 /// The `im.notify.*` methods.
 pub mod notify {
@@ -3989,8 +3935,6 @@ pub mod notify {
             }
         }
     }
-    /// Types of `im.notify.delete`.
-    pub mod delete {}
     /// Types of `im.notify.get`.
     pub mod get {
         /// The values the docs list for a param of `im.notify.get`.
@@ -4272,8 +4216,6 @@ pub mod notify {
                 )
             }
         }
-        /// Types of `im.notify.personal.add`.
-        pub mod add {}
     }
     /// The `im.notify.read.*` methods.
     pub mod read {
@@ -4418,8 +4360,6 @@ pub mod notify {
                 }
             }
         }
-        /// Types of `im.notify.read.list`.
-        pub mod list {}
     }
     /// The `im.notify.schema.*` methods.
     pub mod schema {
@@ -4502,8 +4442,6 @@ pub mod notify {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.notify.schema.get`.
-        pub mod get {}
     }
     /// The `im.notify.system.*` methods.
     pub mod system {
@@ -4604,8 +4542,6 @@ pub mod notify {
                 )
             }
         }
-        /// Types of `im.notify.system.add`.
-        pub mod add {}
     }
 }
 /// The `im.recent.*` methods.
@@ -5031,16 +4967,6 @@ pub mod recent {
             crate::rt::fields(d)
         }
     }
-    /// Types of `im.recent.get`.
-    pub mod get {}
-    /// Types of `im.recent.hide`.
-    pub mod hide {}
-    /// Types of `im.recent.list`.
-    pub mod list {}
-    /// Types of `im.recent.pin`.
-    pub mod pin {}
-    /// Types of `im.recent.unread`.
-    pub mod unread {}
 }
 /// The `im.revision.*` methods.
 pub mod revision {
@@ -5094,8 +5020,6 @@ pub mod revision {
             crate::im::revision::Get(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `im.revision.get`.
-    pub mod get {}
 }
 /// The `im.search.*` methods.
 pub mod search {
@@ -5333,8 +5257,6 @@ pub mod search {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.search.chat.list`.
-        pub mod list {}
     }
     /// The `im.search.department.*` methods.
     pub mod department {
@@ -5447,8 +5369,6 @@ pub mod search {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.search.department.list`.
-        pub mod list {}
     }
     /// The `im.search.last.*` methods.
     pub mod last {
@@ -5668,12 +5588,6 @@ pub mod search {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.search.last.add`.
-        pub mod add {}
-        /// Types of `im.search.last.delete`.
-        pub mod delete {}
-        /// Types of `im.search.last.get`.
-        pub mod get {}
     }
     /// The `im.search.user.*` methods.
     pub mod user {
@@ -5834,8 +5748,6 @@ pub mod search {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.search.user.list`.
-        pub mod list {}
     }
 }
 /// The `im.user.*` methods.
@@ -6021,8 +5933,6 @@ pub mod user {
             crate::rt::fields(d)
         }
     }
-    /// Types of `im.user.get`.
-    pub mod get {}
     /// The `im.user.list.*` methods.
     pub mod list {
         /// `im.user.list.get`: reads one `im.user.list` record.
@@ -6197,8 +6107,6 @@ pub mod user {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `im.user.list.get`.
-        pub mod get {}
     }
     /// The `im.user.status.*` methods.
     pub mod status {
@@ -6304,8 +6212,6 @@ pub mod user {
                 )
             }
         }
-        /// Types of `im.user.status.get`.
-        pub mod get {}
         /// The `im.user.status.idle.*` methods.
         pub mod idle {
             /// `im.user.status.idle.end`: calls the REST method of this name.
@@ -6404,10 +6310,6 @@ pub mod user {
                     crate::im::user::status::idle::Start(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `im.user.status.idle.end`.
-            pub mod end {}
-            /// Types of `im.user.status.idle.start`.
-            pub mod start {}
         }
         /// Types of `im.user.status.set`.
         pub mod set {
@@ -6608,12 +6510,6 @@ pub mod v2 {
                 crate::im::v2::event::Unsubscribe(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `im.v2.Event.get`.
-        pub mod get {}
-        /// Types of `im.v2.Event.subscribe`.
-        pub mod subscribe {}
-        /// Types of `im.v2.Event.unsubscribe`.
-        pub mod unsubscribe {}
     }
     /// The `im.v2.File.*` methods.
     pub mod file {
@@ -6742,8 +6638,6 @@ pub mod v2 {
                 )
             }
         }
-        /// Types of `im.v2.File.download`.
-        pub mod download {}
         /// Types of `im.v2.File.upload`.
         pub mod upload {
             /// A nested param of `im.v2.File.upload` (set its documented fields with the setters, others with `set`).

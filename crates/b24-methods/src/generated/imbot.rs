@@ -542,12 +542,6 @@ pub mod app {
             )
         }
     }
-    /// Types of `imbot.app.register`.
-    pub mod register {}
-    /// Types of `imbot.app.unregister`.
-    pub mod unregister {}
-    /// Types of `imbot.app.update`.
-    pub mod update {}
 }
 /// The `imbot.bot.*` methods.
 pub mod bot {
@@ -644,8 +638,6 @@ pub mod bot {
             crate::rt::fields(d)
         }
     }
-    /// Types of `imbot.bot.list`.
-    pub mod list {}
 }
 /// The `imbot.chat.*` methods.
 pub mod chat {
@@ -1446,18 +1438,6 @@ pub mod chat {
             }
         }
     }
-    /// Types of `imbot.chat.get`.
-    pub mod get {}
-    /// Types of `imbot.chat.leave`.
-    pub mod leave {}
-    /// Types of `imbot.chat.sendTyping`.
-    pub mod send_typing {}
-    /// Types of `imbot.chat.setManager`.
-    pub mod set_manager {}
-    /// Types of `imbot.chat.setOwner`.
-    pub mod set_owner {}
-    /// Types of `imbot.chat.updateAvatar`.
-    pub mod update_avatar {}
     /// Types of `imbot.chat.updateColor`.
     pub mod update_color {
         /// The values the docs list for a param of `imbot.chat.updateColor`.
@@ -1525,8 +1505,6 @@ pub mod chat {
             }
         }
     }
-    /// Types of `imbot.chat.updateTitle`.
-    pub mod update_title {}
     /// The `imbot.chat.user.*` methods.
     pub mod user {
         /// `imbot.chat.user.add`: creates a `imbot.chat.user` record.
@@ -1767,12 +1745,6 @@ pub mod chat {
                 )
             }
         }
-        /// Types of `imbot.chat.user.add`.
-        pub mod add {}
-        /// Types of `imbot.chat.user.delete`.
-        pub mod delete {}
-        /// Types of `imbot.chat.user.list`.
-        pub mod list {}
     }
 }
 /// The `imbot.command.*` methods.
@@ -2241,8 +2213,6 @@ pub mod command {
             }
         }
     }
-    /// Types of `imbot.command.unregister`.
-    pub mod unregister {}
     /// Types of `imbot.command.update`.
     pub mod update {
         /// A nested param of `imbot.command.update` (set its documented fields with the setters, others with `set`).
@@ -2522,8 +2492,6 @@ pub mod dialog {
             crate::rt::fields(d)
         }
     }
-    /// Types of `imbot.dialog.get`.
-    pub mod get {}
 }
 /// The `imbot.message.*` methods.
 pub mod message {
@@ -2913,10 +2881,6 @@ pub mod message {
             )
         }
     }
-    /// Types of `imbot.message.add`.
-    pub mod add {}
-    /// Types of `imbot.message.delete`.
-    pub mod delete {}
     /// Types of `imbot.message.like`.
     pub mod like {
         /// The values the docs list for a param of `imbot.message.like`.
@@ -2945,8 +2909,6 @@ pub mod message {
             }
         }
     }
-    /// Types of `imbot.message.update`.
-    pub mod update {}
 }
 /// Types of `imbot.register`.
 pub mod register {
@@ -3056,8 +3018,6 @@ pub mod register {
         }
     }
 }
-/// Types of `imbot.unregister`.
-pub mod unregister {}
 /// Types of `imbot.update`.
 pub mod update {
     /// The values the docs list for a param of `imbot.update`.
@@ -3611,10 +3571,6 @@ pub mod v2 {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `imbot.v2.Bot.get`.
-        pub mod get {}
-        /// Types of `imbot.v2.Bot.list`.
-        pub mod list {}
         /// Types of `imbot.v2.Bot.register`.
         pub mod register {
             /// The values the docs list for a param of `imbot.v2.Bot.register`.
@@ -3764,8 +3720,6 @@ pub mod v2 {
                 }
             }
         }
-        /// Types of `imbot.v2.Bot.unregister`.
-        pub mod unregister {}
         /// Types of `imbot.v2.Bot.update`.
         pub mod update {
             /// The values the docs list for a param of `imbot.v2.Bot.update`.
@@ -4344,8 +4298,6 @@ pub mod v2 {
                 }
             }
         }
-        /// Types of `imbot.v2.Chat.get`.
-        pub mod get {}
         /// The `imbot.v2.Chat.InputAction.*` methods.
         pub mod input_action {
             /// `imbot.v2.Chat.InputAction.notify`: calls the REST method of this name.
@@ -4434,11 +4386,7 @@ pub mod v2 {
                     )
                 }
             }
-            /// Types of `imbot.v2.Chat.InputAction.notify`.
-            pub mod notify {}
         }
-        /// Types of `imbot.v2.Chat.leave`.
-        pub mod leave {}
         /// The `imbot.v2.Chat.Manager.*` methods.
         pub mod manager {
             /// `imbot.v2.Chat.Manager.add`: creates a `imbot.v2.Chat.Manager` record.
@@ -4586,10 +4534,6 @@ pub mod v2 {
                     )
                 }
             }
-            /// Types of `imbot.v2.Chat.Manager.add`.
-            pub mod add {}
-            /// Types of `imbot.v2.Chat.Manager.delete`.
-            pub mod delete {}
         }
         /// The `imbot.v2.Chat.Message.*` methods.
         pub mod message {
@@ -5047,12 +4991,6 @@ pub mod v2 {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `imbot.v2.Chat.Message.delete`.
-            pub mod delete {}
-            /// Types of `imbot.v2.Chat.Message.get`.
-            pub mod get {}
-            /// Types of `imbot.v2.Chat.Message.getContext`.
-            pub mod get_context {}
             /// The `imbot.v2.Chat.Message.Reaction.*` methods.
             pub mod reaction {
                 /// `imbot.v2.Chat.Message.Reaction.add`: creates a `imbot.v2.Chat.Message.Reaction` record.
@@ -5201,13 +5139,7 @@ pub mod v2 {
                         )
                     }
                 }
-                /// Types of `imbot.v2.Chat.Message.Reaction.add`.
-                pub mod add {}
-                /// Types of `imbot.v2.Chat.Message.Reaction.delete`.
-                pub mod delete {}
             }
-            /// Types of `imbot.v2.Chat.Message.read`.
-            pub mod read {}
             /// Types of `imbot.v2.Chat.Message.send`.
             pub mod send {
                 /// A nested param of `imbot.v2.Chat.Message.send` (set its documented fields with the setters, others with `set`).
@@ -5315,8 +5247,6 @@ pub mod v2 {
                 }
             }
         }
-        /// Types of `imbot.v2.Chat.setOwner`.
-        pub mod set_owner {}
         /// The `imbot.v2.Chat.TextField.*` methods.
         pub mod text_field {
             /// `imbot.v2.Chat.TextField.enabled`: calls the REST method of this name.
@@ -5400,8 +5330,6 @@ pub mod v2 {
                     )
                 }
             }
-            /// Types of `imbot.v2.Chat.TextField.enabled`.
-            pub mod enabled {}
         }
         /// Types of `imbot.v2.Chat.update`.
         pub mod update {
@@ -5661,12 +5589,6 @@ pub mod v2 {
                     )
                 }
             }
-            /// Types of `imbot.v2.Chat.User.add`.
-            pub mod add {}
-            /// Types of `imbot.v2.Chat.User.delete`.
-            pub mod delete {}
-            /// Types of `imbot.v2.Chat.User.list`.
-            pub mod list {}
         }
     }
     /// The `imbot.v2.Command.*` methods.
@@ -6093,8 +6015,6 @@ pub mod v2 {
                 }
             }
         }
-        /// Types of `imbot.v2.Command.list`.
-        pub mod list {}
         /// Types of `imbot.v2.Command.register`.
         pub mod register {
             /// A nested param of `imbot.v2.Command.register` (set its documented fields with the setters, others with `set`).
@@ -6138,8 +6058,6 @@ pub mod v2 {
                 }
             }
         }
-        /// Types of `imbot.v2.Command.unregister`.
-        pub mod unregister {}
         /// Types of `imbot.v2.Command.update`.
         pub mod update {
             /// A nested param of `imbot.v2.Command.update` (set its documented fields with the setters, others with `set`).
@@ -6278,8 +6196,6 @@ pub mod v2 {
                 )
             }
         }
-        /// Types of `imbot.v2.Event.get`.
-        pub mod get {}
     }
     /// The `imbot.v2.File.*` methods.
     pub mod file {
@@ -6432,8 +6348,6 @@ pub mod v2 {
                 )
             }
         }
-        /// Types of `imbot.v2.File.download`.
-        pub mod download {}
         /// Types of `imbot.v2.File.upload`.
         pub mod upload {
             /// A nested param of `imbot.v2.File.upload` (set its documented fields with the setters, others with `set`).
@@ -6553,7 +6467,5 @@ pub mod v2 {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `imbot.v2.Revision.get`.
-        pub mod get {}
     }
 }

@@ -353,8 +353,6 @@ impl Group {
         crate::imconnector::update::Group { actions: self.actions.clone() }
     }
 }
-/// Types of `imconnector.activate`.
-pub mod activate {}
 /// The `imconnector.chat.*` methods.
 pub mod chat {
     /// The `imconnector.chat.*` methods.
@@ -773,8 +771,6 @@ pub mod delete {
         }
     }
 }
-/// Types of `imconnector.list`.
-pub mod list {}
 /// Types of `imconnector.register`.
 pub mod register {
     /// A nested param of `imconnector.register` (set its documented fields with the setters, others with `set`).
@@ -1610,8 +1606,6 @@ pub mod status {
         }
     }
 }
-/// Types of `imconnector.unregister`.
-pub mod unregister {}
 /// The `imconnector.update.*` methods.
 pub mod update {
     /// `imconnector.update.messages`: calls the REST method of this name.

@@ -297,8 +297,6 @@ pub mod bot {
                 )
             }
         }
-        /// Types of `imopenlines.bot.session.finish`.
-        pub mod finish {}
         /// The `imopenlines.bot.session.message.*` methods.
         pub mod message {
             /// `imopenlines.bot.session.message.send`: calls the REST method of this name.
@@ -404,10 +402,6 @@ pub mod bot {
                 }
             }
         }
-        /// Types of `imopenlines.bot.session.operator`.
-        pub mod operator {}
-        /// Types of `imopenlines.bot.session.transfer`.
-        pub mod transfer {}
     }
 }
 /// The `imopenlines.config.*` methods.
@@ -1472,10 +1466,6 @@ pub mod config {
             }
         }
     }
-    /// Types of `imopenlines.config.delete`.
-    pub mod delete {}
-    /// Types of `imopenlines.config.get`.
-    pub mod get {}
     /// The `imopenlines.config.list.*` methods.
     pub mod list {
         /// `imopenlines.config.list.get`: reads one `imopenlines.config.list` record.
@@ -2520,11 +2510,7 @@ pub mod config {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `imopenlines.config.path.get`.
-        pub mod get {}
     }
-    /// Types of `imopenlines.config.update`.
-    pub mod update {}
 }
 /// The `imopenlines.crm.*` methods.
 pub mod crm {
@@ -3059,8 +3045,6 @@ pub mod crm {
                 )
             }
         }
-        /// Types of `imopenlines.crm.lead.create`.
-        pub mod create {}
     }
     /// The `imopenlines.crm.message.*` methods.
     pub mod message {
@@ -3138,8 +3122,6 @@ pub mod crm {
                 )
             }
         }
-        /// Types of `imopenlines.crm.message.add`.
-        pub mod add {}
     }
 }
 /// The `imopenlines.dialog.*` methods.
@@ -3356,8 +3338,6 @@ pub mod dialog {
             crate::rt::fields(d)
         }
     }
-    /// Types of `imopenlines.dialog.get`.
-    pub mod get {}
 }
 /// The `imopenlines.message.*` methods.
 pub mod message {
@@ -3454,8 +3434,6 @@ pub mod message {
                 )
             }
         }
-        /// Types of `imopenlines.message.quick.save`.
-        pub mod save {}
     }
     /// The `imopenlines.message.session.*` methods.
     pub mod session {
@@ -3527,8 +3505,6 @@ pub mod message {
                 )
             }
         }
-        /// Types of `imopenlines.message.session.start`.
-        pub mod start {}
     }
 }
 /// The `imopenlines.network.*` methods.
@@ -3601,8 +3577,6 @@ pub mod network {
             crate::imopenlines::network::message::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `imopenlines.network.join`.
-    pub mod join {}
     /// The `imopenlines.network.message.*` methods.
     pub mod message {
         /// `imopenlines.network.message.add`: creates a `imopenlines.network.message` record.
@@ -3700,8 +3674,6 @@ pub mod network {
                 )
             }
         }
-        /// Types of `imopenlines.network.message.add`.
-        pub mod add {}
     }
 }
 /// The `imopenlines.operator.*` methods.
@@ -4061,19 +4033,7 @@ pub mod operator {
                 )
             }
         }
-        /// Types of `imopenlines.operator.another.finish`.
-        pub mod finish {}
     }
-    /// Types of `imopenlines.operator.answer`.
-    pub mod answer {}
-    /// Types of `imopenlines.operator.finish`.
-    pub mod finish {}
-    /// Types of `imopenlines.operator.skip`.
-    pub mod skip {}
-    /// Types of `imopenlines.operator.spam`.
-    pub mod spam {}
-    /// Types of `imopenlines.operator.transfer`.
-    pub mod transfer {}
 }
 /// The `imopenlines.revision.*` methods.
 pub mod revision {
@@ -4156,8 +4116,6 @@ pub mod revision {
             crate::rt::fields(d)
         }
     }
-    /// Types of `imopenlines.revision.get`.
-    pub mod get {}
 }
 /// The `imopenlines.session.*` methods.
 pub mod session {
@@ -4462,8 +4420,6 @@ pub mod session {
                 )
             }
         }
-        /// Types of `imopenlines.session.head.vote`.
-        pub mod vote {}
     }
     /// The `imopenlines.session.history.*` methods.
     pub mod history {
@@ -4608,13 +4564,7 @@ pub mod session {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `imopenlines.session.history.get`.
-        pub mod get {}
     }
-    /// Types of `imopenlines.session.intercept`.
-    pub mod intercept {}
-    /// Types of `imopenlines.session.join`.
-    pub mod join {}
     /// The `imopenlines.session.mode.*` methods.
     pub mod mode {
         /// `imopenlines.session.mode.pin`: calls the REST method of this name.
@@ -4831,14 +4781,6 @@ pub mod session {
                 crate::imopenlines::session::mode::UnpinAll(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `imopenlines.session.mode.pin`.
-        pub mod pin {}
-        /// Types of `imopenlines.session.mode.pinAll`.
-        pub mod pin_all {}
-        /// Types of `imopenlines.session.mode.silent`.
-        pub mod silent {}
-        /// Types of `imopenlines.session.mode.unpinAll`.
-        pub mod unpin_all {}
     }
     /// Types of `imopenlines.session.open`.
     pub mod open {
@@ -4865,6 +4807,4 @@ pub mod session {
             }
         }
     }
-    /// Types of `imopenlines.session.start`.
-    pub mod start {}
 }

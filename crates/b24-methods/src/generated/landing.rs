@@ -1336,8 +1336,6 @@ pub mod block {
             crate::rt::fields(d)
         }
     }
-    /// Types of `landing.block.addcard`.
-    pub mod addcard {}
     /// Types of `landing.block.changeAnchor`.
     pub mod change_anchor {
         /// The values the docs list for a param of `landing.block.changeAnchor`.
@@ -1392,10 +1390,6 @@ pub mod block {
             }
         }
     }
-    /// Types of `landing.block.clonecard`.
-    pub mod clonecard {}
-    /// Types of `landing.block.getContentFromRepository`.
-    pub mod get_content_from_repository {}
     /// Types of `landing.block.getbyid`.
     pub mod getbyid {
         /// A nested param of `landing.block.getbyid` (set its documented fields with the setters, others with `set`).
@@ -1695,8 +1689,6 @@ pub mod block {
             }
         }
     }
-    /// Types of `landing.block.getmanifestfile`.
-    pub mod getmanifestfile {}
     /// Types of `landing.block.getrepository`.
     pub mod getrepository {
         /// What `landing.block.getrepository` answers.
@@ -1743,10 +1735,6 @@ pub mod block {
             }
         }
     }
-    /// Types of `landing.block.removecard`.
-    pub mod removecard {}
-    /// Types of `landing.block.updateCards`.
-    pub mod update_cards {}
     /// Types of `landing.block.updateStyles`.
     pub mod update_styles {
         /// A nested param of `landing.block.updateStyles` (set its documented fields with the setters, others with `set`).
@@ -1805,8 +1793,6 @@ pub mod block {
             }
         }
     }
-    /// Types of `landing.block.updatecontent`.
-    pub mod updatecontent {}
     /// Types of `landing.block.updatenodes`.
     pub mod updatenodes {
         /// A nested param of `landing.block.updatenodes` (set its documented fields with the setters, others with `set`).
@@ -4113,8 +4099,6 @@ pub mod demos {
             }
         }
     }
-    /// Types of `landing.demos.unregister`.
-    pub mod unregister {}
 }
 /// The `landing.landing.*` methods.
 pub mod landing {
@@ -6306,8 +6290,6 @@ pub mod landing {
             }
         }
     }
-    /// Types of `landing.landing.copy`.
-    pub mod copy {}
     /// Types of `landing.landing.copyblock`.
     pub mod copyblock {
         /// A nested param of `landing.landing.copyblock` (set its documented fields with the setters, others with `set`).
@@ -6339,12 +6321,6 @@ pub mod landing {
             }
         }
     }
-    /// Types of `landing.landing.delete`.
-    pub mod delete {}
-    /// Types of `landing.landing.deleteblock`.
-    pub mod deleteblock {}
-    /// Types of `landing.landing.downblock`.
-    pub mod downblock {}
     /// Types of `landing.landing.favoriteBlock`.
     pub mod favorite_block {
         /// A nested param of `landing.landing.favoriteBlock` (set its documented fields with the setters, others with `set`).
@@ -6443,24 +6419,6 @@ pub mod landing {
             }
         }
     }
-    /// Types of `landing.landing.getadditionalfields`.
-    pub mod getadditionalfields {}
-    /// Types of `landing.landing.getpreview`.
-    pub mod getpreview {}
-    /// Types of `landing.landing.getpublicurl`.
-    pub mod getpublicurl {}
-    /// Types of `landing.landing.hideblock`.
-    pub mod hideblock {}
-    /// Types of `landing.landing.markDelete`.
-    pub mod mark_delete {}
-    /// Types of `landing.landing.markUnDelete`.
-    pub mod mark_un_delete {}
-    /// Types of `landing.landing.markdeletedblock`.
-    pub mod markdeletedblock {}
-    /// Types of `landing.landing.markundeletedblock`.
-    pub mod markundeletedblock {}
-    /// Types of `landing.landing.move`.
-    pub mod move_ {}
     /// Types of `landing.landing.moveblock`.
     pub mod moveblock {
         /// A nested param of `landing.landing.moveblock` (set its documented fields with the setters, others with `set`).
@@ -6492,8 +6450,6 @@ pub mod landing {
             }
         }
     }
-    /// Types of `landing.landing.publication`.
-    pub mod publication {}
     /// Types of `landing.landing.removeEntities`.
     pub mod remove_entities {
         /// A nested param of `landing.landing.removeEntities` (set its documented fields with the setters, others with `set`).
@@ -6560,16 +6516,6 @@ pub mod landing {
             }
         }
     }
-    /// Types of `landing.landing.resolveIdByPublicUrl`.
-    pub mod resolve_id_by_public_url {}
-    /// Types of `landing.landing.showblock`.
-    pub mod showblock {}
-    /// Types of `landing.landing.unFavoriteBlock`.
-    pub mod un_favorite_block {}
-    /// Types of `landing.landing.unpublic`.
-    pub mod unpublic {}
-    /// Types of `landing.landing.upblock`.
-    pub mod upblock {}
     /// Types of `landing.landing.update`.
     pub mod update {
         /// The values the docs list for a param of `landing.landing.update`.
@@ -7370,10 +7316,6 @@ pub mod repo {
             }
         }
     }
-    /// Types of `landing.repo.unbind`.
-    pub mod unbind {}
-    /// Types of `landing.repo.unregister`.
-    pub mod unregister {}
 }
 /// The `landing.repowidget.*` methods.
 pub mod repowidget {
@@ -7638,14 +7580,6 @@ pub mod repowidget {
             crate::rt::fields(d)
         }
     }
-    /// Types of `landing.repowidget.debug`.
-    pub mod debug {}
-    /// Types of `landing.repowidget.getlist`.
-    pub mod getlist {}
-    /// Types of `landing.repowidget.register`.
-    pub mod register {}
-    /// Types of `landing.repowidget.unregister`.
-    pub mod unregister {}
 }
 /// The `landing.role.*` methods.
 pub mod role {
@@ -8119,8 +8053,6 @@ pub mod role {
             }
         }
     }
-    /// Types of `landing.role.isEnabled`.
-    pub mod is_enabled {}
     /// Types of `landing.role.setAccessCodes`.
     pub mod set_access_codes {
         /// The values the docs list for a param of `landing.role.setAccessCodes`.
@@ -9915,12 +9847,6 @@ pub mod site {
             }
         }
     }
-    /// Types of `landing.site.bindingToGroup`.
-    pub mod binding_to_group {}
-    /// Types of `landing.site.bindingToMenu`.
-    pub mod binding_to_menu {}
-    /// Types of `landing.site.delete`.
-    pub mod delete {}
     /// Types of `landing.site.fullExport`.
     pub mod full_export {
         /// A nested param of `landing.site.fullExport` (set its documented fields with the setters, others with `set`).
@@ -10300,26 +10226,6 @@ pub mod site {
             }
         }
     }
-    /// Types of `landing.site.getPreview`.
-    pub mod get_preview {}
-    /// Types of `landing.site.getPublicUrl`.
-    pub mod get_public_url {}
-    /// Types of `landing.site.getRights`.
-    pub mod get_rights {}
-    /// Types of `landing.site.getadditionalfields`.
-    pub mod getadditionalfields {}
-    /// Types of `landing.site.markDelete`.
-    pub mod mark_delete {}
-    /// Types of `landing.site.markFolderDelete`.
-    pub mod mark_folder_delete {}
-    /// Types of `landing.site.markFolderUnDelete`.
-    pub mod mark_folder_un_delete {}
-    /// Types of `landing.site.markUnDelete`.
-    pub mod mark_un_delete {}
-    /// Types of `landing.site.publication`.
-    pub mod publication {}
-    /// Types of `landing.site.publicationFolder`.
-    pub mod publication_folder {}
     /// Types of `landing.site.setRights`.
     pub mod set_rights {
         /// A nested param of `landing.site.setRights` (set its documented fields with the setters, others with `set`).
@@ -10343,14 +10249,6 @@ pub mod site {
             }
         }
     }
-    /// Types of `landing.site.unPublicFolder`.
-    pub mod un_public_folder {}
-    /// Types of `landing.site.unbindingFromGroup`.
-    pub mod unbinding_from_group {}
-    /// Types of `landing.site.unbindingFromMenu`.
-    pub mod unbinding_from_menu {}
-    /// Types of `landing.site.unpublic`.
-    pub mod unpublic {}
     /// Types of `landing.site.update`.
     pub mod update {
         /// A nested param of `landing.site.update` (set its documented fields with the setters, others with `set`).
@@ -10750,12 +10648,6 @@ pub mod syspage {
             )
         }
     }
-    /// Types of `landing.syspage.deleteForLanding`.
-    pub mod delete_for_landing {}
-    /// Types of `landing.syspage.deleteForSite`.
-    pub mod delete_for_site {}
-    /// Types of `landing.syspage.get`.
-    pub mod get {}
     /// Types of `landing.syspage.getSpecialPage`.
     pub mod get_special_page {
         /// The values the docs list for a param of `landing.syspage.getSpecialPage`.
@@ -11141,10 +11033,6 @@ pub mod template {
             crate::rt::fields(d)
         }
     }
-    /// Types of `landing.template.getLandingRef`.
-    pub mod get_landing_ref {}
-    /// Types of `landing.template.getSiteRef`.
-    pub mod get_site_ref {}
     /// Types of `landing.template.getlist`.
     pub mod getlist {
         /// A nested param of `landing.template.getlist` (set its documented fields with the setters, others with `set`).

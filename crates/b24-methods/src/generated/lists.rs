@@ -1911,8 +1911,6 @@ pub mod get {
                     )
                 }
             }
-            /// Types of `lists.get.iblock.type.id`.
-            pub mod id {}
         }
     }
 }

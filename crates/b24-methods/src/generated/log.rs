@@ -159,10 +159,6 @@ pub mod blogcomment {
             crate::log::blogcomment::user::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `log.blogcomment.add`.
-    pub mod add {}
-    /// Types of `log.blogcomment.delete`.
-    pub mod delete {}
     /// The `log.blogcomment.user.*` methods.
     pub mod user {
         /// `log.blogcomment.user.get`: reads one `log.blogcomment.user` record.
@@ -238,8 +234,6 @@ pub mod blogcomment {
                 crate::log::blogcomment::user::Get(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `log.blogcomment.user.get`.
-        pub mod get {}
     }
 }
 /// The `log.blogpost.*` methods.
@@ -636,12 +630,6 @@ pub mod blogpost {
             )
         }
     }
-    /// Types of `log.blogpost.add`.
-    pub mod add {}
-    /// Types of `log.blogpost.delete`.
-    pub mod delete {}
-    /// Types of `log.blogpost.get`.
-    pub mod get {}
     /// The `log.blogpost.getusers.*` methods.
     pub mod getusers {
         /// `log.blogpost.getusers.important`: calls the REST method of this name.
@@ -701,11 +689,5 @@ pub mod blogpost {
                 )
             }
         }
-        /// Types of `log.blogpost.getusers.important`.
-        pub mod important {}
     }
-    /// Types of `log.blogpost.share`.
-    pub mod share {}
-    /// Types of `log.blogpost.update`.
-    pub mod update {}
 }

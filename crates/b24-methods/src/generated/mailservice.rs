@@ -425,10 +425,6 @@ impl<'de> serde::Deserialize<'de> for Mailservice {
         crate::rt::fields(d)
     }
 }
-/// Types of `mailservice.add`.
-pub mod add {}
-/// Types of `mailservice.delete`.
-pub mod delete {}
 /// Types of `mailservice.fields`.
 pub mod fields {
     /// What `mailservice.fields` answers.
@@ -481,9 +477,3 @@ pub mod fields {
         }
     }
 }
-/// Types of `mailservice.get`.
-pub mod get {}
-/// Types of `mailservice.list`.
-pub mod list {}
-/// Types of `mailservice.update`.
-pub mod update {}

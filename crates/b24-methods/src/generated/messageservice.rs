@@ -405,12 +405,4 @@ pub mod sender {
             )
         }
     }
-    /// Types of `messageservice.sender.add`.
-    pub mod add {}
-    /// Types of `messageservice.sender.delete`.
-    pub mod delete {}
-    /// Types of `messageservice.sender.list`.
-    pub mod list {}
-    /// Types of `messageservice.sender.update`.
-    pub mod update {}
 }

@@ -68,5 +68,3 @@ impl Group {
         crate::method::Get(crate::rt::Request::new(self.actions.clone()))
     }
 }
-/// Types of `method.get`.
-pub mod get {}

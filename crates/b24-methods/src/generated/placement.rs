@@ -346,9 +346,3 @@ pub mod bind {
         }
     }
 }
-/// Types of `placement.get`.
-pub mod get {}
-/// Types of `placement.list`.
-pub mod list {}
-/// Types of `placement.unbind`.
-pub mod unbind {}

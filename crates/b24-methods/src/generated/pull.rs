@@ -169,8 +169,6 @@ pub mod application {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `pull.application.config.get`.
-        pub mod get {}
     }
     /// The `pull.application.event.*` methods.
     pub mod event {
@@ -249,8 +247,6 @@ pub mod application {
                 )
             }
         }
-        /// Types of `pull.application.event.add`.
-        pub mod add {}
     }
     /// The `pull.application.push.*` methods.
     pub mod push {
@@ -330,7 +326,5 @@ pub mod application {
                 )
             }
         }
-        /// Types of `pull.application.push.add`.
-        pub mod add {}
     }
 }

@@ -243,10 +243,6 @@ pub mod batch {
         }
     }
 }
-/// Types of `events`.
-pub mod events {}
-/// Types of `methods`.
-pub mod methods {}
 /// Types of `profile`.
 pub mod profile {
     /// What `profile` answers.
@@ -290,5 +286,3 @@ pub mod profile {
         }
     }
 }
-/// Types of `scope`.
-pub mod scope {}

@@ -232,10 +232,6 @@ pub mod comment {
             crate::rpa::comment::Update(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `rpa.comment.add`.
-    pub mod add {}
-    /// Types of `rpa.comment.delete`.
-    pub mod delete {}
     /// Types of `rpa.comment.update`.
     pub mod update {
         /// A nested param of `rpa.comment.update` (set its documented fields with the setters, others with `set`).
@@ -471,12 +467,6 @@ pub mod fields {
             )
         }
     }
-    /// Types of `rpa.fields.getSettings`.
-    pub mod get_settings {}
-    /// Types of `rpa.fields.setSettings`.
-    pub mod set_settings {}
-    /// Types of `rpa.fields.setVisibilitySettings`.
-    pub mod set_visibility_settings {}
 }
 /// The `rpa.item.*` methods.
 pub mod item {
@@ -904,16 +894,6 @@ pub mod item {
             crate::rt::fields(d)
         }
     }
-    /// Types of `rpa.item.add`.
-    pub mod add {}
-    /// Types of `rpa.item.delete`.
-    pub mod delete {}
-    /// Types of `rpa.item.get`.
-    pub mod get {}
-    /// Types of `rpa.item.getTasks`.
-    pub mod get_tasks {}
-    /// Types of `rpa.item.list`.
-    pub mod list {}
     /// Types of `rpa.item.update`.
     pub mod update {
         /// A nested param of `rpa.item.update` (set its documented fields with the setters, others with `set`).
@@ -1323,12 +1303,6 @@ pub mod stage {
             }
         }
     }
-    /// Types of `rpa.stage.delete`.
-    pub mod delete {}
-    /// Types of `rpa.stage.get`.
-    pub mod get {}
-    /// Types of `rpa.stage.listForType`.
-    pub mod list_for_type {}
     /// Types of `rpa.stage.update`.
     pub mod update {
         /// A nested param of `rpa.stage.update` (set its documented fields with the setters, others with `set`).
@@ -1516,10 +1490,6 @@ pub mod task {
             crate::rpa::task::Delete(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `rpa.task.addUser`.
-    pub mod add_user {}
-    /// Types of `rpa.task.delete`.
-    pub mod delete {}
 }
 /// The `rpa.timeline.*` methods.
 pub mod timeline {
@@ -1867,8 +1837,6 @@ pub mod timeline {
             }
         }
     }
-    /// Types of `rpa.timeline.delete`.
-    pub mod delete {}
     /// Types of `rpa.timeline.listForItem`.
     pub mod list_for_item {
         /// What `rpa.timeline.listForItem` answers.
@@ -1952,8 +1920,6 @@ pub mod timeline {
             }
         }
     }
-    /// Types of `rpa.timeline.updateIsFixed`.
-    pub mod update_is_fixed {}
 }
 /// The `rpa.type.*` methods.
 pub mod type_ {
@@ -2323,12 +2289,4 @@ pub mod type_ {
             }
         }
     }
-    /// Types of `rpa.type.delete`.
-    pub mod delete {}
-    /// Types of `rpa.type.get`.
-    pub mod get {}
-    /// Types of `rpa.type.list`.
-    pub mod list {}
-    /// Types of `rpa.type.update`.
-    pub mod update {}
 }

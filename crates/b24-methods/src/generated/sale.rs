@@ -655,24 +655,6 @@ pub mod basketitem {
             )
         }
     }
-    /// Types of `sale.basketitem.add`.
-    pub mod add {}
-    /// Types of `sale.basketitem.addCatalogProduct`.
-    pub mod add_catalog_product {}
-    /// Types of `sale.basketitem.delete`.
-    pub mod delete {}
-    /// Types of `sale.basketitem.get`.
-    pub mod get {}
-    /// Types of `sale.basketitem.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.basketitem.getFieldsCatalogProduct`.
-    pub mod get_fields_catalog_product {}
-    /// Types of `sale.basketitem.list`.
-    pub mod list {}
-    /// Types of `sale.basketitem.update`.
-    pub mod update {}
-    /// Types of `sale.basketitem.updateCatalogProduct`.
-    pub mod update_catalog_product {}
 }
 /// The `sale.basketproperties.*` methods.
 pub mod basketproperties {
@@ -1094,16 +1076,6 @@ pub mod basketproperties {
             }
         }
     }
-    /// Types of `sale.basketproperties.delete`.
-    pub mod delete {}
-    /// Types of `sale.basketproperties.get`.
-    pub mod get {}
-    /// Types of `sale.basketproperties.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.basketproperties.list`.
-    pub mod list {}
-    /// Types of `sale.basketproperties.update`.
-    pub mod update {}
 }
 /// The `sale.businessValuePersonDomain.*` methods.
 pub mod business_value_person_domain {
@@ -1345,14 +1317,6 @@ pub mod business_value_person_domain {
             crate::sale::business_value_person_domain::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `sale.businessValuePersonDomain.add`.
-    pub mod add {}
-    /// Types of `sale.businessValuePersonDomain.deleteByFilter`.
-    pub mod delete_by_filter {}
-    /// Types of `sale.businessValuePersonDomain.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.businessValuePersonDomain.list`.
-    pub mod list {}
 }
 /// The `sale.cashbox.*` methods.
 pub mod cashbox {
@@ -1820,11 +1784,7 @@ pub mod cashbox {
                 )
             }
         }
-        /// Types of `sale.cashbox.check.apply`.
-        pub mod apply {}
     }
-    /// Types of `sale.cashbox.delete`.
-    pub mod delete {}
     /// The `sale.cashbox.handler.*` methods.
     pub mod handler {
         /// `sale.cashbox.handler.add`: creates a `sale.cashbox.handler` record.
@@ -2225,15 +2185,7 @@ pub mod cashbox {
                 }
             }
         }
-        /// Types of `sale.cashbox.handler.delete`.
-        pub mod delete {}
-        /// Types of `sale.cashbox.handler.list`.
-        pub mod list {}
-        /// Types of `sale.cashbox.handler.update`.
-        pub mod update {}
     }
-    /// Types of `sale.cashbox.list`.
-    pub mod list {}
     /// Types of `sale.cashbox.update`.
     pub mod update {
         /// A nested param of `sale.cashbox.update` (set its documented fields with the setters, others with `set`).
@@ -2817,13 +2769,7 @@ pub mod delivery {
                 )
             }
         }
-        /// Types of `sale.delivery.config.get`.
-        pub mod get {}
-        /// Types of `sale.delivery.config.update`.
-        pub mod update {}
     }
-    /// Types of `sale.delivery.delete`.
-    pub mod delete {}
     /// The `sale.delivery.extra.*` methods.
     pub mod extra {
         /// The `sale.delivery.extra.*` methods.
@@ -3166,16 +3112,8 @@ pub mod delivery {
                     }
                 }
             }
-            /// Types of `sale.delivery.extra.service.delete`.
-            pub mod delete {}
-            /// Types of `sale.delivery.extra.service.get`.
-            pub mod get {}
-            /// Types of `sale.delivery.extra.service.update`.
-            pub mod update {}
         }
     }
-    /// Types of `sale.delivery.getlist`.
-    pub mod getlist {}
     /// The `sale.delivery.handler.*` methods.
     pub mod handler {
         /// `sale.delivery.handler.add`: creates a `sale.delivery.handler` record.
@@ -3453,12 +3391,6 @@ pub mod delivery {
                 )
             }
         }
-        /// Types of `sale.delivery.handler.add`.
-        pub mod add {}
-        /// Types of `sale.delivery.handler.delete`.
-        pub mod delete {}
-        /// Types of `sale.delivery.handler.list`.
-        pub mod list {}
         /// Types of `sale.delivery.handler.update`.
         pub mod update {
             /// The values the docs list for a param of `sale.delivery.handler.update`.
@@ -3833,8 +3765,6 @@ pub mod delivery {
                 )
             }
         }
-        /// Types of `sale.delivery.request.delete`.
-        pub mod delete {}
         /// Types of `sale.delivery.request.sendmessage`.
         pub mod sendmessage {
             /// The values the docs list for a param of `sale.delivery.request.sendmessage`.
@@ -4053,8 +3983,6 @@ pub mod delivery {
             }
         }
     }
-    /// Types of `sale.delivery.update`.
-    pub mod update {}
 }
 /// The `sale.order.*` methods.
 pub mod order {
@@ -4390,18 +4318,6 @@ pub mod order {
             )
         }
     }
-    /// Types of `sale.order.add`.
-    pub mod add {}
-    /// Types of `sale.order.delete`.
-    pub mod delete {}
-    /// Types of `sale.order.get`.
-    pub mod get {}
-    /// Types of `sale.order.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.order.list`.
-    pub mod list {}
-    /// Types of `sale.order.update`.
-    pub mod update {}
 }
 /// The `sale.payment.*` methods.
 pub mod payment {
@@ -4999,16 +4915,6 @@ pub mod payment {
             }
         }
     }
-    /// Types of `sale.payment.delete`.
-    pub mod delete {}
-    /// Types of `sale.payment.get`.
-    pub mod get {}
-    /// Types of `sale.payment.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.payment.list`.
-    pub mod list {}
-    /// Types of `sale.payment.update`.
-    pub mod update {}
 }
 /// The `sale.paymentItemShipment.*` methods.
 pub mod payment_item_shipment {
@@ -5354,18 +5260,6 @@ pub mod payment_item_shipment {
             )
         }
     }
-    /// Types of `sale.paymentItemShipment.add`.
-    pub mod add {}
-    /// Types of `sale.paymentItemShipment.delete`.
-    pub mod delete {}
-    /// Types of `sale.paymentItemShipment.get`.
-    pub mod get {}
-    /// Types of `sale.paymentItemShipment.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.paymentItemShipment.list`.
-    pub mod list {}
-    /// Types of `sale.paymentItemShipment.update`.
-    pub mod update {}
 }
 /// The `sale.paymentitembasket.*` methods.
 pub mod paymentitembasket {
@@ -5711,18 +5605,6 @@ pub mod paymentitembasket {
             )
         }
     }
-    /// Types of `sale.paymentitembasket.add`.
-    pub mod add {}
-    /// Types of `sale.paymentitembasket.delete`.
-    pub mod delete {}
-    /// Types of `sale.paymentitembasket.get`.
-    pub mod get {}
-    /// Types of `sale.paymentitembasket.getfields`.
-    pub mod getfields {}
-    /// Types of `sale.paymentitembasket.list`.
-    pub mod list {}
-    /// Types of `sale.paymentitembasket.update`.
-    pub mod update {}
 }
 /// The `sale.paysystem.*` methods.
 pub mod paysystem {
@@ -6016,10 +5898,6 @@ pub mod paysystem {
             )
         }
     }
-    /// Types of `sale.paysystem.add`.
-    pub mod add {}
-    /// Types of `sale.paysystem.delete`.
-    pub mod delete {}
     /// The `sale.paysystem.handler.*` methods.
     pub mod handler {
         /// `sale.paysystem.handler.add`: creates a `sale.paysystem.handler` record.
@@ -6253,17 +6131,7 @@ pub mod paysystem {
                 )
             }
         }
-        /// Types of `sale.paysystem.handler.add`.
-        pub mod add {}
-        /// Types of `sale.paysystem.handler.delete`.
-        pub mod delete {}
-        /// Types of `sale.paysystem.handler.list`.
-        pub mod list {}
-        /// Types of `sale.paysystem.handler.update`.
-        pub mod update {}
     }
-    /// Types of `sale.paysystem.list`.
-    pub mod list {}
     /// The `sale.paysystem.pay.*` methods.
     pub mod pay {
         /// `sale.paysystem.pay.invoice`: calls the REST method of this name.
@@ -6407,10 +6275,6 @@ pub mod paysystem {
                 )
             }
         }
-        /// Types of `sale.paysystem.pay.invoice`.
-        pub mod invoice {}
-        /// Types of `sale.paysystem.pay.payment`.
-        pub mod payment {}
     }
     /// The `sale.paysystem.settings.*` methods.
     pub mod settings {
@@ -6551,8 +6415,6 @@ pub mod paysystem {
                 )
             }
         }
-        /// Types of `sale.paysystem.settings.get`.
-        pub mod get {}
         /// The `sale.paysystem.settings.invoice.*` methods.
         pub mod invoice {
             /// `sale.paysystem.settings.invoice.get`: reads one `sale.paysystem.settings.invoice` record.
@@ -6642,8 +6504,6 @@ pub mod paysystem {
                     )
                 }
             }
-            /// Types of `sale.paysystem.settings.invoice.get`.
-            pub mod get {}
         }
         /// The `sale.paysystem.settings.payment.*` methods.
         pub mod payment {
@@ -6715,14 +6575,8 @@ pub mod paysystem {
                     )
                 }
             }
-            /// Types of `sale.paysystem.settings.payment.get`.
-            pub mod get {}
         }
-        /// Types of `sale.paysystem.settings.update`.
-        pub mod update {}
     }
-    /// Types of `sale.paysystem.update`.
-    pub mod update {}
 }
 /// The `sale.persontype.*` methods.
 pub mod persontype {
@@ -7144,14 +6998,6 @@ pub mod persontype {
             }
         }
     }
-    /// Types of `sale.persontype.delete`.
-    pub mod delete {}
-    /// Types of `sale.persontype.get`.
-    pub mod get {}
-    /// Types of `sale.persontype.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.persontype.list`.
-    pub mod list {}
     /// Types of `sale.persontype.update`.
     pub mod update {
         /// A nested param of `sale.persontype.update` (set its documented fields with the setters, others with `set`).
@@ -7534,12 +7380,6 @@ pub mod property {
             )
         }
     }
-    /// Types of `sale.property.add`.
-    pub mod add {}
-    /// Types of `sale.property.delete`.
-    pub mod delete {}
-    /// Types of `sale.property.get`.
-    pub mod get {}
     /// Types of `sale.property.getfieldsbytype`.
     pub mod getfieldsbytype {
         /// The values the docs list for a param of `sale.property.getfieldsbytype`.
@@ -7583,10 +7423,6 @@ pub mod property {
             }
         }
     }
-    /// Types of `sale.property.list`.
-    pub mod list {}
-    /// Types of `sale.property.update`.
-    pub mod update {}
 }
 /// The `sale.propertyRelation.*` methods.
 pub mod property_relation {
@@ -7826,14 +7662,6 @@ pub mod property_relation {
             crate::sale::property_relation::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `sale.propertyRelation.add`.
-    pub mod add {}
-    /// Types of `sale.propertyRelation.deleteByFilter`.
-    pub mod delete_by_filter {}
-    /// Types of `sale.propertyRelation.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.propertyRelation.list`.
-    pub mod list {}
 }
 /// The `sale.propertygroup.*` methods.
 pub mod propertygroup {
@@ -8167,18 +7995,6 @@ pub mod propertygroup {
             )
         }
     }
-    /// Types of `sale.propertygroup.add`.
-    pub mod add {}
-    /// Types of `sale.propertygroup.delete`.
-    pub mod delete {}
-    /// Types of `sale.propertygroup.get`.
-    pub mod get {}
-    /// Types of `sale.propertygroup.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.propertygroup.list`.
-    pub mod list {}
-    /// Types of `sale.propertygroup.update`.
-    pub mod update {}
 }
 /// The `sale.propertyvalue.*` methods.
 pub mod propertyvalue {
@@ -8462,16 +8278,6 @@ pub mod propertyvalue {
             )
         }
     }
-    /// Types of `sale.propertyvalue.delete`.
-    pub mod delete {}
-    /// Types of `sale.propertyvalue.get`.
-    pub mod get {}
-    /// Types of `sale.propertyvalue.getfields`.
-    pub mod getfields {}
-    /// Types of `sale.propertyvalue.list`.
-    pub mod list {}
-    /// Types of `sale.propertyvalue.modify`.
-    pub mod modify {}
 }
 /// The `sale.propertyvariant.*` methods.
 pub mod propertyvariant {
@@ -8808,18 +8614,6 @@ pub mod propertyvariant {
             )
         }
     }
-    /// Types of `sale.propertyvariant.add`.
-    pub mod add {}
-    /// Types of `sale.propertyvariant.delete`.
-    pub mod delete {}
-    /// Types of `sale.propertyvariant.get`.
-    pub mod get {}
-    /// Types of `sale.propertyvariant.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.propertyvariant.list`.
-    pub mod list {}
-    /// Types of `sale.propertyvariant.update`.
-    pub mod update {}
 }
 /// The `sale.shipment.*` methods.
 pub mod shipment {
@@ -9162,18 +8956,6 @@ pub mod shipment {
             )
         }
     }
-    /// Types of `sale.shipment.add`.
-    pub mod add {}
-    /// Types of `sale.shipment.delete`.
-    pub mod delete {}
-    /// Types of `sale.shipment.get`.
-    pub mod get {}
-    /// Types of `sale.shipment.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.shipment.list`.
-    pub mod list {}
-    /// Types of `sale.shipment.update`.
-    pub mod update {}
 }
 /// The `sale.shipmentitem.*` methods.
 pub mod shipmentitem {
@@ -9520,18 +9302,6 @@ pub mod shipmentitem {
             )
         }
     }
-    /// Types of `sale.shipmentitem.add`.
-    pub mod add {}
-    /// Types of `sale.shipmentitem.delete`.
-    pub mod delete {}
-    /// Types of `sale.shipmentitem.get`.
-    pub mod get {}
-    /// Types of `sale.shipmentitem.getfields`.
-    pub mod getfields {}
-    /// Types of `sale.shipmentitem.list`.
-    pub mod list {}
-    /// Types of `sale.shipmentitem.update`.
-    pub mod update {}
 }
 /// The `sale.shipmentproperty.*` methods.
 pub mod shipmentproperty {
@@ -9879,12 +9649,6 @@ pub mod shipmentproperty {
             )
         }
     }
-    /// Types of `sale.shipmentproperty.add`.
-    pub mod add {}
-    /// Types of `sale.shipmentproperty.delete`.
-    pub mod delete {}
-    /// Types of `sale.shipmentproperty.get`.
-    pub mod get {}
     /// Types of `sale.shipmentproperty.getfieldsbytype`.
     pub mod getfieldsbytype {
         /// The values the docs list for a param of `sale.shipmentproperty.getfieldsbytype`.
@@ -9928,10 +9692,6 @@ pub mod shipmentproperty {
             }
         }
     }
-    /// Types of `sale.shipmentproperty.list`.
-    pub mod list {}
-    /// Types of `sale.shipmentproperty.update`.
-    pub mod update {}
 }
 /// The `sale.shipmentpropertyvalue.*` methods.
 pub mod shipmentpropertyvalue {
@@ -10222,16 +9982,6 @@ pub mod shipmentpropertyvalue {
             )
         }
     }
-    /// Types of `sale.shipmentpropertyvalue.delete`.
-    pub mod delete {}
-    /// Types of `sale.shipmentpropertyvalue.get`.
-    pub mod get {}
-    /// Types of `sale.shipmentpropertyvalue.getfields`.
-    pub mod getfields {}
-    /// Types of `sale.shipmentpropertyvalue.list`.
-    pub mod list {}
-    /// Types of `sale.shipmentpropertyvalue.modify`.
-    pub mod modify {}
 }
 /// The `sale.status.*` methods.
 pub mod status {
@@ -10578,18 +10328,6 @@ pub mod status {
             )
         }
     }
-    /// Types of `sale.status.add`.
-    pub mod add {}
-    /// Types of `sale.status.delete`.
-    pub mod delete {}
-    /// Types of `sale.status.get`.
-    pub mod get {}
-    /// Types of `sale.status.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.status.list`.
-    pub mod list {}
-    /// Types of `sale.status.update`.
-    pub mod update {}
 }
 /// The `sale.statusLang.*` methods.
 pub mod status_lang {
@@ -10875,16 +10613,6 @@ pub mod status_lang {
             crate::sale::status_lang::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `sale.statusLang.add`.
-    pub mod add {}
-    /// Types of `sale.statusLang.deleteByFilter`.
-    pub mod delete_by_filter {}
-    /// Types of `sale.statusLang.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.statusLang.getListLangs`.
-    pub mod get_list_langs {}
-    /// Types of `sale.statusLang.list`.
-    pub mod list {}
 }
 /// The `sale.tradeBinding.*` methods.
 pub mod trade_binding {
@@ -11020,10 +10748,6 @@ pub mod trade_binding {
             crate::sale::trade_binding::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `sale.tradeBinding.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.tradeBinding.list`.
-    pub mod list {}
 }
 /// The `sale.tradePlatform.*` methods.
 pub mod trade_platform {
@@ -11159,8 +10883,4 @@ pub mod trade_platform {
             crate::sale::trade_platform::List(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `sale.tradePlatform.getFields`.
-    pub mod get_fields {}
-    /// Types of `sale.tradePlatform.list`.
-    pub mod list {}
 }

@@ -93,6 +93,4 @@ pub mod payment {
             )
         }
     }
-    /// Types of `salescenter.payment.getPublicUrl`.
-    pub mod get_public_url {}
 }

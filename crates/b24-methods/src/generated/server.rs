@@ -61,5 +61,3 @@ impl Group {
         crate::server::Time(crate::rt::Request::new(self.actions.clone()))
     }
 }
-/// Types of `server.time`.
-pub mod time {}

@@ -173,8 +173,6 @@ pub mod b2e {
                     )
                 }
             }
-            /// Types of `sign.b2e.company.provider.list`.
-            pub mod list {}
         }
     }
     /// The `sign.b2e.document.*` methods.
@@ -303,8 +301,6 @@ pub mod b2e {
                 )
             }
         }
-        /// Types of `sign.b2e.document.get`.
-        pub mod get {}
         /// Types of `sign.b2e.document.send`.
         pub mod send {
             /// A nested param of `sign.b2e.document.send` (set its documented fields with the setters, others with `set`).
@@ -648,8 +644,6 @@ pub mod b2e {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `sign.b2e.hcmlink.document.get`.
-            pub mod get {}
         }
     }
     /// The `sign.b2e.mysafe.*` methods.
@@ -716,8 +710,6 @@ pub mod b2e {
                 crate::sign::b2e::mysafe::Tail(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `sign.b2e.mysafe.tail`.
-        pub mod tail {}
     }
     /// The `sign.b2e.personal.*` methods.
     pub mod personal {
@@ -783,7 +775,5 @@ pub mod b2e {
                 crate::sign::b2e::personal::Tail(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `sign.b2e.personal.tail`.
-        pub mod tail {}
     }
 }

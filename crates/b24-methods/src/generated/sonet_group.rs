@@ -516,8 +516,6 @@ pub mod create {
         }
     }
 }
-/// Types of `sonet_group.delete`.
-pub mod delete {}
 /// The `sonet_group.feature.*` methods.
 pub mod feature {
     /// `sonet_group.feature.access`: calls the REST method of this name.
@@ -702,8 +700,6 @@ pub mod get {
         }
     }
 }
-/// Types of `sonet_group.setowner`.
-pub mod setowner {}
 /// Types of `sonet_group.update`.
 pub mod update {
     /// The values the docs list for a param of `sonet_group.update`.
@@ -1064,18 +1060,6 @@ pub mod user {
             )
         }
     }
-    /// Types of `sonet_group.user.add`.
-    pub mod add {}
-    /// Types of `sonet_group.user.delete`.
-    pub mod delete {}
-    /// Types of `sonet_group.user.get`.
-    pub mod get {}
-    /// Types of `sonet_group.user.groups`.
-    pub mod groups {}
-    /// Types of `sonet_group.user.invite`.
-    pub mod invite {}
-    /// Types of `sonet_group.user.request`.
-    pub mod request {}
     /// Types of `sonet_group.user.update`.
     pub mod update {
         /// The values the docs list for a param of `sonet_group.user.update`.

@@ -701,22 +701,6 @@ pub mod checklistitem {
             }
         }
     }
-    /// Types of `task.checklistitem.complete`.
-    pub mod complete {}
-    /// Types of `task.checklistitem.delete`.
-    pub mod delete {}
-    /// Types of `task.checklistitem.get`.
-    pub mod get {}
-    /// Types of `task.checklistitem.getlist`.
-    pub mod getlist {}
-    /// Types of `task.checklistitem.getmanifest`.
-    pub mod getmanifest {}
-    /// Types of `task.checklistitem.isactionallowed`.
-    pub mod isactionallowed {}
-    /// Types of `task.checklistitem.moveafteritem`.
-    pub mod moveafteritem {}
-    /// Types of `task.checklistitem.renew`.
-    pub mod renew {}
     /// Types of `task.checklistitem.update`.
     pub mod update {
         /// A nested param of `task.checklistitem.update` (set its documented fields with the setters, others with `set`).
@@ -836,8 +820,6 @@ pub mod comment {
             crate::task::comment::Add(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `task.comment.add`.
-    pub mod add {}
 }
 /// The `task.commentitem.*` methods.
 pub mod commentitem {
@@ -1323,16 +1305,6 @@ pub mod commentitem {
             }
         }
     }
-    /// Types of `task.commentitem.delete`.
-    pub mod delete {}
-    /// Types of `task.commentitem.get`.
-    pub mod get {}
-    /// Types of `task.commentitem.getlist`.
-    pub mod getlist {}
-    /// Types of `task.commentitem.getmanifest`.
-    pub mod getmanifest {}
-    /// Types of `task.commentitem.isactionallowed`.
-    pub mod isactionallowed {}
     /// Types of `task.commentitem.update`.
     pub mod update {
         /// A nested param of `task.commentitem.update` (set its documented fields with the setters, others with `set`).
@@ -1485,10 +1457,6 @@ pub mod dependence {
             )
         }
     }
-    /// Types of `task.dependence.add`.
-    pub mod add {}
-    /// Types of `task.dependence.delete`.
-    pub mod delete {}
 }
 /// The `task.elapseditem.*` methods.
 pub mod elapseditem {
@@ -1901,20 +1869,6 @@ pub mod elapseditem {
             )
         }
     }
-    /// Types of `task.elapseditem.add`.
-    pub mod add {}
-    /// Types of `task.elapseditem.delete`.
-    pub mod delete {}
-    /// Types of `task.elapseditem.get`.
-    pub mod get {}
-    /// Types of `task.elapseditem.getlist`.
-    pub mod getlist {}
-    /// Types of `task.elapseditem.getmanifest`.
-    pub mod getmanifest {}
-    /// Types of `task.elapseditem.isActionAllowed`.
-    pub mod is_action_allowed {}
-    /// Types of `task.elapseditem.update`.
-    pub mod update {}
 }
 /// The `task.item.*` methods.
 pub mod item {
@@ -3201,36 +3155,6 @@ pub mod item {
             crate::task::item::userfield::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `task.item.add`.
-    pub mod add {}
-    /// Types of `task.item.addfile`.
-    pub mod addfile {}
-    /// Types of `task.item.addtofavorite`.
-    pub mod addtofavorite {}
-    /// Types of `task.item.approve`.
-    pub mod approve {}
-    /// Types of `task.item.complete`.
-    pub mod complete {}
-    /// Types of `task.item.defer`.
-    pub mod defer {}
-    /// Types of `task.item.delegate`.
-    pub mod delegate {}
-    /// Types of `task.item.delete`.
-    pub mod delete {}
-    /// Types of `task.item.deletefile`.
-    pub mod deletefile {}
-    /// Types of `task.item.deletefromfavorite`.
-    pub mod deletefromfavorite {}
-    /// Types of `task.item.disapprove`.
-    pub mod disapprove {}
-    /// Types of `task.item.getallowedactions`.
-    pub mod getallowedactions {}
-    /// Types of `task.item.getallowedtaskactionsasstrings`.
-    pub mod getallowedtaskactionsasstrings {}
-    /// Types of `task.item.getdata`.
-    pub mod getdata {}
-    /// Types of `task.item.getdependson`.
-    pub mod getdependson {}
     /// Types of `task.item.getdescription`.
     pub mod getdescription {
         /// The values the docs list for a param of `task.item.getdescription`.
@@ -3259,20 +3183,6 @@ pub mod item {
             }
         }
     }
-    /// Types of `task.item.getfiles`.
-    pub mod getfiles {}
-    /// Types of `task.item.getmanifest`.
-    pub mod getmanifest {}
-    /// Types of `task.item.isactionallowed`.
-    pub mod isactionallowed {}
-    /// Types of `task.item.list`.
-    pub mod list {}
-    /// Types of `task.item.renew`.
-    pub mod renew {}
-    /// Types of `task.item.startexecution`.
-    pub mod startexecution {}
-    /// Types of `task.item.update`.
-    pub mod update {}
     /// The `task.item.userfield.*` methods.
     pub mod userfield {
         /// `task.item.userfield.add`: creates a `task.item.userfield` record.
@@ -3827,10 +3737,6 @@ pub mod item {
                 }
             }
         }
-        /// Types of `task.item.userfield.delete`.
-        pub mod delete {}
-        /// Types of `task.item.userfield.get`.
-        pub mod get {}
         /// Types of `task.item.userfield.getfields`.
         pub mod getfields {
             /// What `task.item.userfield.getfields` answers.
@@ -3910,8 +3816,6 @@ pub mod item {
                 }
             }
         }
-        /// Types of `task.item.userfield.getlist`.
-        pub mod getlist {}
         /// Types of `task.item.userfield.gettypes`.
         pub mod gettypes {
             /// What `task.item.userfield.gettypes` answers.
@@ -4133,8 +4037,6 @@ pub mod items {
             crate::task::items::Getlist(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `task.items.getlist`.
-    pub mod getlist {}
 }
 /// The `task.logitem.*` methods.
 pub mod logitem {
@@ -4198,8 +4100,6 @@ pub mod logitem {
             )
         }
     }
-    /// Types of `task.logitem.list`.
-    pub mod list {}
 }
 /// The `task.planner.*` methods.
 pub mod planner {
@@ -4254,8 +4154,6 @@ pub mod planner {
             crate::task::planner::Getlist(crate::rt::Request::new(self.actions.clone()))
         }
     }
-    /// Types of `task.planner.getlist`.
-    pub mod getlist {}
 }
 /// The `task.stages.*` methods.
 pub mod stages {
@@ -4651,16 +4549,4 @@ pub mod stages {
             crate::rt::fields(d)
         }
     }
-    /// Types of `task.stages.add`.
-    pub mod add {}
-    /// Types of `task.stages.canmovetask`.
-    pub mod canmovetask {}
-    /// Types of `task.stages.delete`.
-    pub mod delete {}
-    /// Types of `task.stages.get`.
-    pub mod get {}
-    /// Types of `task.stages.movetask`.
-    pub mod movetask {}
-    /// Types of `task.stages.update`.
-    pub mod update {}
 }

@@ -379,12 +379,6 @@ pub mod api {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `tasks.api.scrum.backlog.add`.
-            pub mod add {}
-            /// Types of `tasks.api.scrum.backlog.delete`.
-            pub mod delete {}
-            /// Types of `tasks.api.scrum.backlog.get`.
-            pub mod get {}
             /// Types of `tasks.api.scrum.backlog.getFields`.
             pub mod get_fields {
                 /// What `tasks.api.scrum.backlog.getFields` answers.
@@ -420,8 +414,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.backlog.update`.
-            pub mod update {}
         }
         /// The `tasks.api.scrum.epic.*` methods.
         pub mod epic {
@@ -775,12 +767,6 @@ pub mod api {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `tasks.api.scrum.epic.add`.
-            pub mod add {}
-            /// Types of `tasks.api.scrum.epic.delete`.
-            pub mod delete {}
-            /// Types of `tasks.api.scrum.epic.get`.
-            pub mod get {}
             /// Types of `tasks.api.scrum.epic.getFields`.
             pub mod get_fields {
                 /// What `tasks.api.scrum.epic.getFields` answers.
@@ -828,10 +814,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.epic.list`.
-            pub mod list {}
-            /// Types of `tasks.api.scrum.epic.update`.
-            pub mod update {}
         }
         /// The `tasks.api.scrum.kanban.*` methods.
         pub mod kanban {
@@ -1181,16 +1163,6 @@ pub mod api {
                     )
                 }
             }
-            /// Types of `tasks.api.scrum.kanban.addStage`.
-            pub mod add_stage {}
-            /// Types of `tasks.api.scrum.kanban.addTask`.
-            pub mod add_task {}
-            /// Types of `tasks.api.scrum.kanban.deleteStage`.
-            pub mod delete_stage {}
-            /// Types of `tasks.api.scrum.kanban.deleteTask`.
-            pub mod delete_task {}
-            /// Types of `tasks.api.scrum.kanban.getFields`.
-            pub mod get_fields {}
             /// Types of `tasks.api.scrum.kanban.getStages`.
             pub mod get_stages {
                 /// What `tasks.api.scrum.kanban.getStages` answers.
@@ -1232,8 +1204,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.kanban.updateStage`.
-            pub mod update_stage {}
         }
         /// The `tasks.api.scrum.sprint.*` methods.
         pub mod sprint {
@@ -1690,8 +1660,6 @@ pub mod api {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `tasks.api.scrum.sprint.add`.
-            pub mod add {}
             /// Types of `tasks.api.scrum.sprint.complete`.
             pub mod complete {
                 /// What `tasks.api.scrum.sprint.complete` answers.
@@ -1751,10 +1719,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.sprint.delete`.
-            pub mod delete {}
-            /// Types of `tasks.api.scrum.sprint.get`.
-            pub mod get {}
             /// Types of `tasks.api.scrum.sprint.getFields`.
             pub mod get_fields {
                 /// What `tasks.api.scrum.sprint.getFields` answers.
@@ -1931,8 +1895,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.sprint.update`.
-            pub mod update {}
         }
         /// The `tasks.api.scrum.task.*` methods.
         pub mod task {
@@ -2127,8 +2089,6 @@ pub mod api {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `tasks.api.scrum.task.get`.
-            pub mod get {}
             /// Types of `tasks.api.scrum.task.getFields`.
             pub mod get_fields {
                 /// What `tasks.api.scrum.task.getFields` answers.
@@ -2173,8 +2133,6 @@ pub mod api {
                     }
                 }
             }
-            /// Types of `tasks.api.scrum.task.update`.
-            pub mod update {}
         }
     }
 }
@@ -2655,8 +2613,6 @@ pub mod flow {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `tasks.flow.Flow.activate`.
-        pub mod activate {}
         /// Types of `tasks.flow.Flow.create`.
         pub mod create {
             /// What `tasks.flow.Flow.create` answers.
@@ -2757,16 +2713,6 @@ pub mod flow {
                 }
             }
         }
-        /// Types of `tasks.flow.Flow.delete`.
-        pub mod delete {}
-        /// Types of `tasks.flow.Flow.get`.
-        pub mod get {}
-        /// Types of `tasks.flow.Flow.isExists`.
-        pub mod is_exists {}
-        /// Types of `tasks.flow.Flow.pin`.
-        pub mod pin {}
-        /// Types of `tasks.flow.Flow.update`.
-        pub mod update {}
     }
 }
 /// The `tasks.task.*` methods.
@@ -4931,10 +4877,6 @@ pub mod task {
             }
         }
     }
-    /// Types of `tasks.task.approve`.
-    pub mod approve {}
-    /// Types of `tasks.task.complete`.
-    pub mod complete {}
     /// The `tasks.task.counters.*` methods.
     pub mod counters {
         /// `tasks.task.counters.get`: reads one `tasks.task.counters` record.
@@ -5034,17 +4976,7 @@ pub mod task {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `tasks.task.counters.get`.
-        pub mod get {}
     }
-    /// Types of `tasks.task.defer`.
-    pub mod defer {}
-    /// Types of `tasks.task.delegate`.
-    pub mod delegate {}
-    /// Types of `tasks.task.delete`.
-    pub mod delete {}
-    /// Types of `tasks.task.disapprove`.
-    pub mod disapprove {}
     /// The `tasks.task.favorite.*` methods.
     pub mod favorite {
         /// `tasks.task.favorite.add`: creates a `tasks.task.favorite` record.
@@ -5155,10 +5087,6 @@ pub mod task {
                 )
             }
         }
-        /// Types of `tasks.task.favorite.add`.
-        pub mod add {}
-        /// Types of `tasks.task.favorite.remove`.
-        pub mod remove {}
     }
     /// The `tasks.task.files.*` methods.
     pub mod files {
@@ -5227,11 +5155,7 @@ pub mod task {
                 )
             }
         }
-        /// Types of `tasks.task.files.attach`.
-        pub mod attach {}
     }
-    /// Types of `tasks.task.get`.
-    pub mod get {}
     /// Types of `tasks.task.getFields`.
     pub mod get_fields {
         /// What `tasks.task.getFields` answers.
@@ -5745,16 +5669,6 @@ pub mod task {
             }
         }
     }
-    /// Types of `tasks.task.list`.
-    pub mod list {}
-    /// Types of `tasks.task.mute`.
-    pub mod mute {}
-    /// Types of `tasks.task.pause`.
-    pub mod pause {}
-    /// Types of `tasks.task.pin`.
-    pub mod pin {}
-    /// Types of `tasks.task.renew`.
-    pub mod renew {}
     /// The `tasks.task.result.*` methods.
     pub mod result {
         /// `tasks.task.result.addFromComment`: calls the REST method of this name.
@@ -5965,21 +5879,7 @@ pub mod task {
                 }
             }
         }
-        /// Types of `tasks.task.result.deleteFromComment`.
-        pub mod delete_from_comment {}
-        /// Types of `tasks.task.result.list`.
-        pub mod list {}
     }
-    /// Types of `tasks.task.start`.
-    pub mod start {}
-    /// Types of `tasks.task.startwatch`.
-    pub mod startwatch {}
-    /// Types of `tasks.task.stopwatch`.
-    pub mod stopwatch {}
-    /// Types of `tasks.task.unmute`.
-    pub mod unmute {}
-    /// Types of `tasks.task.unpin`.
-    pub mod unpin {}
     /// Types of `tasks.task.update`.
     pub mod update {
         /// The values the docs list for a param of `tasks.task.update`.
@@ -8245,12 +8145,6 @@ pub mod template {
                 }
             }
         }
-        /// Types of `tasks.template.checklist.delete`.
-        pub mod delete {}
-        /// Types of `tasks.template.checklist.get`.
-        pub mod get {}
-        /// Types of `tasks.template.checklist.list`.
-        pub mod list {}
         /// Types of `tasks.template.checklist.moveAfter`.
         pub mod move_after {
             /// What `tasks.template.checklist.moveAfter` answers.
@@ -8399,8 +8293,6 @@ pub mod template {
             }
         }
     }
-    /// Types of `tasks.template.delete`.
-    pub mod delete {}
     /// Types of `tasks.template.fields`.
     pub mod fields {
         /// What `tasks.template.fields` answers.

@@ -837,8 +837,6 @@ pub mod external_call {
             }
         }
     }
-    /// Types of `telephony.externalCall.hide`.
-    pub mod hide {}
     /// Types of `telephony.externalCall.register`.
     pub mod register {
         /// The values the docs list for a param of `telephony.externalCall.register`.
@@ -957,10 +955,6 @@ pub mod external_call {
             }
         }
     }
-    /// Types of `telephony.externalCall.searchCrmEntities`.
-    pub mod search_crm_entities {}
-    /// Types of `telephony.externalCall.show`.
-    pub mod show {}
 }
 /// The `telephony.externalLine.*` methods.
 pub mod external_line {
@@ -1187,12 +1181,4 @@ pub mod external_line {
             )
         }
     }
-    /// Types of `telephony.externalLine.add`.
-    pub mod add {}
-    /// Types of `telephony.externalLine.delete`.
-    pub mod delete {}
-    /// Types of `telephony.externalLine.get`.
-    pub mod get {}
-    /// Types of `telephony.externalLine.update`.
-    pub mod update {}
 }

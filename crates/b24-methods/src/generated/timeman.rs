@@ -583,10 +583,6 @@ pub mod networkrange {
             }
         }
     }
-    /// Types of `timeman.networkrange.get`.
-    pub mod get {}
-    /// Types of `timeman.networkrange.set`.
-    pub mod set {}
 }
 /// Types of `timeman.open`.
 pub mod open {
@@ -852,8 +848,6 @@ pub mod schedule {
             crate::rt::fields(d)
         }
     }
-    /// Types of `timeman.schedule.get`.
-    pub mod get {}
 }
 /// Types of `timeman.settings`.
 pub mod settings {
@@ -1076,8 +1070,6 @@ pub mod timecontrol {
                 )
             }
         }
-        /// Types of `timeman.timecontrol.report.add`.
-        pub mod add {}
     }
     /// The `timeman.timecontrol.reports.*` methods.
     pub mod reports {
@@ -1207,8 +1199,6 @@ pub mod timecontrol {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `timeman.timecontrol.reports.get`.
-        pub mod get {}
         /// The `timeman.timecontrol.reports.settings.*` methods.
         pub mod settings {
             /// `timeman.timecontrol.reports.settings.get`: reads one `timeman.timecontrol.reports.settings` record.
@@ -1301,8 +1291,6 @@ pub mod timecontrol {
                     crate::rt::fields(d)
                 }
             }
-            /// Types of `timeman.timecontrol.reports.settings.get`.
-            pub mod get {}
         }
         /// The `timeman.timecontrol.reports.users.*` methods.
         pub mod users {
@@ -1363,8 +1351,6 @@ pub mod timecontrol {
                     crate::timeman::timecontrol::reports::users::Get(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `timeman.timecontrol.reports.users.get`.
-            pub mod get {}
         }
     }
     /// The `timeman.timecontrol.settings.*` methods.
@@ -1595,8 +1581,6 @@ pub mod timecontrol {
                 crate::rt::fields(d)
             }
         }
-        /// Types of `timeman.timecontrol.settings.get`.
-        pub mod get {}
         /// Types of `timeman.timecontrol.settings.set`.
         pub mod set {
             /// The values the docs list for a param of `timeman.timecontrol.settings.set`.

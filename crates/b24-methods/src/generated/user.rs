@@ -925,18 +925,6 @@ impl Group {
         crate::user::userfield::Group { actions: self.actions.clone() }
     }
 }
-/// Types of `user.access`.
-pub mod access {}
-/// Types of `user.add`.
-pub mod add {}
-/// Types of `user.admin`.
-pub mod admin {}
-/// Types of `user.current`.
-pub mod current {}
-/// Types of `user.fields`.
-pub mod fields {}
-/// Types of `user.get`.
-pub mod get {}
 /// The `user.option.*` methods.
 pub mod option {
     /// `user.option.get`: reads one `user.option` record.
@@ -1049,15 +1037,7 @@ pub mod option {
             )
         }
     }
-    /// Types of `user.option.get`.
-    pub mod get {}
-    /// Types of `user.option.set`.
-    pub mod set {}
 }
-/// Types of `user.search`.
-pub mod search {}
-/// Types of `user.update`.
-pub mod update {}
 /// The `user.userfield.*` methods.
 pub mod userfield {
     /// `user.userfield.add`: creates a `user.userfield` record.
@@ -1254,12 +1234,4 @@ pub mod userfield {
             )
         }
     }
-    /// Types of `user.userfield.add`.
-    pub mod add {}
-    /// Types of `user.userfield.delete`.
-    pub mod delete {}
-    /// Types of `user.userfield.list`.
-    pub mod list {}
-    /// Types of `user.userfield.update`.
-    pub mod update {}
 }

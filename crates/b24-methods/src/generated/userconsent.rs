@@ -139,8 +139,6 @@ pub mod agreement {
             )
         }
     }
-    /// Types of `userconsent.agreement.list`.
-    pub mod list {}
     /// Types of `userconsent.agreement.text`.
     pub mod text {
         /// A nested param of `userconsent.agreement.text` (set its documented fields with the setters, others with `set`).
@@ -273,6 +271,4 @@ pub mod consent {
             )
         }
     }
-    /// Types of `userconsent.consent.add`.
-    pub mod add {}
 }

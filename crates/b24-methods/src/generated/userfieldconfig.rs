@@ -463,10 +463,6 @@ pub mod add {
         }
     }
 }
-/// Types of `userfieldconfig.delete`.
-pub mod delete {}
-/// Types of `userfieldconfig.get`.
-pub mod get {}
 /// Types of `userfieldconfig.getTypes`.
 pub mod get_types {
     /// What `userfieldconfig.getTypes` answers.

@@ -238,11 +238,3 @@ impl Group {
         )
     }
 }
-/// Types of `userfieldtype.add`.
-pub mod add {}
-/// Types of `userfieldtype.delete`.
-pub mod delete {}
-/// Types of `userfieldtype.list`.
-pub mod list {}
-/// Types of `userfieldtype.update`.
-pub mod update {}

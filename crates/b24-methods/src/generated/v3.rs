@@ -415,8 +415,6 @@ pub mod humanresources {
                 )
             }
         }
-        /// Types of `humanresources.employee.count`.
-        pub mod count {}
         /// The `humanresources.employee.field.*` methods.
         pub mod field {
             /// `humanresources.employee.field.get`: reads one `humanresources.employee.field` record.
@@ -526,13 +524,7 @@ pub mod humanresources {
                     crate::v3::humanresources::employee::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `humanresources.employee.field.get`.
-            pub mod get {}
-            /// Types of `humanresources.employee.field.list`.
-            pub mod list {}
         }
-        /// Types of `humanresources.employee.multidepartment`.
-        pub mod multidepartment {}
         /// Types of `humanresources.employee.search`.
         pub mod search {
             /// A nested param of `humanresources.employee.search` (set its documented fields with the setters, others with `set`).
@@ -568,8 +560,6 @@ pub mod humanresources {
                 }
             }
         }
-        /// Types of `humanresources.employee.subordinates`.
-        pub mod subordinates {}
     }
     /// The `humanresources.node.*` methods.
     pub mod node {
@@ -989,10 +979,6 @@ pub mod humanresources {
                 crate::v3::humanresources::node::Search(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `humanresources.node.add`.
-        pub mod add {}
-        /// Types of `humanresources.node.children`.
-        pub mod children {}
         /// The `humanresources.node.communication.*` methods.
         pub mod communication {
             /// `humanresources.node.communication.edit`: calls the REST method of this name.
@@ -1099,8 +1085,6 @@ pub mod humanresources {
                     )
                 }
             }
-            /// Types of `humanresources.node.communication.edit`.
-            pub mod edit {}
             /// The `humanresources.node.communication.field.*` methods.
             pub mod field {
                 /// `humanresources.node.communication.field.get`: reads one `humanresources.node.communication.field` record.
@@ -1219,18 +1203,8 @@ pub mod humanresources {
                         ))
                     }
                 }
-                /// Types of `humanresources.node.communication.field.get`.
-                pub mod get {}
-                /// Types of `humanresources.node.communication.field.list`.
-                pub mod list {}
             }
-            /// Types of `humanresources.node.communication.list`.
-            pub mod list {}
         }
-        /// Types of `humanresources.node.count`.
-        pub mod count {}
-        /// Types of `humanresources.node.edit`.
-        pub mod edit {}
         /// The `humanresources.node.field.*` methods.
         pub mod field {
             /// `humanresources.node.field.get`: reads one `humanresources.node.field` record.
@@ -1342,13 +1316,7 @@ pub mod humanresources {
                     crate::v3::humanresources::node::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `humanresources.node.field.get`.
-            pub mod get {}
-            /// Types of `humanresources.node.field.list`.
-            pub mod list {}
         }
-        /// Types of `humanresources.node.get`.
-        pub mod get {}
         /// Types of `humanresources.node.list`.
         pub mod list {
             /// A nested param of `humanresources.node.list` (set its documented fields with the setters, others with `set`).
@@ -1552,8 +1520,6 @@ pub mod humanresources {
                     crate::v3::humanresources::node::member::Set(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `humanresources.node.member.add`.
-            pub mod add {}
             /// The `humanresources.node.member.field.*` methods.
             pub mod field {
                 /// `humanresources.node.member.field.get`: reads one `humanresources.node.member.field` record.
@@ -1672,20 +1638,8 @@ pub mod humanresources {
                         ))
                     }
                 }
-                /// Types of `humanresources.node.member.field.get`.
-                pub mod get {}
-                /// Types of `humanresources.node.member.field.list`.
-                pub mod list {}
             }
-            /// Types of `humanresources.node.member.move`.
-            pub mod move_ {}
-            /// Types of `humanresources.node.member.remove`.
-            pub mod remove {}
-            /// Types of `humanresources.node.member.set`.
-            pub mod set {}
         }
-        /// Types of `humanresources.node.move`.
-        pub mod move_ {}
         /// Types of `humanresources.node.search`.
         pub mod search {
             /// A nested param of `humanresources.node.search` (set its documented fields with the setters, others with `set`).
@@ -2185,13 +2139,7 @@ pub mod mail {
                     crate::v3::mail::mailbox::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `mail.mailbox.field.get`.
-            pub mod get {}
-            /// Types of `mail.mailbox.field.list`.
-            pub mod list {}
         }
-        /// Types of `mail.mailbox.get`.
-        pub mod get {}
         /// Types of `mail.mailbox.list`.
         pub mod list {
             /// A nested param of `mail.mailbox.list` (set its documented fields with the setters, others with `set`).
@@ -2825,16 +2773,6 @@ pub mod mail {
                 )
             }
         }
-        /// Types of `mail.message.createcalendarevent`.
-        pub mod createcalendarevent {}
-        /// Types of `mail.message.createchat`.
-        pub mod createchat {}
-        /// Types of `mail.message.createcrmactivity`.
-        pub mod createcrmactivity {}
-        /// Types of `mail.message.createfeedpost`.
-        pub mod createfeedpost {}
-        /// Types of `mail.message.createtask`.
-        pub mod createtask {}
         /// The `mail.message.field.*` methods.
         pub mod field {
             /// `mail.message.field.get`: reads one `mail.message.field` record.
@@ -2946,15 +2884,7 @@ pub mod mail {
                     crate::v3::mail::message::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `mail.message.field.get`.
-            pub mod get {}
-            /// Types of `mail.message.field.list`.
-            pub mod list {}
         }
-        /// Types of `mail.message.forward`.
-        pub mod forward {}
-        /// Types of `mail.message.get`.
-        pub mod get {}
         /// Types of `mail.message.list`.
         pub mod list {
             /// A nested param of `mail.message.list` (set its documented fields with the setters, others with `set`).
@@ -2990,16 +2920,6 @@ pub mod mail {
                 }
             }
         }
-        /// Types of `mail.message.movetofolder`.
-        pub mod movetofolder {}
-        /// Types of `mail.message.removecrmactivity`.
-        pub mod removecrmactivity {}
-        /// Types of `mail.message.reply`.
-        pub mod reply {}
-        /// Types of `mail.message.send`.
-        pub mod send {}
-        /// Types of `mail.message.thread`.
-        pub mod thread {}
     }
     /// The `mail.recipient.*` methods.
     pub mod recipient {
@@ -3270,10 +3190,6 @@ pub mod mail {
                     crate::v3::mail::recipient::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `mail.recipient.field.get`.
-            pub mod get {}
-            /// Types of `mail.recipient.field.list`.
-            pub mod list {}
         }
         /// Types of `mail.recipient.listcontacts`.
         pub mod listcontacts {
@@ -3732,13 +3648,7 @@ pub mod main {
                     crate::v3::main::eventlog::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `main.eventlog.field.get`.
-            pub mod get {}
-            /// Types of `main.eventlog.field.list`.
-            pub mod list {}
         }
-        /// Types of `main.eventlog.get`.
-        pub mod get {}
         /// Types of `main.eventlog.list`.
         pub mod list {
             /// A nested param of `main.eventlog.list` (set its documented fields with the setters, others with `set`).
@@ -3774,8 +3684,6 @@ pub mod main {
                 }
             }
         }
-        /// Types of `main.eventlog.tail`.
-        pub mod tail {}
     }
 }
 /// The `note.*` methods.
@@ -4153,10 +4061,6 @@ pub mod note {
                     crate::v3::note::collection::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `note.collection.field.get`.
-            pub mod get {}
-            /// Types of `note.collection.field.list`.
-            pub mod list {}
         }
         /// Types of `note.collection.list`.
         pub mod list {
@@ -4375,13 +4279,7 @@ pub mod note {
                     crate::v3::note::document::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `note.document.field.get`.
-            pub mod get {}
-            /// Types of `note.document.field.list`.
-            pub mod list {}
         }
-        /// Types of `note.document.get`.
-        pub mod get {}
         /// The `note.document.search.*` methods.
         pub mod search {
             /// `note.document.search.list`: lists `note.document.search` records.
@@ -4579,10 +4477,6 @@ pub mod note {
                         crate::v3::note::document::search::field::List(crate::rt::Request::new(self.actions.clone()))
                     }
                 }
-                /// Types of `note.document.search.field.get`.
-                pub mod get {}
-                /// Types of `note.document.search.field.list`.
-                pub mod list {}
             }
             /// Types of `note.document.search.list`.
             pub mod list {
@@ -4802,13 +4696,7 @@ pub mod note {
                         crate::v3::note::document::tree::field::List(crate::rt::Request::new(self.actions.clone()))
                     }
                 }
-                /// Types of `note.document.tree.field.get`.
-                pub mod get {}
-                /// Types of `note.document.tree.field.list`.
-                pub mod list {}
             }
-            /// Types of `note.document.tree.list`.
-            pub mod list {}
         }
     }
 }
@@ -5599,8 +5487,6 @@ pub mod rest {
                     )
                 }
             }
-            /// Types of `rest.application.access.delete`.
-            pub mod delete {}
             /// The `rest.application.access.field.*` methods.
             pub mod field {
                 /// `rest.application.access.field.get`: reads one `rest.application.access.field` record.
@@ -5717,17 +5603,7 @@ pub mod rest {
                         crate::v3::rest::application::access::field::List(crate::rt::Request::new(self.actions.clone()))
                     }
                 }
-                /// Types of `rest.application.access.field.get`.
-                pub mod get {}
-                /// Types of `rest.application.access.field.list`.
-                pub mod list {}
             }
-            /// Types of `rest.application.access.get`.
-            pub mod get {}
-            /// Types of `rest.application.access.reset`.
-            pub mod reset {}
-            /// Types of `rest.application.access.set`.
-            pub mod set {}
         }
         /// The `rest.application.embedding.*` methods.
         pub mod embedding {
@@ -5963,10 +5839,6 @@ pub mod rest {
                     )
                 }
             }
-            /// Types of `rest.application.embedding.add`.
-            pub mod add {}
-            /// Types of `rest.application.embedding.delete`.
-            pub mod delete {}
             /// The `rest.application.embedding.field.*` methods.
             pub mod field {
                 /// `rest.application.embedding.field.get`: reads one `rest.application.embedding.field` record.
@@ -6085,10 +5957,6 @@ pub mod rest {
                         ))
                     }
                 }
-                /// Types of `rest.application.embedding.field.get`.
-                pub mod get {}
-                /// Types of `rest.application.embedding.field.list`.
-                pub mod list {}
             }
             /// Types of `rest.application.embedding.list`.
             pub mod list {
@@ -6235,13 +6103,7 @@ pub mod rest {
                     crate::v3::rest::application::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `rest.application.field.get`.
-            pub mod get {}
-            /// Types of `rest.application.field.list`.
-            pub mod list {}
         }
-        /// Types of `rest.application.getbyclientid`.
-        pub mod getbyclientid {}
         /// Types of `rest.application.list`.
         pub mod list {
             /// A nested param of `rest.application.list` (set its documented fields with the setters, others with `set`).
@@ -6528,15 +6390,7 @@ pub mod rest {
                         crate::v3::rest::application::local::field::List(crate::rt::Request::new(self.actions.clone()))
                     }
                 }
-                /// Types of `rest.application.local.field.get`.
-                pub mod get {}
-                /// Types of `rest.application.local.field.list`.
-                pub mod list {}
             }
-            /// Types of `rest.application.local.install`.
-            pub mod install {}
-            /// Types of `rest.application.local.uninstall`.
-            pub mod uninstall {}
         }
         /// The `rest.application.personal.*` methods.
         pub mod personal {
@@ -6791,15 +6645,7 @@ pub mod rest {
                         ))
                     }
                 }
-                /// Types of `rest.application.personal.field.get`.
-                pub mod get {}
-                /// Types of `rest.application.personal.field.list`.
-                pub mod list {}
             }
-            /// Types of `rest.application.personal.install`.
-            pub mod install {}
-            /// Types of `rest.application.personal.uninstall`.
-            pub mod uninstall {}
         }
         /// The `rest.application.placement.*` methods.
         pub mod placement {
@@ -6994,13 +6840,7 @@ pub mod rest {
                         ))
                     }
                 }
-                /// Types of `rest.application.placement.field.get`.
-                pub mod get {}
-                /// Types of `rest.application.placement.field.list`.
-                pub mod list {}
             }
-            /// Types of `rest.application.placement.list`.
-            pub mod list {}
         }
     }
     /// The `rest.documentation.*` methods.
@@ -7055,8 +6895,6 @@ pub mod rest {
                 crate::v3::rest::documentation::Openapi(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `rest.documentation.openapi`.
-        pub mod openapi {}
     }
     /// The `rest.incomingwebhook.*` methods.
     pub mod incomingwebhook {
@@ -7290,10 +7128,6 @@ pub mod rest {
                 )
             }
         }
-        /// Types of `rest.incomingwebhook.add`.
-        pub mod add {}
-        /// Types of `rest.incomingwebhook.delete`.
-        pub mod delete {}
         /// The `rest.incomingwebhook.field.*` methods.
         pub mod field {
             /// `rest.incomingwebhook.field.get`: reads one `rest.incomingwebhook.field` record.
@@ -7403,10 +7237,6 @@ pub mod rest {
                     crate::v3::rest::incomingwebhook::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `rest.incomingwebhook.field.get`.
-            pub mod get {}
-            /// Types of `rest.incomingwebhook.field.list`.
-            pub mod list {}
         }
         /// Types of `rest.incomingwebhook.list`.
         pub mod list {
@@ -7547,8 +7377,6 @@ pub mod rest {
                     crate::v3::rest::portal::license::Get(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `rest.portal.license.get`.
-            pub mod get {}
         }
     }
     /// The `rest.scope.*` methods.
@@ -7620,8 +7448,6 @@ pub mod rest {
                 crate::v3::rest::scope::List(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `rest.scope.list`.
-        pub mod list {}
     }
 }
 /// Types.
@@ -7733,12 +7559,6 @@ pub mod root {
             Self(request)
         }
     }
-    /// Types of `batch`.
-    pub mod batch {}
-    /// Types of `documentation`.
-    pub mod documentation {}
-    /// Types of `scopes`.
-    pub mod scopes {}
 }
 /// The `tasks.*` methods.
 pub mod tasks {
@@ -9076,8 +8896,6 @@ pub mod tasks {
                     )
                 }
             }
-            /// Types of `tasks.task.access.get`.
-            pub mod get {}
         }
         /// Types of `tasks.task.add`.
         pub mod add {
@@ -9626,10 +9444,6 @@ pub mod tasks {
                             ))
                         }
                     }
-                    /// Types of `tasks.task.chat.message.field.get`.
-                    pub mod get {}
-                    /// Types of `tasks.task.chat.message.field.list`.
-                    pub mod list {}
                 }
                 /// Types of `tasks.task.chat.message.send`.
                 pub mod send {
@@ -9663,8 +9477,6 @@ pub mod tasks {
                 }
             }
         }
-        /// Types of `tasks.task.delete`.
-        pub mod delete {}
         /// The `tasks.task.field.*` methods.
         pub mod field {
             /// `tasks.task.field.get`: reads one `tasks.task.field` record.
@@ -9774,10 +9586,6 @@ pub mod tasks {
                     crate::v3::tasks::task::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `tasks.task.field.get`.
-            pub mod get {}
-            /// Types of `tasks.task.field.list`.
-            pub mod list {}
         }
         /// The `tasks.task.file.*` methods.
         pub mod file {
@@ -9841,11 +9649,7 @@ pub mod tasks {
                     )
                 }
             }
-            /// Types of `tasks.task.file.attach`.
-            pub mod attach {}
         }
-        /// Types of `tasks.task.get`.
-        pub mod get {}
         /// Types of `tasks.task.list`.
         pub mod list {
             /// A nested param of `tasks.task.list` (set its documented fields with the setters, others with `set`).
@@ -10222,8 +10026,6 @@ pub mod tasks {
                     }
                 }
             }
-            /// Types of `tasks.task.result.delete`.
-            pub mod delete {}
             /// The `tasks.task.result.field.*` methods.
             pub mod field {
                 /// `tasks.task.result.field.get`: reads one `tasks.task.result.field` record.
@@ -10340,10 +10142,6 @@ pub mod tasks {
                         crate::v3::tasks::task::result::field::List(crate::rt::Request::new(self.actions.clone()))
                     }
                 }
-                /// Types of `tasks.task.result.field.get`.
-                pub mod get {}
-                /// Types of `tasks.task.result.field.list`.
-                pub mod list {}
             }
             /// Types of `tasks.task.result.list`.
             pub mod list {
@@ -11033,10 +10831,6 @@ pub mod timeman {
                     crate::v3::timeman::record::field::List(crate::rt::Request::new(self.actions.clone()))
                 }
             }
-            /// Types of `timeman.record.field.get`.
-            pub mod get {}
-            /// Types of `timeman.record.field.list`.
-            pub mod list {}
         }
         /// Types of `timeman.record.list`.
         pub mod list {
@@ -11574,18 +11368,8 @@ pub mod vibecodeconnector {
                             ))
                         }
                     }
-                    /// Types of `vibecodeconnector.catalog.item.access.field.get`.
-                    pub mod get {}
-                    /// Types of `vibecodeconnector.catalog.item.access.field.list`.
-                    pub mod list {}
                 }
-                /// Types of `vibecodeconnector.catalog.item.access.set`.
-                pub mod set {}
             }
-            /// Types of `vibecodeconnector.catalog.item.add`.
-            pub mod add {}
-            /// Types of `vibecodeconnector.catalog.item.delete`.
-            pub mod delete {}
             /// The `vibecodeconnector.catalog.item.field.*` methods.
             pub mod field {
                 /// `vibecodeconnector.catalog.item.field.get`: reads one `vibecodeconnector.catalog.item.field` record.
@@ -11704,10 +11488,6 @@ pub mod vibecodeconnector {
                         ))
                     }
                 }
-                /// Types of `vibecodeconnector.catalog.item.field.get`.
-                pub mod get {}
-                /// Types of `vibecodeconnector.catalog.item.field.list`.
-                pub mod list {}
             }
             /// Types of `vibecodeconnector.catalog.item.update`.
             pub mod update {

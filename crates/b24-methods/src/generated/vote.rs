@@ -566,10 +566,6 @@ pub mod attached_vote {
             crate::rt::fields(d)
         }
     }
-    /// Types of `vote.AttachedVote.download`.
-    pub mod download {}
-    /// Types of `vote.AttachedVote.get`.
-    pub mod get {}
     /// Types of `vote.AttachedVote.getAnswerVoted`.
     pub mod get_answer_voted {
         /// What `vote.AttachedVote.getAnswerVoted` answers.
@@ -772,10 +768,6 @@ pub mod attached_vote {
             }
         }
     }
-    /// Types of `vote.AttachedVote.resume`.
-    pub mod resume {}
-    /// Types of `vote.AttachedVote.stop`.
-    pub mod stop {}
     /// Types of `vote.AttachedVote.vote`.
     pub mod vote {
         /// What `vote.AttachedVote.vote` answers.

@@ -416,8 +416,6 @@ pub mod line {
             crate::voximplant::line::outgoing::Group { actions: self.actions.clone() }
         }
     }
-    /// Types of `voximplant.line.get`.
-    pub mod get {}
     /// The `voximplant.line.outgoing.*` methods.
     pub mod outgoing {
         /// `voximplant.line.outgoing.get`: reads one `voximplant.line.outgoing` record.
@@ -528,10 +526,6 @@ pub mod line {
                 crate::voximplant::line::outgoing::sip::Group { actions: self.actions.clone() }
             }
         }
-        /// Types of `voximplant.line.outgoing.get`.
-        pub mod get {}
-        /// Types of `voximplant.line.outgoing.set`.
-        pub mod set {}
         /// The `voximplant.line.outgoing.sip.*` methods.
         pub mod sip {
             /// `voximplant.line.outgoing.sip.set`: calls the REST method of this name.
@@ -596,8 +590,6 @@ pub mod line {
                     )
                 }
             }
-            /// Types of `voximplant.line.outgoing.sip.set`.
-            pub mod set {}
         }
     }
 }
@@ -1109,8 +1101,6 @@ pub mod sip {
             }
         }
     }
-    /// Types of `voximplant.sip.delete`.
-    pub mod delete {}
     /// Types of `voximplant.sip.get`.
     pub mod get {
         /// The values the docs list for a param of `voximplant.sip.get`.
@@ -1287,8 +1277,6 @@ pub mod sip {
             }
         }
     }
-    /// Types of `voximplant.sip.update`.
-    pub mod update {}
 }
 /// The `voximplant.statistic.*` methods.
 pub mod statistic {
@@ -1743,8 +1731,6 @@ pub mod tts {
                 crate::voximplant::tts::voices::Get(crate::rt::Request::new(self.actions.clone()))
             }
         }
-        /// Types of `voximplant.tts.voices.get`.
-        pub mod get {}
     }
 }
 /// The `voximplant.url.*` methods.
@@ -1831,8 +1817,6 @@ pub mod url {
             crate::rt::fields(d)
         }
     }
-    /// Types of `voximplant.url.get`.
-    pub mod get {}
 }
 /// The `voximplant.user.*` methods.
 pub mod user {
@@ -1981,8 +1965,4 @@ pub mod user {
             crate::rt::fields(d)
         }
     }
-    /// Types of `voximplant.user.activatePhone`.
-    pub mod activate_phone {}
-    /// Types of `voximplant.user.get`.
-    pub mod get {}
 }
