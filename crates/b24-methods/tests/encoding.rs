@@ -13,9 +13,7 @@ fn case<M: Method>(m: M) -> (&'static str, bool, serde_json::Value, b24_methods:
     (M::NAME, !M::POSITIONAL.is_empty(), m.wire_params(), m.into_command())
 }
 
-type Cases = Vec<common::Case>;
-
-fn part_0(a: &b24_methods::Actions, out: &mut Cases) {
+fn part_0(a: &b24_methods::Actions, out: &mut Vec<common::Case>) {
     out.push((case(a.access().name(vec![serde_json::json!({"k": "v"})])), false, r#"{"ACCESS":[{"k":"v"}]}"#));
     out.push((case(a.ai().engine().register("t", "t", b24_methods::ai::engine::register::Category::Text, "t").settings(b24_methods::ai::engine::register::Settings::new().code_alias("t").model_context_type(b24_methods::ai::engine::register::ModelContextType::Token).model_context_limit(7))), false, r#"{"name":"t","code":"t","category":"text","completions_url":"t","settings":{"code_alias":"t","model_context_type":"token","model_context_limit":7}}"#));
     out.push((case(a.ai().engine().unregister().code("t")), false, r#"{"code":"t"}"#));
@@ -144,7 +142,7 @@ fn part_0(a: &b24_methods::Actions, out: &mut Cases) {
     ));
 }
 
-fn part_1(a: &b24_methods::Actions, out: &mut Cases) {
+fn part_1(a: &b24_methods::Actions, out: &mut Vec<common::Case>) {
     out.push((case(a.log().blogpost().add("t").post_title("t").dest(vec![serde_json::json!({"k": "v"})]).sperm(vec![serde_json::json!({"k": "v"})]).files(vec![serde_json::json!({"k": "v"})]).important(true).important_date_end("t").site_id("t").user_id(7).tags("t").background_code("t").parse_preview(true)), false, r#"{"POST_MESSAGE":"t","POST_TITLE":"t","DEST":[{"k":"v"}],"SPERM":[{"k":"v"}],"FILES":[{"k":"v"}],"IMPORTANT":"Y","IMPORTANT_DATE_END":"t","SITE_ID":"t","USER_ID":7,"TAGS":"t","BACKGROUND_CODE":"t","PARSE_PREVIEW":"Y"}"#));
     out.push((
         case(a.log().blogpost().share(7, vec![serde_json::json!({"k": "v"})]).user_id(7)),
@@ -294,7 +292,7 @@ fn part_1(a: &b24_methods::Actions, out: &mut Cases) {
     out.push((case(a.userfieldconfig().list("t").select(b24_methods::userfieldconfig::list::Select::new().language("t").id("t").entity_id("t").field_name("t").user_type_id("t").xml_id("t").sort("t").multiple(true).mandatory(true).show_filter(b24_methods::userfieldconfig::list::ShowFilter::N).show_in_list(true).edit_in_list(true).is_searchable(true).settings("t").language_id("t")).order("ID", "DESC").filter(b24_methods::userfieldconfig::list::Filter::new().id(7).field_name("t").user_type_id("t").xml_id("t").sort(7).multiple(true).mandatory(true).show_filter(b24_methods::userfieldconfig::list::ShowFilter::N).show_in_list(true).edit_in_list(true).is_searchable(true)).start(7)), false, r#"{"moduleId":"t","select":{"language":"t","id":"t","entityId":"t","fieldName":"t","userTypeId":"t","xmlId":"t","sort":"t","multiple":"Y","mandatory":"Y","showFilter":"N","showInList":"Y","editInList":"Y","isSearchable":"Y","settings":"t","languageId":"t"},"order":{"ID":"DESC"},"filter":{"id":7,"fieldName":"t","userTypeId":"t","xmlId":"t","sort":7,"multiple":"Y","mandatory":"Y","showFilter":"N","showInList":"Y","editInList":"Y","isSearchable":"Y"},"start":7}"#));
 }
 
-fn part_2(a: &b24_methods::Actions, out: &mut Cases) {
+fn part_2(a: &b24_methods::Actions, out: &mut Vec<common::Case>) {
     out.push((case(a.userfieldconfig().update("t", 7).field(b24_methods::userfieldconfig::update::Field::new().xml_id("t").sort(7).mandatory(true).show_filter(true).is_searchable(true).edit_form_label(serde_json::json!({"k": "v"})).help_message(serde_json::json!({"k": "v"})).settings(b24_methods::userfieldconfig::update::Settings::new().default_value("t").rows(7).size(7).regexp("t").min_length(7).max_length(7)).enum_(vec![serde_json::json!({"k": "v"})]).user_type_id("t"))), false, r#"{"moduleId":"t","id":7,"field":{"xmlId":"t","sort":7,"mandatory":true,"showFilter":true,"isSearchable":true,"editFormLabel":{"k":"v"},"helpMessage":{"k":"v"},"settings":{"DEFAULT_VALUE":"t","ROWS":7,"SIZE":7,"REGEXP":"t","MIN_LENGTH":7,"MAX_LENGTH":7},"enum":[{"k":"v"}],"userTypeId":"t"}}"#));
     out.push((case(a.userfieldtype().delete("t")), false, r#"{"USER_TYPE_ID":"t"}"#));
     out.push((case(a.vote().attached_vote().resume(7)), false, r#"{"attachId":7}"#));
@@ -381,9 +379,9 @@ fn part_2(a: &b24_methods::Actions, out: &mut Cases) {
 #[tokio::test]
 async fn sampled_methods_encode_as_the_portal_reads() {
     let a = common::offline_actions();
-    let mut cases = Vec::new();
-    part_0(&a, &mut cases);
-    part_1(&a, &mut cases);
-    part_2(&a, &mut cases);
-    common::check_encodings(cases);
+    let mut out = Vec::new();
+    part_0(&a, &mut out);
+    part_1(&a, &mut out);
+    part_2(&a, &mut out);
+    common::check_encodings(out);
 }
