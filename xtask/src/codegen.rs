@@ -371,7 +371,7 @@ mod tests {
         assert_eq!(variant_name("PAYMENT_REQUIRED"), "PaymentRequired");
     }
 
-    /// Codes named in the first column of a table on the seed page or in the wire spec.
+    /// Codes named in the first column of a table on the JS SDK's error reference or in the wire spec.
     fn documented_codes(text: &str) -> Vec<String> {
         let mut codes = Vec::new();
         for line in text.lines().filter(|l| l.starts_with("| `") || l.starts_with("| v3: `")) {

@@ -66,7 +66,7 @@ pub(crate) async fn batch_by_chunk(
                     let wrapped = Error::wrap(
                         Code::JssdkBatchSubError,
                         format!("the chunk holding command {key:?} ({}) failed: {}", command.method, e),
-                        rebuild(&e),
+                        e.root_copy(),
                     );
                     merged.push(key.clone(), command.method.clone(), Outcome::Failed(wrapped));
                 }
@@ -74,17 +74,4 @@ pub(crate) async fn batch_by_chunk(
         }
     }
     Ok(merged)
-}
-
-/// A standalone copy of `e` (code, status, message, request) for each command of a failed chunk.
-fn rebuild(e: &Error) -> Error {
-    match e.root().request() {
-        Some(request) => {
-            let root = e.root();
-            let mut f = b24_errors::PortalFailure::new(root.code(), root.status(), root.message(), request.clone());
-            f.attempts = root.attempts();
-            Error::portal(f)
-        }
-        None => Error::sdk(e.root().code().known().unwrap_or(Code::JssdkUnknownError), e.root().message()),
-    }
 }

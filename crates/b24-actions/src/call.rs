@@ -1,4 +1,4 @@
-//! `call`: one method, and [`CallResult`], the seed's `AjaxResult` in Rust terms, with the v2
+//! `call`: one method, and [`CallResult`], the JS SDK's `AjaxResult` in Rust terms, with the v2
 //! paging helpers (`total`, `next`, `has_more`, `fetch_next`) that refuse to invent values on a
 //! v3 answer.
 
@@ -76,6 +76,25 @@ impl CallResult {
     }
 }
 
+/// Check `method` for `api` and build its request (nothing is sent yet; `params` are
+/// serialized now, so nothing borrowed outlives this call).
+pub(crate) fn prepare(api: ApiVersion, method: &str, params: &impl Serialize) -> Result<B24Request, Error> {
+    match api {
+        ApiVersion::V3 => versions::require_v3(method)?,
+        ApiVersion::V2 => {
+            versions::note_v2_call(method);
+        }
+    }
+    B24Request::new(api, method, params)
+}
+
+/// Send a prepared request through `transport`.
+pub(crate) async fn send(transport: Transport, request: B24Request) -> Result<CallResult, Error> {
+    let params = request.params().clone();
+    let response = transport.call(request).await?;
+    Ok(CallResult { response, transport, params })
+}
+
 /// Call `method` through `transport`.
 pub(crate) async fn call(
     transport: &Transport,
@@ -83,14 +102,5 @@ pub(crate) async fn call(
     method: &str,
     params: &impl Serialize,
 ) -> Result<CallResult, Error> {
-    match api {
-        ApiVersion::V3 => versions::require_v3(method)?,
-        ApiVersion::V2 => {
-            versions::note_v2_call(method);
-        }
-    }
-    let request = B24Request::new(api, method, params)?;
-    let params = request.params().clone();
-    let response = transport.call(request).await?;
-    Ok(CallResult { response, transport: transport.clone(), params })
+    send(transport.clone(), prepare(api, method, params)?).await
 }

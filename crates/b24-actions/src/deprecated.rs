@@ -1,4 +1,4 @@
-//! The seed's deprecated entry points, kept so code ported from the JS SDK compiles; each logs
+//! The JS SDK's deprecated entry points, kept so code ported from the JS SDK compiles; each logs
 //! `JSSDK_CORE_DEPRECATED_METHOD` once and delegates to the v2 actions.
 
 #![allow(deprecated)]

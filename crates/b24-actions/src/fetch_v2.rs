@@ -25,7 +25,7 @@ const TOP: &str = "top";
 /// v2 pages hold 50 rows.
 pub(crate) const PAGE: usize = 50;
 
-/// Wrap a page failure as the seed's fetch-list error.
+/// Wrap a page failure as the JS SDK's fetch-list error.
 pub(crate) fn fetch_failed(e: Error, delivered: u64) -> Error {
     let message = format!("a page request failed after {delivered} rows were delivered; they stay valid");
     Error::wrap(Code::JssdkCoreB24FetchListMethodApiV2, message, e)
@@ -171,11 +171,14 @@ pub(crate) async fn run_chain(
     pages: usize,
 ) -> Step {
     let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false };
-    // The operating limiter only sees `batch`; the pages are charged to the list method.
-    if let Err(e) = transport.operating_pause(&plan.q.method).await {
-        step.error = Some(e);
-        return step;
-    }
+    // The stack's operating limiter only sees `batch`; the pages are charged to the list method.
+    let permit = match transport.operating_permit(&plan.q.method).await {
+        Ok(permit) => permit,
+        Err(e) => {
+            step.error = Some(e);
+            return step;
+        }
+    };
     let batch = match plan.chain(cursor, window_end, top, pages) {
         Ok(b) => b,
         Err(e) => {
@@ -204,7 +207,7 @@ pub(crate) async fn run_chain(
                 if let Some(time) =
                     r.time.as_ref().and_then(|t| serde_json::from_value::<b24_transport::Time>(t.clone()).ok())
                 {
-                    transport.observe_operating(&plan.q.method, &time);
+                    permit.observe(&time);
                 }
                 let rows = plan.q.rows(r.value);
                 let mut last = step.cursor;
@@ -237,7 +240,7 @@ pub(crate) async fn run_chain(
                 }
             }
             Outcome::Failed(e) if e.root().code() == Code::OperationTimeLimit => {
-                transport.operating_blocked(&plan.q.method);
+                permit.refused();
                 step.blocked = true;
                 return step;
             }

@@ -84,14 +84,28 @@ fn typed<T: DeserializeOwned + 'static>(rows: Vec<Value>) -> Result<Vec<T>, Erro
     if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Vec<T>>>() {
         return Ok(same.take().unwrap_or_default());
     }
-    slot.unwrap_or_default()
-        .into_iter()
-        .map(|row| {
-            serde_json::from_value(row).map_err(|e| {
-                Error::sdk_caused(Code::JssdkResponseUnexpectedShape, "a list row does not fit the requested type", e)
-            })
-        })
-        .collect()
+    let rows = slot.unwrap_or_default();
+    rows.iter().enumerate().map(|(index, row)| T::deserialize(row).map_err(|_| misfit::<T>(index, row))).collect()
+}
+
+/// The error for a row that does not fit `T`: which row (its place in the page and its id) and
+/// the JSON path inside it, read again with path tracking only now that it failed.
+fn misfit<T: DeserializeOwned>(index: usize, row: &Value) -> Error {
+    let id = ["ID", "id"].iter().find_map(|k| row.get(*k)).map(|id| format!(" (id {id})")).unwrap_or_default();
+    match serde_path_to_error::deserialize::<_, T>(row) {
+        Err(e) => {
+            let path = e.path().to_string();
+            Error::sdk_caused(
+                Code::JssdkResponseUnexpectedShape,
+                format!("list row {index} of its page{id} does not fit the requested type at `{path}`: {}", e.inner()),
+                e.into_inner(),
+            )
+        }
+        Ok(_) => Error::sdk(
+            Code::JssdkResponseUnexpectedShape,
+            format!("list row {index} of its page{id} does not fit the requested type"),
+        ),
+    }
 }
 
 fn typed_pages<T: DeserializeOwned + Send + 'static>(pages: BoxStream<'static, Result<Vec<Value>, Error>>) -> Pages<T> {
@@ -104,14 +118,14 @@ impl Actions {
         Actions { transport }
     }
 
-    /// REST v2.
-    pub fn v2(&self) -> V2<'_> {
-        V2 { transport: &self.transport }
+    /// REST v2 (owned: keep it, move it into a task; its futures borrow nothing).
+    pub fn v2(&self) -> V2 {
+        V2 { transport: self.transport.clone() }
     }
 
-    /// REST v3.
-    pub fn v3(&self) -> V3<'_> {
-        V3 { transport: &self.transport }
+    /// REST v3 (owned: keep it, move it into a task; its futures borrow nothing).
+    pub fn v3(&self) -> V3 {
+        V3 { transport: self.transport.clone() }
     }
 
     /// The transport.
@@ -121,21 +135,40 @@ impl Actions {
 }
 
 /// REST v2 actions.
-#[derive(Debug, Clone, Copy)]
-pub struct V2<'a> {
-    transport: &'a Transport,
+///
+/// Every future it returns owns what it needs (params are serialized when the call is made),
+/// so it can be spawned:
+///
+/// ```no_run
+/// # async fn run(actions: b24_actions::Actions) {
+/// let params = serde_json::json!({"id": 1});
+/// let task = tokio::spawn(actions.v2().call("crm.deal.get", &params));
+/// # let _ = task.await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct V2 {
+    transport: Transport,
 }
 
-impl V2<'_> {
+impl V2 {
     /// Call a method.
-    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
-        call::call(self.transport, ApiVersion::V2, method, params).await
+    pub fn call<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
+        let request = call::prepare(ApiVersion::V2, method, params);
+        let transport = self.transport.clone();
+        async move { call::send(transport, request?).await }
     }
 
     /// Every row of a list, in memory (through the fast export).
-    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_list(query))
     }
 
     /// The pages of a list as a stream (the fast export). Pages yielded before an error stay
@@ -146,32 +179,57 @@ impl V2<'_> {
     }
 
     /// Run a batch of at most 50 commands.
-    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
-        batch::batch(self.transport, ApiVersion::V2, batch).await
+    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let (transport, batch) = (self.transport.clone(), batch.clone());
+        async move { batch::batch(&transport, ApiVersion::V2, &batch).await }
     }
 
     /// Run any number of commands, 50 to a batch.
-    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
-        batch::batch_by_chunk(self.transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await
+    pub fn batch_by_chunk(
+        &self,
+        commands: Commands,
+        halt: bool,
+    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let transport = self.transport.clone();
+        async move { batch::batch_by_chunk(&transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await }
     }
 }
 
 /// REST v3 actions.
-#[derive(Debug, Clone, Copy)]
-pub struct V3<'a> {
-    transport: &'a Transport,
+///
+/// Every future it returns owns what it needs (params are serialized when the call is made),
+/// so it can be spawned:
+///
+/// ```no_run
+/// # async fn run(actions: b24_actions::Actions) {
+/// let params = serde_json::json!({"id": 1});
+/// let task = tokio::spawn(actions.v3().call("crm.deal.get", &params));
+/// # let _ = task.await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct V3 {
+    transport: Transport,
 }
 
-impl V3<'_> {
+impl V3 {
     /// Call a method (refused before sending if v3 does not serve it).
-    pub async fn call(&self, method: &str, params: &impl Serialize) -> Result<CallResult, Error> {
-        call::call(self.transport, ApiVersion::V3, method, params).await
+    pub fn call<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<CallResult, Error>> + Send + use<P> {
+        let request = call::prepare(ApiVersion::V3, method, params);
+        let transport = self.transport.clone();
+        async move { call::send(transport, request?).await }
     }
 
     /// Every row of a list, in memory.
-    pub async fn call_list<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_list(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_list(query))
     }
 
     /// The pages of a list (`pagination`).
@@ -180,9 +238,11 @@ impl V3<'_> {
     }
 
     /// Every row through the keyset `*.tail` method, in memory.
-    pub async fn call_tail<T: DeserializeOwned + Send + 'static>(&self, query: ListQuery) -> Result<Vec<T>, Error> {
-        let pages: Vec<Vec<T>> = self.fetch_tail(query).try_collect().await?;
-        Ok(pages.into_iter().flatten().collect())
+    pub fn call_tail<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<T>, Error>> + Send + use<T> {
+        collect_rows(self.fetch_tail(query))
     }
 
     /// The pages of a list through the keyset `*.tail` method.
@@ -191,14 +251,26 @@ impl V3<'_> {
     }
 
     /// Run a batch (all-or-nothing on the portal).
-    pub async fn batch(&self, batch: &Batch) -> Result<BatchResult, Error> {
-        batch::batch(self.transport, ApiVersion::V3, batch).await
+    pub fn batch(&self, batch: &Batch) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let (transport, batch) = (self.transport.clone(), batch.clone());
+        async move { batch::batch(&transport, ApiVersion::V3, &batch).await }
     }
 
     /// Run any number of commands, 50 to a batch.
-    pub async fn batch_by_chunk(&self, commands: Commands, halt: bool) -> Result<BatchResult, Error> {
-        batch::batch_by_chunk(self.transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await
+    pub fn batch_by_chunk(
+        &self,
+        commands: Commands,
+        halt: bool,
+    ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
+        let transport = self.transport.clone();
+        async move { batch::batch_by_chunk(&transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await }
     }
+}
+
+/// Every row of a stream of pages, in memory.
+async fn collect_rows<T>(pages: Pages<T>) -> Result<Vec<T>, Error> {
+    let pages: Vec<Vec<T>> = pages.try_collect().await?;
+    Ok(pages.into_iter().flatten().collect())
 }
 
 /// v3 lists put rows under `items`, keyed by `id`.
@@ -228,5 +300,22 @@ mod tests {
         assert_eq!(converted, vec![Row { id: "7".into() }, Row { id: "8".into() }]);
         let e = typed::<u64>(rows).err().map(|e| e.code());
         assert_eq!(e, Some(Code::JssdkResponseUnexpectedShape.into()));
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_is_named_with_its_path() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Deal {
+            #[serde(rename = "ID")]
+            id: String,
+            #[serde(rename = "OPPORTUNITY")]
+            opportunity: f64,
+        }
+        let rows = vec![json!({"ID": "7", "OPPORTUNITY": 1.5}), json!({"ID": "8", "OPPORTUNITY": "lots"})];
+        let e = typed::<Deal>(rows).expect_err("the second row does not fit");
+        assert_eq!(e.code(), Code::JssdkResponseUnexpectedShape);
+        let message = e.message();
+        assert!(message.contains("row 1") && message.contains("\"8\"") && message.contains("OPPORTUNITY"), "{message}");
     }
 }

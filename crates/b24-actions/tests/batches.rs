@@ -1,4 +1,4 @@
-//! Batches against the emulator, and each seed code of this layer provoked by a test.
+//! Batches against the emulator, and each JS SDK code of this layer provoked by a test.
 
 use b24_actions::{Actions, Batch, Command, Commands, ListQuery, Outcome};
 use b24_emulator::{Emulator, EmulatorHandle, FaultKind, FaultSettings, Settings};
@@ -39,8 +39,8 @@ async fn halt_off_keeps_successes_and_every_error() {
     for (_, e) in &errors {
         assert_eq!(e.code(), Code::JssdkBatchSubError);
     }
-    assert_eq!(r.get("b").and_then(Outcome::err).map(|e| e.root().code().as_str().to_owned()), Some(String::new()));
-    assert_eq!(r.get("d").and_then(Outcome::err).map(|e| e.root().code()), Some(Code::ErrorMethodNotFound.into()));
+    assert_eq!(r.outcome("b").and_then(Outcome::err).map(|e| e.root().code().as_str().to_owned()), Some(String::new()));
+    assert_eq!(r.outcome("d").and_then(Outcome::err).map(|e| e.root().code()), Some(Code::ErrorMethodNotFound.into()));
     assert_eq!(r.error_messages().len(), 2);
 }
 
@@ -49,9 +49,9 @@ async fn halt_on_stops_at_the_first_failure() {
     let (_portal, actions) = setup(10).await;
     let batch = Batch::list(vec![get(1), get(999), get(2)]).expect("batch").halt(true);
     let r = actions.v2().batch(&batch).await.expect("sent");
-    assert!(r.get("0").and_then(Outcome::ok).is_some());
-    assert!(r.get("1").and_then(Outcome::err).is_some());
-    assert!(matches!(r.get("2"), Some(Outcome::NotRun)));
+    assert!(r.outcome("0").and_then(Outcome::ok).is_some());
+    assert!(r.outcome("1").and_then(Outcome::err).is_some());
+    assert!(matches!(r.outcome("2"), Some(Outcome::NotRun)));
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn v3_batches_and_version_checks() {
     let failing =
         Batch::list(vec![Command::new("crm.item.get", json!({"entityTypeId": 2, "id": 99_999}))]).expect("batch");
     let e = actions.v3().batch(&failing).await.expect_err("all or nothing");
-    assert_eq!(e.code().as_str(), "NOT_FOUND");
+    assert_eq!(e.code().as_str(), "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION");
 }
 
 #[tokio::test]

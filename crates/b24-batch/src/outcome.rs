@@ -46,6 +46,12 @@ impl Outcome {
             _ => None,
         }
     }
+
+    /// The portal's own code for a failed command (`ACCESS_DENIED`, `""` for legacy CRM…): the
+    /// failure is a `JSSDK_BATCH_SUB_ERROR` wrapping it, and this looks inside.
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.err().map(|e| e.root().code())
+    }
 }
 
 /// The outcomes of a batch (or of all chunks of one), in command order.
@@ -76,8 +82,46 @@ impl BatchResult {
     }
 
     /// The outcome of the command named `key` (or at position `key` for lists).
-    pub fn get(&self, key: &str) -> Option<&Outcome> {
+    pub fn outcome(&self, key: &str) -> Option<&Outcome> {
         self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, o)| o)
+    }
+
+    /// The result of the command named `key`, deserialized into `T`; its failure (a copy of
+    /// the portal's error) if it failed. A wrong `key` or a command skipped by `halt` is an
+    /// error too, never a default value.
+    ///
+    /// ```
+    /// # use b24_batch::{Batch, Command, parse_v2};
+    /// # let batch = Batch::named(vec![("me".into(), Command::new("user.current", serde_json::json!({})))]).unwrap();
+    /// let answer = serde_json::json!({"result": {"me": {"ID": "1"}}, "result_error": []});
+    /// let result = parse_v2(&batch, &answer, "req-1").unwrap();
+    /// let me: serde_json::Map<String, serde_json::Value> = result.get("me").unwrap();
+    /// assert_eq!(me["ID"], "1");
+    /// assert!(result.get::<u64>("me").is_err(), "a result of another shape is an error naming the command");
+    /// assert!(result.get::<u64>("nobody").is_err());
+    /// ```
+    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, Error> {
+        let Some((_, method, outcome)) = self.entries.iter().find(|(k, _, _)| k == key) else {
+            return Err(Error::sdk(Code::JssdkInvalidParams, format!("the batch has no command named {key:?}")));
+        };
+        match outcome {
+            Outcome::Done(r) => T::deserialize(&r.value).map_err(|e| {
+                Error::sdk_caused(
+                    Code::JssdkResponseUnexpectedShape,
+                    format!("the result of batch command {key:?} ({method}) does not fit the requested type: {e}"),
+                    e,
+                )
+            }),
+            Outcome::Failed(e) => Err(Error::wrap(
+                Code::JssdkBatchSubError,
+                format!("batch command {key:?} ({method}) failed"),
+                e.root_copy(),
+            )),
+            Outcome::NotRun => Err(Error::sdk(
+                Code::JssdkBatchSubError,
+                format!("batch command {key:?} ({method}) did not run: an earlier command failed and the batch halts"),
+            )),
+        }
     }
 
     /// (key, method, outcome) in command order.
@@ -258,8 +302,12 @@ mod tests {
         let r = parse_v2(&batch(3, false), &answer, "req-1").unwrap_or_default();
         assert!(!r.is_success());
         assert_eq!(r.data().len(), 2);
-        assert_eq!(r.get("2").and_then(Outcome::ok).map(|c| c.value.clone()), Some(Value::Null), "null is a result");
-        let e = r.get("1").and_then(Outcome::err).map(|e| (e.code(), e.root().code()));
+        assert_eq!(
+            r.outcome("2").and_then(Outcome::ok).map(|c| c.value.clone()),
+            Some(Value::Null),
+            "null is a result"
+        );
+        let e = r.outcome("1").and_then(Outcome::err).map(|e| (e.code(), e.root().code()));
         assert_eq!(e, Some((Code::JssdkBatchSubError.into(), ErrorCode::from_portal("NOT_FOUND"))));
         assert_eq!(r.error_messages(), vec!["1: NOT_FOUND: Not found".to_owned()]);
         let text = format!("{:?}", r.errors());
@@ -267,22 +315,22 @@ mod tests {
         let all = json!({"result": [1, 2], "result_error": [], "result_total": [10, 20], "result_next": [], "result_time": []});
         let r = parse_v2(&batch(2, false), &all, "req").unwrap_or_default();
         assert!(r.is_success());
-        assert_eq!(r.get("1").and_then(Outcome::ok).and_then(|c| c.total), Some(20));
+        assert_eq!(r.outcome("1").and_then(Outcome::ok).and_then(|c| c.total), Some(20));
     }
 
     #[test]
     fn halt_absent_and_broken_rows() {
         let answer = json!({"result": {"0": 1}, "result_error": {"1": {"error": "X", "error_description": ""}}});
         let r = parse_v2(&batch(3, true), &answer, "r").unwrap_or_default();
-        assert!(matches!(r.get("2"), Some(Outcome::NotRun)));
+        assert!(matches!(r.outcome("2"), Some(Outcome::NotRun)));
         let r = parse_v2(&batch(3, false), &answer, "r").unwrap_or_default();
-        let code = r.get("2").and_then(Outcome::err).map(|e| e.code());
+        let code = r.outcome("2").and_then(Outcome::err).map(|e| e.code());
         assert_eq!(code, Some(Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse.into()));
         let broken = json!({"result": {"0": 1}, "result_total": {"0": "many"}, "result_error": {"1": "oops"}});
         let r = parse_v2(&batch(2, false), &broken, "r").unwrap_or_default();
         for key in ["0", "1"] {
             assert_eq!(
-                r.get(key).and_then(Outcome::err).map(|e| e.code()),
+                r.outcome(key).and_then(Outcome::err).map(|e| e.code()),
                 Some(Code::JssdkInteractionBatchRowFail.into())
             );
         }

@@ -70,6 +70,19 @@ impl fmt::Display for Ref {
     }
 }
 
+/// A reference serializes as its wire text, so it can sit anywhere in params, `json!` included:
+///
+/// ```
+/// use b24_batch::Ref;
+/// let params = serde_json::json!({"filter": {">ID": Ref::result("prev").index(49).field("ID")}});
+/// assert_eq!(params["filter"][">ID"], "$result[prev][49][ID]");
+/// ```
+impl serde::Serialize for Ref {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl From<Ref> for serde_json::Value {
     fn from(r: Ref) -> Self {
         serde_json::Value::String(r.to_string())

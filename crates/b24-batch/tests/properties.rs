@@ -52,7 +52,7 @@ proptest! {
         let answer = json!({"result": results, "result_error": errors});
         let result = parse_v2(&batch(n, false), &answer, "req").map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (i, v) in values.iter().enumerate() {
-            match result.get(&i.to_string()) {
+            match result.outcome(&i.to_string()) {
                 Some(Outcome::Done(r)) => prop_assert!(!failing[i] && &r.value == v),
                 Some(Outcome::Failed(e)) => prop_assert!(failing[i] && e.root().code().as_str() == "ERR"),
                 other => prop_assert!(false, "command {} gave {:?}", i, other.map(|_| "not run")),

@@ -59,6 +59,37 @@ pub fn params(args: &[String]) -> Result<Value, Error> {
     Ok(Value::Object(map))
 }
 
+/// `--filter` conditions of `export`: `KEY=VALUE` with the operator in front of the field
+/// (`>ID=100`, `STAGE_ID=WON`, `@ID=[1,2]`). The `filter[>ID]=100` form of `call` is refused
+/// rather than sent as a field named `filter`.
+pub fn filter(args: &[String]) -> Result<Map<String, Value>, Error> {
+    let mut map = Map::new();
+    for arg in args {
+        let Some((key, v)) = arg.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(Error::sdk(
+                Code::JssdkInvalidParams,
+                format!("--filter {arg:?} is not KEY=VALUE (e.g. >ID=100)"),
+            ));
+        };
+        let field = key.trim_start_matches(['>', '<', '=', '!', '@', '%']);
+        let operator = &key[..key.len() - field.len()];
+        let known_operator =
+            matches!(operator, "" | ">" | ">=" | "<" | "<=" | "=" | "!=" | "!" | "@" | "!@" | "%" | "!%" | "=%" | "%=");
+        let plain_field = !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !known_operator || !plain_field {
+            let example = key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')).unwrap_or(">ID");
+            return Err(Error::sdk(
+                Code::JssdkInvalidParams,
+                format!(
+                    "--filter {arg:?}: the key must be a field with an optional operator (>, >=, <, <=, =, !=, !, @, !@, %, !%), e.g. --filter '{example}={v}'"
+                ),
+            ));
+        }
+        map.insert(key.to_owned(), value(v));
+    }
+    Ok(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +108,15 @@ mod tests {
             json!({"filter": {">ID": 5}, "select": ["ID", "TITLE"], "entityTypeId": 2, "title": "Hello world", "flag": true})
         );
         assert!(params(&["novalue".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn filters_take_the_operator_in_the_key_and_refuse_the_call_form() {
+        let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let map = filter(&args(&[">ID=100", "STAGE_ID=WON", "@ID=[1,2]", "!%TITLE=x"])).expect("valid");
+        assert_eq!(Value::Object(map), json!({">ID": 100, "STAGE_ID": "WON", "@ID": [1, 2], "!%TITLE": "x"}));
+        let e = filter(&args(&["filter[>ID]=19990"])).expect_err("the call form");
+        assert!(e.message().contains("--filter '>ID=19990'"), "{}", e.message());
+        assert!(filter(&args(&["=>ID=1"])).is_err() && filter(&args(&["ID"])).is_err());
     }
 }

@@ -1,39 +1,90 @@
 //! `b24`: call a Bitrix24 portal from the shell, export lists, run a local portal, see a demo.
 //!
 //! ```text
-//! b24 call METHOD [key=value ...] [--json JSON] [--v3]
-//! b24 batch FILE [--halt] [--v3]
-//! b24 export METHOD [--filter k=v ...] [--select F,...] [--param k=v ...] --format jsonl|csv --out FILE
+//! b24 call METHOD [key=value ...] [--json JSON] [--v3]      [portal options]
+//! b24 batch FILE [--halt] [--v3]                            [portal options]
+//! b24 export METHOD --out FILE [--filter k=v ...] [--select F,...] [--param k=v ...] [--format jsonl|csv]
 //! b24 emulator [--rows N] [--profile fast|cloud] [--time-scale F] [--port P] [--tls]
-//! b24 demo
+//! b24 demo [--rows N]
 //! ```
 //!
-//! Credentials come from `--webhook` or `B24_WEBHOOK_URL`. Errors print as one line (code,
-//! status, method, hint) and exit non-zero; `--verbose` shows the (secret-free) trace.
+//! Portal options: `--webhook URL` (or `B24_WEBHOOK_URL`), `--allow-http`, `--plan`,
+//! `--timeout`, `--retries`, `--retry-budget`, `--ca-cert FILE`, `--redis URL`, `-v`.
+//! Errors print as one line (code, status, method, hint). Exit codes: 0 success, 1 a portal or
+//! network failure, 2 a usage or configuration problem. `RUST_LOG` selects trace output.
 
 mod commands;
+mod failure;
 mod kv;
 mod output;
+mod progress;
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 a portal or network failure, 2 a usage or configuration problem.\n\
+Logging: -v shows b24's trace on stderr; RUST_LOG (e.g. RUST_LOG=b24=trace) selects it precisely.";
 
 /// Command-line access to a Bitrix24 portal.
 #[derive(Debug, Parser)]
-#[command(name = "b24", version, about = "Call a Bitrix24 portal, export lists, run a local portal.")]
+#[command(name = "b24", version, about = "Call a Bitrix24 portal, export lists, run a local portal.", after_help = EXIT_CODES)]
 struct Cli {
-    /// The webhook URL (`https://<portal>/rest/<user id>/<secret>/`).
-    #[arg(long, env = "B24_WEBHOOK_URL", global = true, hide_env_values = true)]
-    webhook: Option<String>,
-    /// Allow plain http to a portal that is not on loopback (self-hosted).
-    #[arg(long, global = true)]
-    allow_http: bool,
-    /// Show the trace of every attempt on stderr (never a secret).
-    #[arg(long, short, global = true)]
-    verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The portal's plan, which sets the client-side limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanArg {
+    /// 50 requests at once, then 2 per second; 480 s of handler time per method per 10 minutes.
+    Standard,
+    /// 250 requests at once, then 5 per second.
+    Enterprise,
+    /// No client-side limits (a portal without limits, such as `b24 emulator`).
+    Unlimited,
+}
+
+/// How to reach and pace a portal: the options of every command that calls one.
+#[derive(Debug, Args)]
+struct PortalArgs {
+    /// The inbound webhook URL.
+    #[arg(
+        long,
+        env = "B24_WEBHOOK_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        help = "The inbound webhook URL: https://<portal>/rest/<user id>/<secret>/"
+    )]
+    webhook: Option<String>,
+    /// Allow plain http to a portal that is not on loopback (a self-hosted portal).
+    #[arg(long)]
+    allow_http: bool,
+    /// The portal's plan: sets the request-rate and operating-time limits b24 keeps to.
+    #[arg(long, value_enum, default_value = "standard")]
+    plan: PlanArg,
+    /// Each HTTP attempt's time limit, in seconds (default 70: the portal cuts requests at 60).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Retries of network failures and 5xx answers without a code (default 3).
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
+    /// How long waits for the portal's rate limits may add up to per call, in seconds (default 900).
+    #[arg(long, value_name = "SECS")]
+    retry_budget: Option<f64>,
+    /// Also trust this CA certificate (PEM file): a portal behind a company CA. The system store
+    /// (and SSL_CERT_FILE / SSL_CERT_DIR) and the bundled roots are trusted already.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Vec<PathBuf>,
+    /// Share the rate limiter and operating budget with other processes through Redis
+    /// (redis://host:port/).
+    #[arg(long, env = "B24_REDIS_URL", hide_env_values = true, value_name = "URL")]
+    redis: Option<String>,
+    /// Show the trace of every attempt on stderr (never a secret).
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// Output formats of `export`.
@@ -59,44 +110,51 @@ enum Command {
         /// Call REST v3.
         #[arg(long)]
         v3: bool,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
     /// Run a batch from a JSON file: `{"halt": false, "cmd": {"name": {"method": "...", "params": {}}}}`
     /// or a list of `{"method", "params"}`.
     Batch {
         /// The file.
-        file: std::path::PathBuf,
+        file: PathBuf,
         /// Stop at the first failing command.
         #[arg(long)]
         halt: bool,
         /// Run as a REST v3 batch.
         #[arg(long)]
         v3: bool,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
     /// Export every row of a list to a file, with a progress bar.
     Export {
         /// The list method, e.g. crm.deal.list, crm.item.list, tasks.task.list.
         method: String,
-        /// Filter conditions as key=value (`>ID=100`, `STAGE_ID=WON`).
-        #[arg(long = "filter")]
+        /// Filter conditions as key=value, the key with its operator: `>ID=100`, `STAGE_ID=WON`,
+        /// `@ID=[1,2,3]` (not the `filter[...]` form of `call`).
+        #[arg(long = "filter", value_name = "KEY=VALUE")]
         filter: Vec<String>,
         /// Fields to select, comma-separated.
         #[arg(long, value_delimiter = ',')]
         select: Vec<String>,
         /// Other params as key=value (entityTypeId=2).
-        #[arg(long = "param")]
+        #[arg(long = "param", value_name = "KEY=VALUE")]
         param: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "jsonl")]
         format: Format,
         /// Output file.
         #[arg(long)]
-        out: std::path::PathBuf,
+        out: PathBuf,
         /// Id windows fetched at once.
         #[arg(long, default_value_t = 1)]
         chains: usize,
         /// Ask for the total first (one COUNT query) to show a percentage.
         #[arg(long)]
         count: bool,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
     /// Run a local Bitrix24 portal until Ctrl-C.
     Emulator {
@@ -124,14 +182,35 @@ enum Command {
     },
 }
 
+impl Command {
+    fn verbose(&self) -> bool {
+        match self {
+            Command::Call { portal, .. } | Command::Batch { portal, .. } | Command::Export { portal, .. } => {
+                portal.verbose
+            }
+            Command::Emulator { .. } | Command::Demo { .. } => false,
+        }
+    }
+}
+
+/// Trace output on stderr: `RUST_LOG` when set, else b24's debug trace with `-v`; colours only
+/// on a terminal.
+fn init_tracing(verbose: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => tracing_subscriber::EnvFilter::new(spec),
+        _ if verbose => tracing_subscriber::EnvFilter::new("b24=debug,b24_cli=debug"),
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.verbose {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("b24=debug,b24_cli=debug"))
-            .with_writer(std::io::stderr)
-            .init();
-    }
+    init_tracing(cli.command.verbose());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -141,9 +220,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{}", output::error_line(&e));
-            ExitCode::from(output::exit_code(&e))
+        Err(failure) => {
+            eprintln!("{}", failure.line());
+            ExitCode::from(failure.exit_code())
         }
     }
 }

@@ -10,7 +10,7 @@ pub struct TokenPair {
     pub access_token: String,
     /// The refresh token (single use: a refresh rotates it).
     pub refresh_token: String,
-    /// When the access token expires (virtual unix seconds).
+    /// When the access token expires (wall-clock unix seconds, as the OAuth server reports it).
     pub expires: f64,
 }
 

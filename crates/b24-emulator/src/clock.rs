@@ -1,8 +1,11 @@
-//! The emulator's virtual clock: real time divided by the time scale.
+//! The emulator's two clocks: the model's virtual time (real time divided by the time scale),
+//! in which the limits and the cost model run, and the wall clock every reported time is in.
 //!
 //! With a time scale of 0.1, one real second is ten virtual seconds: handler times sleep a
-//! tenth as long, the bucket drains ten times as fast, and every reported time (`time.*`,
-//! `operating_reset_at`, token expiry) is in virtual seconds.
+//! tenth as long, the bucket drains ten times as fast and the operating window is a tenth as
+//! long. What the portal reports (`server.time`, `time.*`, `operating`, `operating_reset_at`,
+//! token `expires`/`expires_in`) is real wall-clock seconds (spec section 9), so that a client
+//! whose limits are scaled the same way reads consistent figures.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,9 +26,19 @@ impl Clock {
         Clock { start: Instant::now(), start_unix, scale }
     }
 
-    /// Virtual unix seconds now.
+    /// Virtual unix seconds now (the model's time; equal to the wall clock at start).
     pub(crate) fn now(&self) -> f64 {
         self.start_unix + self.start.elapsed().as_secs_f64() / self.scale
+    }
+
+    /// The wall-clock unix seconds of a virtual instant.
+    pub(crate) fn wall(&self, virtual_unix: f64) -> f64 {
+        self.start_unix + (virtual_unix - self.start_unix) * self.scale
+    }
+
+    /// A virtual span in real seconds.
+    pub(crate) fn real_secs(&self, virtual_secs: f64) -> f64 {
+        virtual_secs * self.scale
     }
 
     /// The real duration of `virtual_secs` virtual seconds.
@@ -34,7 +47,7 @@ impl Clock {
     }
 }
 
-/// ISO 8601 with offset (UTC) for virtual unix seconds, as the portal's `date_start`.
+/// ISO 8601 with offset (UTC) for unix seconds, as the portal's `date_start`.
 pub(crate) fn iso8601(unix: f64) -> String {
     let secs = unix.floor() as i64;
     let days = secs.div_euclid(86_400);
@@ -74,5 +87,8 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!((clock.now() - t0 - 10.0).abs() < 1e-6);
         assert_eq!(clock.real(10.0), Duration::from_secs(1));
+        let wall = clock.wall(clock.now());
+        assert!((wall - clock.wall(t0) - 1.0).abs() < 1e-6, "the wall clock ran one second");
+        assert!((clock.real_secs(480.0) - 48.0).abs() < 1e-9);
     }
 }

@@ -34,11 +34,16 @@
 //! ```
 
 mod auth;
+mod caller;
 mod clock;
 mod counters;
 mod data;
 mod dispatch;
+mod emulator_api;
+mod envelope;
+mod errors;
 mod faults;
+mod input;
 mod json_out;
 mod limits;
 mod methods;
@@ -46,6 +51,7 @@ mod oauth;
 mod php;
 mod portal;
 mod reply;
+mod route;
 mod server;
 pub mod settings;
 mod tls;
@@ -163,7 +169,9 @@ impl EmulatorHandle {
     /// Issue an OAuth token pair, as if the app had just been installed.
     pub fn issue_tokens(&self) -> TokenPair {
         let lifetime = self.portal.settings().access_token_lifetime_secs;
-        lock(&self.portal.tokens).issue(self.portal.clock.now(), lifetime)
+        let mut pair = lock(&self.portal.tokens).issue(self.portal.clock.now(), lifetime);
+        pair.expires = self.portal.clock.wall(pair.expires);
+        pair
     }
 
     /// An authorization code for the `authorization_code` grant.
@@ -213,9 +221,9 @@ impl EmulatorHandle {
         table.map_or(0, |t| t.count_in_range(0, u64::MAX))
     }
 
-    /// The virtual time now (unix seconds).
+    /// The wall-clock time now as the portal reports it (unix seconds).
     pub fn now(&self) -> f64 {
-        self.portal.clock.now()
+        self.portal.clock.wall(self.portal.clock.now())
     }
 
     /// Stop accepting and close connections.

@@ -8,9 +8,9 @@ use crate::settings::{BucketLimits, OperatingLimits};
 
 /// The leaky buckets of every source IP.
 ///
-/// The counter is an integer that drains one unit every `1 / Y` seconds (whole units, as a
-/// counter in a cache would), so a burst of `X` requests fills it and the next is refused until
-/// a unit drains.
+/// The counter drains continuously, `Y` units per (virtual) second; each admitted request adds
+/// one. A request arriving while the counter is over `X` is refused, so a burst of `X + 1`
+/// requests passes and the next is refused until the counter drains back to `X`.
 #[derive(Debug, Default)]
 pub(crate) struct Buckets {
     by_ip: HashMap<IpAddr, Bucket>,
@@ -18,35 +18,29 @@ pub(crate) struct Buckets {
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    level: u64,
-    /// Virtual time up to which draining has been accounted.
-    drained_to: f64,
+    level: f64,
+    /// Virtual time of the last update.
+    at: f64,
 }
 
 impl Buckets {
     /// Count one request from `ip` at virtual time `now`: `true` if admitted, `false` if refused.
     pub(crate) fn admit(&mut self, limits: &BucketLimits, ip: IpAddr, now: f64) -> bool {
-        let bucket = self.by_ip.entry(ip).or_insert(Bucket { level: 0, drained_to: now });
-        let period = 1.0 / limits.drain_per_sec.max(1e-9);
-        let units = ((now - bucket.drained_to) / period).floor().max(0.0);
-        if units >= bucket.level as f64 {
-            bucket.level = 0;
-            bucket.drained_to = now;
-        } else {
-            bucket.level -= units as u64;
-            bucket.drained_to += units * period;
-        }
-        let admitted = bucket.level < u64::from(limits.capacity);
+        let bucket = self.by_ip.entry(ip).or_insert(Bucket { level: 0.0, at: now });
+        let drained = (now - bucket.at).max(0.0) * limits.drain_per_sec;
+        bucket.level = (bucket.level - drained).max(0.0);
+        bucket.at = bucket.at.max(now);
+        let admitted = bucket.level <= f64::from(limits.capacity);
         if admitted || limits.count_refused {
-            bucket.level += 1;
+            bucket.level += 1.0;
         }
         admitted
     }
 
     /// The current level for `ip`.
     #[cfg(test)]
-    pub(crate) fn level(&self, ip: IpAddr) -> u64 {
-        self.by_ip.get(&ip).map_or(0, |b| b.level)
+    pub(crate) fn level(&self, ip: IpAddr) -> f64 {
+        self.by_ip.get(&ip).map_or(0.0, |b| b.level)
     }
 }
 
@@ -120,19 +114,20 @@ mod tests {
     use std::net::Ipv4Addr;
 
     #[test]
-    fn burst_of_capacity_then_refusal_then_drain() {
+    fn refuses_only_over_capacity_and_drains_continuously() {
         let mut b = Buckets::default();
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let limits = BucketLimits::STANDARD;
-        for i in 0..50 {
-            assert!(b.admit(&limits, ip, 100.0 + i as f64 * 0.001), "request {i}");
+        for i in 0..51 {
+            assert!(b.admit(&limits, ip, 100.0), "request {i}: the counter is at most X");
         }
-        assert!(!b.admit(&limits, ip, 100.3));
-        assert_eq!(b.level(ip), 50);
-        assert!(b.admit(&limits, ip, 100.6), "one unit drained after 0.5 s");
-        assert!(!b.admit(&limits, ip, 100.7));
+        assert!(!b.admit(&limits, ip, 100.0), "52nd: the counter is over X");
+        assert!((b.level(ip) - 51.0).abs() < 1e-9, "a refused request is not counted");
+        assert!(!b.admit(&limits, ip, 100.4), "0.8 drained: still over X");
+        assert!(b.admit(&limits, ip, 100.5), "one unit drained after 0.5 s");
+        assert!((b.level(ip) - 51.0).abs() < 1e-9);
         assert!(b.admit(&limits, ip, 200.0));
-        assert_eq!(b.level(ip), 1);
+        assert!((b.level(ip) - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub(crate) fn grant_json(portal: &Portal, pair: &TokenPair) -> Value {
     let domain = settings.domain.clone().unwrap_or_else(|| base.split("://").nth(1).unwrap_or("").to_owned());
     json!({
         "access_token": pair.access_token,
-        "expires": pair.expires.floor() as i64,
-        "expires_in": settings.access_token_lifetime_secs.round() as i64,
+        "expires": portal.clock.wall(pair.expires).floor() as i64,
+        "expires_in": portal.clock.real_secs(settings.access_token_lifetime_secs).round() as i64,
         "scope": settings.scopes.join(","),
         "domain": domain,
         "server_endpoint": format!("{base}/rest/"),

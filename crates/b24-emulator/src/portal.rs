@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::counters::Counters;
 use crate::data::{DEALS, TASKS, Table};
+pub(crate) use crate::errors::MethodError;
 use crate::faults::Faults;
 use crate::limits::{Buckets, Operating};
 use crate::settings::Settings;
@@ -29,6 +30,8 @@ pub(crate) struct Caller {
     /// The webhook's user id or the app's client id: part of the operating-time key.
     pub(crate) credential: String,
     pub(crate) api: Api,
+    /// The portal user the call acts as.
+    pub(crate) user_id: u64,
 }
 
 /// A handler's success.
@@ -50,39 +53,6 @@ pub(crate) struct Outcome {
 impl Outcome {
     pub(crate) fn value(result: Value, cost: f64) -> Outcome {
         Outcome { result, cost, ..Outcome::default() }
-    }
-}
-
-/// A handler's failure: the portal's error envelope.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MethodError {
-    pub(crate) code: String,
-    pub(crate) description: String,
-    pub(crate) status: u16,
-    /// v3 validation entries: (field, message).
-    pub(crate) validation: Vec<(String, String)>,
-}
-
-impl MethodError {
-    pub(crate) fn new(code: &str, description: impl Into<String>, status: u16) -> MethodError {
-        MethodError { code: code.to_owned(), description: description.into(), status, validation: Vec::new() }
-    }
-
-    /// A 400 with the given code.
-    pub(crate) fn bad(code: &str, description: impl Into<String>) -> MethodError {
-        MethodError::new(code, description, 400)
-    }
-
-    /// The v2 envelope `{"error": CODE, "error_description": TEXT}`.
-    pub(crate) fn v2_body(&self) -> Value {
-        json!({"error": self.code, "error_description": self.description})
-    }
-
-    /// The v3 envelope `{"error": {"code", "message", "validation"}}`.
-    pub(crate) fn v3_body(&self) -> Value {
-        let validation: Vec<Value> =
-            self.validation.iter().map(|(field, message)| json!({"field": field, "message": message})).collect();
-        json!({"error": {"code": self.code, "message": self.description, "validation": validation}})
     }
 }
 

@@ -39,11 +39,16 @@ pub(crate) fn json_bytes(status: u16, bytes: Vec<u8>) -> Response<Body> {
     with_type(status, "application/json; charset=utf-8", full(bytes))
 }
 
+/// An XML answer (`.xml` paths).
+pub(crate) fn xml(status: u16, bytes: Vec<u8>) -> Response<Body> {
+    with_type(status, "text/xml; charset=utf-8", full(bytes))
+}
+
 /// A portal error in the envelope of `api`.
 pub(crate) fn error(api: Api, e: &MethodError) -> Response<Body> {
     let body = match api {
-        Api::V2 => e.v2_body(),
-        Api::V3 => e.v3_body(),
+        Api::V3 if !e.oauth_layer => e.v3_body(),
+        _ => e.v2_body(),
     };
     json(e.status, &body)
 }

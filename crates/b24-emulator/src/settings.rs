@@ -5,7 +5,7 @@ use std::time::Duration;
 /// The request-rate bucket of a plan: the server's `X` (capacity) and `Y` (drain per second).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketLimits {
-    /// Requests the bucket holds before it refuses (`X`).
+    /// The counter's limit (`X`): a request arriving while the counter is over it is refused.
     pub capacity: u32,
     /// Requests drained per (virtual) second (`Y`).
     pub drain_per_sec: f64,
@@ -212,7 +212,8 @@ pub struct Settings {
     pub rows: u64,
     /// Seed of the data set (titles, stages, amounts).
     pub data_seed: u64,
-    /// Multiplies every duration: 0.1 runs ten times faster than real time.
+    /// Multiplies every duration: 0.1 runs ten times faster than real time. Limits and costs are
+    /// in virtual seconds; reported times are real wall-clock seconds.
     pub time_scale: f64,
     /// The request-rate bucket (None: off).
     pub bucket: Option<BucketLimits>,
@@ -272,12 +273,13 @@ impl Settings {
         }
     }
 
-    /// The `cloud` profile: the cost model, standard limits, the cloud operating limit with
-    /// batches charged to `batch`.
+    /// The `cloud` profile: the cost model, standard limits, the cloud operating limit with each
+    /// batch sub-call charged to its own method (set `batch_charging` to
+    /// [`BatchCharging::ToBatch`] for the other documented behaviour).
     pub fn cloud() -> Settings {
         Settings {
             bucket: Some(BucketLimits::STANDARD),
-            operating: Some(OperatingLimits { batch_charging: BatchCharging::ToBatch, ..OperatingLimits::default() }),
+            operating: Some(OperatingLimits::default()),
             cost: CostModel::CLOUD,
             ..Settings::fast()
         }
@@ -289,6 +291,11 @@ impl Settings {
             Profile::Fast => Settings::fast(),
             Profile::Cloud => Settings::cloud(),
         }
+    }
+
+    /// Whether a method of `scope` may be called (`""`: needs none).
+    pub fn granted(&self, scope: &str) -> bool {
+        scope.is_empty() || self.scopes.iter().any(|s| s == scope)
     }
 
     /// Set the row count.

@@ -93,7 +93,8 @@ async fn v2_limits_nested_batch_and_references_to_next_and_total() {
         .await
         .json();
     assert_eq!(refs["result"]["result_next"]["b"], 100);
-    assert_eq!(refs["result"]["result"]["c"], json!([]));
+    // start=120 is rounded down to the page at 100: the last 20 rows.
+    assert_eq!(refs["result"]["result"]["c"].as_array().map(Vec::len), Some(20));
 }
 
 #[tokio::test]
@@ -122,7 +123,7 @@ async fn v3_batch_in_order_with_refs_and_all_or_nothing() {
         )
         .await;
     assert_eq!(failed.status, 400);
-    assert_eq!(failed.json()["error"]["code"], "NOT_FOUND");
+    assert_eq!(failed.json()["error"]["code"], "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION");
     let no_query = http.json(&url, &json!([{"method": "crm.item.list"}])).await;
     assert_eq!(no_query.json()["error"]["code"], "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION");
 }

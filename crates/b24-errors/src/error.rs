@@ -1,6 +1,7 @@
 //! [`Error`]: the one error type every b24 layer returns.
 //!
-//! The seed's model in Rust terms: an SDK-side error (code, status, message, optional source)
+//! The error model of the official JavaScript SDK (b24jssdk, whose error reference is kept in
+//! `docs/seed/errors-and-handling.md`) in Rust terms: an SDK-side error (code, status, message, optional source)
 //! and a portal-side error ([`Error::request`] is `Some`) that is also an SDK error and adds the
 //! request's method, id and redacted params. Both answer [`Error::code`] and [`Error::status`].
 
@@ -167,7 +168,7 @@ impl Error {
         PortalCausedSnafu { failure: Box::new(failure) }.into_error(source.into())
     }
 
-    /// Wrap a b24 error under an SDK code (the seed's `JSSDK_BATCH_SUB_ERROR`, fetch-list and
+    /// Wrap a b24 error under an SDK code (the JS SDK's `JSSDK_BATCH_SUB_ERROR`, fetch-list and
     /// attempts-exhausted wrappers).
     #[track_caller]
     pub fn wrap(code: Code, message: impl Into<String>, source: Error) -> Error {
@@ -175,13 +176,13 @@ impl Error {
         WrappedSnafu { code, message: message.into(), attempts }.into_error(Box::new(source))
     }
 
-    /// The seed's `SdkError.fromException`: any error becomes `JSSDK_INTERNAL_ERROR`.
+    /// The JS SDK's `SdkError.fromException`: any error becomes `JSSDK_INTERNAL_ERROR`.
     #[track_caller]
     pub fn from_error(source: impl Into<BoxError>) -> Error {
         Error::sdk_caused(Code::JssdkInternalError, "unexpected error", source)
     }
 
-    /// The seed's `AjaxError.fromException`: an unknown HTTP failure of `request` becomes
+    /// The JS SDK's `AjaxError.fromException`: an unknown HTTP failure of `request` becomes
     /// `JSSDK_INTERNAL_AJAX_ERROR`.
     #[track_caller]
     pub fn from_http_error(request: RequestInfo, source: impl Into<BoxError>) -> Error {
@@ -225,7 +226,7 @@ impl Error {
         }
     }
 
-    /// True for a failure of a request to the portal (the seed's `AjaxError`).
+    /// True for a failure of a request to the portal (the JS SDK's `AjaxError`).
     pub fn is_portal_side(&self) -> bool {
         matches!(self, Error::Portal { .. } | Error::PortalCaused { .. })
     }
@@ -281,6 +282,48 @@ impl Error {
         }
     }
 
+    /// True when the portal says the thing asked for does not exist: `NOT_FOUND`,
+    /// `ERROR_NOT_FOUND`, v3's entity-not-found exception, or a legacy CRM method's empty code
+    /// with the text "Not found". Looks through wrappers (a batch command's failure too).
+    ///
+    /// Legacy methods answer other input errors with the same empty code and status 400 (`ID
+    /// is not defined or invalid`), so matching on `code() == ""` alone is not enough:
+    ///
+    /// ```
+    /// use b24_errors::{ApiVersion, Error, ErrorCode, PortalFailure, RequestInfo};
+    /// let legacy = |message: &str| {
+    ///     let request = RequestInfo::new("crm.deal.get", "r1", ApiVersion::V2, &serde_json::json!({}));
+    ///     Error::portal(PortalFailure::new(ErrorCode::from_portal(""), 400, message, request))
+    /// };
+    /// assert!(legacy("Not found").is_not_found());
+    /// assert!(!legacy("ID is not defined or invalid.").is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        let root = self.root();
+        let code = root.code();
+        match code.known() {
+            Some(Code::NotFound | Code::ErrorNotFound | Code::BitrixRestV3ExceptionEntitynotfoundexception) => true,
+            _ if code.as_str().is_empty() => {
+                root.message().trim().trim_end_matches('.').eq_ignore_ascii_case("not found")
+            }
+            _ => false,
+        }
+    }
+
+    /// A standalone copy of the innermost error — code, status, message, request, validation
+    /// list and attempts, without the chain of causes (`Error` is not `Clone`: sources are
+    /// arbitrary errors). For handing one failure to several places, such as each command of a
+    /// batch chunk that failed as a whole.
+    pub fn root_copy(&self) -> Error {
+        let root = self.root();
+        match root {
+            Error::Portal { failure, .. } | Error::PortalCaused { failure, .. } => {
+                Error::portal(PortalFailure::clone(failure))
+            }
+            _ => Error::sdk(root.code().known().unwrap_or(Code::JssdkUnknownError), root.message()),
+        }
+    }
+
     /// Where in b24 the error was raised.
     pub fn location(&self) -> &Location {
         match self {
@@ -292,7 +335,7 @@ impl Error {
         }
     }
 
-    /// The seed's `toJSON()`: code, status, message, request info (redacted), attempts and the
+    /// The JS SDK's `toJSON()`: code, status, message, request info (redacted), attempts and the
     /// chain of causes. Never the request URL or a credential.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

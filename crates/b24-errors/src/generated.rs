@@ -62,7 +62,13 @@ pub enum Code {
     JssdkInternalAjaxError,
     /// `JSSDK_CLIENT_SIDE_WARNING`: Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code.
     JssdkClientSideWarning,
-    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, DNS, TLS handshake); the request was never sent.
+    /// `JSSDK_IO_ERROR`: A local file could not be read or written; the message names the file and the operating system's reason.
+    JssdkIoError,
+    /// `JSSDK_TLS_CERTIFICATE_ERROR`: The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent.
+    JssdkTlsCertificateError,
+    /// `JSSDK_TLS_HANDSHAKE_ERROR`: The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://).
+    JssdkTlsHandshakeError,
+    /// `JSSDK_CONNECT_ERROR`: The connection could not be made (refused, unreachable, DNS); the request was never sent.
     JssdkConnectError,
     /// `JSSDK_NETWORK_ERROR`: The connection failed after the request may have been sent (reset, closed early).
     JssdkNetworkError,
@@ -96,6 +102,20 @@ pub enum Code {
     JssdkEventInvalid,
     /// `JSSDK_EVENT_TOKEN_MISMATCH`: An event's `application_token` does not match the app's; it did not come from your portal.
     JssdkEventTokenMismatch,
+    /// `JSSDK_APP_NOT_INSTALLED`: No installation of the app is stored for this portal (member id or domain): it was never installed, or it was uninstalled.
+    JssdkAppNotInstalled,
+    /// `JSSDK_APP_UNTRUSTED_ENDPOINT`: An installation names an OAuth server or a portal address the app does not trust (tokens and the client secret would be sent there).
+    JssdkAppUntrustedEndpoint,
+    /// `JSSDK_PLACEMENT_INVALID`: A placement POST lacks a field the portal always sends (`AUTH_ID`, `REFRESH_ID`, `member_id`, `DOMAIN`) or has a malformed one.
+    JssdkPlacementInvalid,
+    /// `JSSDK_APP_ROUTE_NOT_FOUND`: A request reached the app's HTTP front at a path it does not serve.
+    JssdkAppRouteNotFound,
+    /// `JSSDK_APP_METHOD_NOT_ALLOWED`: The app's HTTP front takes POST only (the portal posts forms).
+    JssdkAppMethodNotAllowed,
+    /// `JSSDK_APP_BODY_TOO_LARGE`: A request body is larger than the app's HTTP front accepts, or could not be read.
+    JssdkAppBodyTooLarge,
+    /// `JSSDK_APP_HANDLER_FAILED`: The app's own event handler failed; the event was not acknowledged (an offline event stays queued and is delivered again).
+    JssdkAppHandlerFailed,
     /// `expired_token`: The OAuth access token expired.
     ExpiredToken,
     /// `invalid_token`: The token is malformed or revoked.
@@ -124,7 +144,7 @@ pub enum Code {
     OperationTimeLimit,
     /// `OVERLOAD_LIMIT`: REST API is blocked due to overload (docs say 503, the server code sends 401).
     OverloadLimit,
-    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404).
+    /// `ERROR_METHOD_NOT_FOUND`: Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404).
     ErrorMethodNotFound,
     /// `INVALID_ARG_VALUE`: An argument has an invalid value.
     InvalidArgValue,
@@ -217,6 +237,9 @@ impl Code {
         Code::JssdkInternalError,
         Code::JssdkInternalAjaxError,
         Code::JssdkClientSideWarning,
+        Code::JssdkIoError,
+        Code::JssdkTlsCertificateError,
+        Code::JssdkTlsHandshakeError,
         Code::JssdkConnectError,
         Code::JssdkNetworkError,
         Code::JssdkTimeout,
@@ -234,6 +257,13 @@ impl Code {
         Code::JssdkStoreUnavailable,
         Code::JssdkEventInvalid,
         Code::JssdkEventTokenMismatch,
+        Code::JssdkAppNotInstalled,
+        Code::JssdkAppUntrustedEndpoint,
+        Code::JssdkPlacementInvalid,
+        Code::JssdkAppRouteNotFound,
+        Code::JssdkAppMethodNotAllowed,
+        Code::JssdkAppBodyTooLarge,
+        Code::JssdkAppHandlerFailed,
         Code::ExpiredToken,
         Code::InvalidToken,
         Code::NoAuthFound,
@@ -316,6 +346,9 @@ impl Code {
             Code::JssdkInternalError => "JSSDK_INTERNAL_ERROR",
             Code::JssdkInternalAjaxError => "JSSDK_INTERNAL_AJAX_ERROR",
             Code::JssdkClientSideWarning => "JSSDK_CLIENT_SIDE_WARNING",
+            Code::JssdkIoError => "JSSDK_IO_ERROR",
+            Code::JssdkTlsCertificateError => "JSSDK_TLS_CERTIFICATE_ERROR",
+            Code::JssdkTlsHandshakeError => "JSSDK_TLS_HANDSHAKE_ERROR",
             Code::JssdkConnectError => "JSSDK_CONNECT_ERROR",
             Code::JssdkNetworkError => "JSSDK_NETWORK_ERROR",
             Code::JssdkTimeout => "JSSDK_TIMEOUT",
@@ -333,6 +366,13 @@ impl Code {
             Code::JssdkStoreUnavailable => "JSSDK_STORE_UNAVAILABLE",
             Code::JssdkEventInvalid => "JSSDK_EVENT_INVALID",
             Code::JssdkEventTokenMismatch => "JSSDK_EVENT_TOKEN_MISMATCH",
+            Code::JssdkAppNotInstalled => "JSSDK_APP_NOT_INSTALLED",
+            Code::JssdkAppUntrustedEndpoint => "JSSDK_APP_UNTRUSTED_ENDPOINT",
+            Code::JssdkPlacementInvalid => "JSSDK_PLACEMENT_INVALID",
+            Code::JssdkAppRouteNotFound => "JSSDK_APP_ROUTE_NOT_FOUND",
+            Code::JssdkAppMethodNotAllowed => "JSSDK_APP_METHOD_NOT_ALLOWED",
+            Code::JssdkAppBodyTooLarge => "JSSDK_APP_BODY_TOO_LARGE",
+            Code::JssdkAppHandlerFailed => "JSSDK_APP_HANDLER_FAILED",
             Code::ExpiredToken => "expired_token",
             Code::InvalidToken => "invalid_token",
             Code::NoAuthFound => "NO_AUTH_FOUND",
@@ -422,6 +462,9 @@ impl Code {
             Code::JssdkInternalError => Some(500),
             Code::JssdkInternalAjaxError => Some(500),
             Code::JssdkClientSideWarning => None,
+            Code::JssdkIoError => Some(500),
+            Code::JssdkTlsCertificateError => Some(495),
+            Code::JssdkTlsHandshakeError => Some(502),
             Code::JssdkConnectError => Some(503),
             Code::JssdkNetworkError => Some(502),
             Code::JssdkTimeout => Some(504),
@@ -439,6 +482,13 @@ impl Code {
             Code::JssdkStoreUnavailable => Some(503),
             Code::JssdkEventInvalid => Some(400),
             Code::JssdkEventTokenMismatch => Some(401),
+            Code::JssdkAppNotInstalled => Some(404),
+            Code::JssdkAppUntrustedEndpoint => Some(400),
+            Code::JssdkPlacementInvalid => Some(400),
+            Code::JssdkAppRouteNotFound => Some(404),
+            Code::JssdkAppMethodNotAllowed => Some(405),
+            Code::JssdkAppBodyTooLarge => Some(413),
+            Code::JssdkAppHandlerFailed => Some(500),
             Code::ExpiredToken => Some(401),
             Code::InvalidToken => Some(401),
             Code::NoAuthFound => Some(401),
@@ -516,6 +566,9 @@ impl Code {
             Code::JssdkInternalError => Side::Sdk,
             Code::JssdkInternalAjaxError => Side::Sdk,
             Code::JssdkClientSideWarning => Side::Sdk,
+            Code::JssdkIoError => Side::Sdk,
+            Code::JssdkTlsCertificateError => Side::Sdk,
+            Code::JssdkTlsHandshakeError => Side::Sdk,
             Code::JssdkConnectError => Side::Sdk,
             Code::JssdkNetworkError => Side::Sdk,
             Code::JssdkTimeout => Side::Sdk,
@@ -533,6 +586,13 @@ impl Code {
             Code::JssdkStoreUnavailable => Side::Sdk,
             Code::JssdkEventInvalid => Side::Sdk,
             Code::JssdkEventTokenMismatch => Side::Sdk,
+            Code::JssdkAppNotInstalled => Side::Sdk,
+            Code::JssdkAppUntrustedEndpoint => Side::Sdk,
+            Code::JssdkPlacementInvalid => Side::Sdk,
+            Code::JssdkAppRouteNotFound => Side::Sdk,
+            Code::JssdkAppMethodNotAllowed => Side::Sdk,
+            Code::JssdkAppBodyTooLarge => Side::Sdk,
+            Code::JssdkAppHandlerFailed => Side::Sdk,
             Code::ExpiredToken => Side::Rest,
             Code::InvalidToken => Side::Rest,
             Code::NoAuthFound => Side::Rest,
@@ -610,6 +670,9 @@ impl Code {
             Code::JssdkInternalError => RetryClass::Never,
             Code::JssdkInternalAjaxError => RetryClass::Transient,
             Code::JssdkClientSideWarning => RetryClass::LogOnly,
+            Code::JssdkIoError => RetryClass::Never,
+            Code::JssdkTlsCertificateError => RetryClass::Never,
+            Code::JssdkTlsHandshakeError => RetryClass::Never,
             Code::JssdkConnectError => RetryClass::Transient,
             Code::JssdkNetworkError => RetryClass::Transient,
             Code::JssdkTimeout => RetryClass::Transient,
@@ -627,6 +690,13 @@ impl Code {
             Code::JssdkStoreUnavailable => RetryClass::Transient,
             Code::JssdkEventInvalid => RetryClass::Never,
             Code::JssdkEventTokenMismatch => RetryClass::Never,
+            Code::JssdkAppNotInstalled => RetryClass::Never,
+            Code::JssdkAppUntrustedEndpoint => RetryClass::Never,
+            Code::JssdkPlacementInvalid => RetryClass::Never,
+            Code::JssdkAppRouteNotFound => RetryClass::Never,
+            Code::JssdkAppMethodNotAllowed => RetryClass::Never,
+            Code::JssdkAppBodyTooLarge => RetryClass::Never,
+            Code::JssdkAppHandlerFailed => RetryClass::Never,
             Code::ExpiredToken => RetryClass::Refresh,
             Code::InvalidToken => RetryClass::Never,
             Code::NoAuthFound => RetryClass::Never,
@@ -706,6 +776,9 @@ impl Code {
             Code::JssdkInternalError => "`Error::from_error`",
             Code::JssdkInternalAjaxError => "`Error::from_http_error`",
             Code::JssdkClientSideWarning => "webhook client builder, on `wasm32` targets (logged)",
+            Code::JssdkIoError => "the b24 tool and file-based helpers: reading input, writing output",
+            Code::JssdkTlsCertificateError => "transport, TLS handshake",
+            Code::JssdkTlsHandshakeError => "transport, TLS handshake",
             Code::JssdkConnectError => "transport, connecting",
             Code::JssdkNetworkError => "transport, sending or receiving",
             Code::JssdkTimeout => "transport, per-attempt timeout",
@@ -723,6 +796,13 @@ impl Code {
             Code::JssdkStoreUnavailable => "shared limiter or token store",
             Code::JssdkEventInvalid => "event handler helper",
             Code::JssdkEventTokenMismatch => "event handler helper",
+            Code::JssdkAppNotInstalled => "b24-app: registry, installation store, event check",
+            Code::JssdkAppUntrustedEndpoint => "b24-app: installation",
+            Code::JssdkPlacementInvalid => "b24-app: placement POST",
+            Code::JssdkAppRouteNotFound => "b24-app: HTTP front",
+            Code::JssdkAppMethodNotAllowed => "b24-app: HTTP front",
+            Code::JssdkAppBodyTooLarge => "b24-app: HTTP front",
+            Code::JssdkAppHandlerFailed => "b24-app: event handler, offline events consumer",
             Code::ExpiredToken => "portal, auth check",
             Code::InvalidToken => "portal, auth check",
             Code::NoAuthFound => "portal, auth check",
@@ -826,8 +906,17 @@ impl Code {
             Code::JssdkClientSideWarning => {
                 "Not an error: a webhook holds a portal-wide secret and should not ship inside client-side code."
             }
+            Code::JssdkIoError => {
+                "A local file could not be read or written; the message names the file and the operating system's reason."
+            }
+            Code::JssdkTlsCertificateError => {
+                "The portal's certificate is not trusted (unknown issuer, expired, or issued for another name); the request was never sent."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "The TLS handshake with the portal failed (often: the portal speaks plain http and was addressed with https://)."
+            }
             Code::JssdkConnectError => {
-                "The connection could not be made (refused, DNS, TLS handshake); the request was never sent."
+                "The connection could not be made (refused, unreachable, DNS); the request was never sent."
             }
             Code::JssdkNetworkError => {
                 "The connection failed after the request may have been sent (reset, closed early)."
@@ -867,6 +956,23 @@ impl Code {
             Code::JssdkEventTokenMismatch => {
                 "An event's `application_token` does not match the app's; it did not come from your portal."
             }
+            Code::JssdkAppNotInstalled => {
+                "No installation of the app is stored for this portal (member id or domain): it was never installed, or it was uninstalled."
+            }
+            Code::JssdkAppUntrustedEndpoint => {
+                "An installation names an OAuth server or a portal address the app does not trust (tokens and the client secret would be sent there)."
+            }
+            Code::JssdkPlacementInvalid => {
+                "A placement POST lacks a field the portal always sends (`AUTH_ID`, `REFRESH_ID`, `member_id`, `DOMAIN`) or has a malformed one."
+            }
+            Code::JssdkAppRouteNotFound => "A request reached the app's HTTP front at a path it does not serve.",
+            Code::JssdkAppMethodNotAllowed => "The app's HTTP front takes POST only (the portal posts forms).",
+            Code::JssdkAppBodyTooLarge => {
+                "A request body is larger than the app's HTTP front accepts, or could not be read."
+            }
+            Code::JssdkAppHandlerFailed => {
+                "The app's own event handler failed; the event was not acknowledged (an offline event stays queued and is delivered again)."
+            }
             Code::ExpiredToken => "The OAuth access token expired.",
             Code::InvalidToken => "The token is malformed or revoked.",
             Code::NoAuthFound => "Wrong or missing authorization data.",
@@ -892,7 +998,7 @@ impl Code {
             Code::OperationTimeLimit => "The method's operating-time budget (480 s in 10 minutes on cloud) is spent.",
             Code::OverloadLimit => "REST API is blocked due to overload (docs say 503, the server code sends 401).",
             Code::ErrorMethodNotFound => {
-                "Method not found: the name is wrong, or the app lacks the scope to see it (the seed page lists 400; the server sends 404)."
+                "Method not found: the name is wrong, or the app lacks the scope to see it (the JS SDK's reference lists 400; the server sends 404)."
             }
             Code::InvalidArgValue => "An argument has an invalid value.",
             Code::ErrorArgument => "An argument is missing or has the wrong type.",
@@ -967,7 +1073,9 @@ impl Code {
             Code::JssdkInteractionBatchStrategyV2EmptyCommandResponse => {
                 "Retry the command alone; report it if it persists."
             }
-            Code::JssdkInteractionBatchEmptyProcessingStrategy => "Report it: this is a bug in b24.",
+            Code::JssdkInteractionBatchEmptyProcessingStrategy => {
+                "The answer is malformed (a proxy in between, or a portal fault): retry later; report it to the portal's administrator with the request id if it persists."
+            }
             Code::JssdkInteractionBatchRowFail => "Inspect the source error; the other rows are still available.",
             Code::JssdkInvalidParams => "Pass params as a map or a struct that serializes to a JSON object.",
             Code::JssdkParamsTooLarge => "Split the call, or raise the limit on the client builder.",
@@ -976,6 +1084,13 @@ impl Code {
             Code::JssdkInternalError => "Inspect the source error.",
             Code::JssdkInternalAjaxError => "Inspect the source error.",
             Code::JssdkClientSideWarning => "Call the portal from a server, or use an OAuth app.",
+            Code::JssdkIoError => "Check the path, its permissions and the free disk space.",
+            Code::JssdkTlsCertificateError => {
+                "If the portal uses a company CA, trust it: `ClientBuilder::ca_certificate_file`, or SSL_CERT_FILE / SSL_CERT_DIR for the system store. Check the portal's address."
+            }
+            Code::JssdkTlsHandshakeError => {
+                "Check the scheme of the portal's address (http:// for a local portal without TLS) and that the port serves HTTPS."
+            }
             Code::JssdkConnectError => "Check the portal address and the network; retried within the attempt budget.",
             Code::JssdkNetworkError => {
                 "Retried for idempotent methods; for `*.add` and uploads the outcome is unknown, so check before re-sending."
@@ -1003,6 +1118,25 @@ impl Code {
             Code::JssdkStoreUnavailable => "Check the store, or opt in to the in-process fallback.",
             Code::JssdkEventInvalid => "Pass the raw form body of the portal's POST.",
             Code::JssdkEventTokenMismatch => "Reject the event; check the stored application token.",
+            Code::JssdkAppNotInstalled => {
+                "Install the app in the portal (ONAPPINSTALL or the install placement); events of uninstalled portals are refused."
+            }
+            Code::JssdkAppUntrustedEndpoint => {
+                "Add the OAuth server to the app's trusted list (`AppConfig::trust_oauth_server`), or refuse the request: it is likely forged."
+            }
+            Code::JssdkPlacementInvalid => {
+                "Pass the raw form body and query of the portal's POST to the app's placement endpoint."
+            }
+            Code::JssdkAppRouteNotFound => {
+                "Point the portal at the install, uninstall, event or placement path the front mounts."
+            }
+            Code::JssdkAppMethodNotAllowed => "Send a POST with a form body.",
+            Code::JssdkAppBodyTooLarge => {
+                "Raise the front's body limit if the portal's events are legitimately that large."
+            }
+            Code::JssdkAppHandlerFailed => {
+                "See the source error; make the handler idempotent, since events are delivered at least once."
+            }
             Code::ExpiredToken => "Automatic for OAuth clients: one coalesced refresh, then one retry.",
             Code::InvalidToken => "The user must re-authorize the app; for a webhook the URL is wrong.",
             Code::NoAuthFound => "Check the token or webhook URL.",
@@ -1104,6 +1238,9 @@ impl Code {
             "JSSDK_INTERNAL_ERROR" => Code::JssdkInternalError,
             "JSSDK_INTERNAL_AJAX_ERROR" => Code::JssdkInternalAjaxError,
             "JSSDK_CLIENT_SIDE_WARNING" => Code::JssdkClientSideWarning,
+            "JSSDK_IO_ERROR" => Code::JssdkIoError,
+            "JSSDK_TLS_CERTIFICATE_ERROR" => Code::JssdkTlsCertificateError,
+            "JSSDK_TLS_HANDSHAKE_ERROR" => Code::JssdkTlsHandshakeError,
             "JSSDK_CONNECT_ERROR" => Code::JssdkConnectError,
             "JSSDK_NETWORK_ERROR" => Code::JssdkNetworkError,
             "JSSDK_TIMEOUT" => Code::JssdkTimeout,
@@ -1121,6 +1258,13 @@ impl Code {
             "JSSDK_STORE_UNAVAILABLE" => Code::JssdkStoreUnavailable,
             "JSSDK_EVENT_INVALID" => Code::JssdkEventInvalid,
             "JSSDK_EVENT_TOKEN_MISMATCH" => Code::JssdkEventTokenMismatch,
+            "JSSDK_APP_NOT_INSTALLED" => Code::JssdkAppNotInstalled,
+            "JSSDK_APP_UNTRUSTED_ENDPOINT" => Code::JssdkAppUntrustedEndpoint,
+            "JSSDK_PLACEMENT_INVALID" => Code::JssdkPlacementInvalid,
+            "JSSDK_APP_ROUTE_NOT_FOUND" => Code::JssdkAppRouteNotFound,
+            "JSSDK_APP_METHOD_NOT_ALLOWED" => Code::JssdkAppMethodNotAllowed,
+            "JSSDK_APP_BODY_TOO_LARGE" => Code::JssdkAppBodyTooLarge,
+            "JSSDK_APP_HANDLER_FAILED" => Code::JssdkAppHandlerFailed,
             "expired_token" => Code::ExpiredToken,
             "invalid_token" => Code::InvalidToken,
             "NO_AUTH_FOUND" => Code::NoAuthFound,

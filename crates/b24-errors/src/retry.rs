@@ -1,6 +1,7 @@
 //! How a failure is classified for retrying, and who raises a code.
 //!
-//! This is the seed's "Decide what to retry" table as a type. The transport's retry layer turns
+//! This is the "Decide what to retry" table of the official JavaScript SDK's error reference
+//! (`docs/seed/errors-and-handling.md`) as a type. The transport's retry layer turns
 //! each class into a decision; nothing else in the SDK decides what is retryable.
 
 use serde::Serialize;

@@ -42,11 +42,12 @@ impl<S: tower::Service<B24Request>> tower::Service<B24Request> for Counted<S> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast()).await.map_err(Error::from_error)?;
+    let portal =
+        b24_sdk::emulator::Emulator::start(b24_sdk::emulator::Settings::fast()).await.map_err(Error::from_error)?;
     // One answer in four is a spurious QUERY_LIMIT_EXCEEDED: retried inside the client.
-    portal.set_faults(b24_emulator::FaultSettings {
+    portal.set_faults(b24_sdk::emulator::FaultSettings {
         rate: 0.25,
-        kinds: vec![b24_emulator::FaultKind::QueryLimit],
+        kinds: vec![b24_sdk::emulator::FaultKind::QueryLimit],
         ..Default::default()
     });
     let calls = Arc::new(AtomicU64::new(0));

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let portal = match std::env::var("B24_WEBHOOK_URL") {
         Ok(_) => None,
         Err(_) => Some(
-            b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(50_000))
+            b24_sdk::emulator::Emulator::start(b24_sdk::emulator::Settings::fast().with_rows(50_000))
                 .await
                 .map_err(Error::from_error)?,
         ),

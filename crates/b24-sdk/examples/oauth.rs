@@ -11,7 +11,8 @@ use b24_sdk::{MemoryTokenStore, TokenStore};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast()).await.map_err(Error::from_error)?;
+    let portal =
+        b24_sdk::emulator::Emulator::start(b24_sdk::emulator::Settings::fast()).await.map_err(Error::from_error)?;
     let settings = portal.settings();
     let pair = portal.issue_tokens(); // what the app received at installation
 

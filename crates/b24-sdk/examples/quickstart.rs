@@ -29,11 +29,11 @@ async fn main() -> Result<(), Error> {
 }
 
 /// The webhook from `B24_WEBHOOK_URL`, or a local emulator's.
-async fn portal_url() -> Result<(Option<b24_emulator::EmulatorHandle>, String), Error> {
+async fn portal_url() -> Result<(Option<b24_sdk::emulator::EmulatorHandle>, String), Error> {
     if let Ok(url) = std::env::var("B24_WEBHOOK_URL") {
         return Ok((None, url));
     }
-    let portal = b24_emulator::Emulator::start(b24_emulator::Settings::fast().with_rows(500))
+    let portal = b24_sdk::emulator::Emulator::start(b24_sdk::emulator::Settings::fast().with_rows(500))
         .await
         .map_err(Error::from_error)?;
     let url = portal.webhook_url();

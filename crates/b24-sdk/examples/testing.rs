@@ -1,8 +1,8 @@
 //! Test your own code against the emulator: start it on a free port inside the test, point the
 //! client at it, and check what the portal saw through its counters.
 //!
-//! `cargo run -p b24-sdk --example testing` (or copy `sync_deals` and the test into your crate
-//! with `b24-sdk = { features = ["emulator"] }`).
+//! `cargo run -p b24-sdk --example testing` (or copy `won_deals` and `main` into a test of your crate
+//! with `b24-sdk = { features = ["emulator"] }` under `[dev-dependencies]`).
 
 use b24_sdk::prelude::*;
 
@@ -15,7 +15,7 @@ async fn won_deals(client: &Client) -> Result<usize, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    use b24_emulator::{Emulator, Settings};
+    use b24_sdk::emulator::{Emulator, Settings};
     // Deterministic data: the same seed and row count give the same deals every run.
     let portal = Emulator::start(Settings::fast().with_rows(10_000)).await.map_err(Error::from_error)?;
     let client = Client::from_webhook_url(&portal.webhook_url())?;

@@ -82,7 +82,8 @@ pub(crate) fn parse(request: &B24Request, status: u16, body: Bytes) -> Result<B2
             } else {
                 (Code::JssdkResponseNotJson, format!("a body that is not a JSON envelope ({e})"))
             };
-            let message = format!("the portal answered {} with {what} (HTTP {status})", request.method());
+            let message =
+                request.scrub(format!("the portal answered {} with {what} (HTTP {status})", request.method()));
             let status = if (200..300).contains(&status) { code.status().unwrap_or(502) } else { status };
             return Err(sdk_failure(request, code, status, message));
         }
@@ -130,24 +131,26 @@ fn response(
     }
 }
 
+/// The portal's error. Its code and texts come from outside: a portal or a proxy may echo what
+/// the request carried, so every credential of the request is scrubbed from them.
 fn portal_error(request: &B24Request, status: u16, error: &RawValue, description: Option<String>) -> Error {
     let status = if status < 400 { 400 } else { status };
-    if let Ok(code) = serde_json::from_str::<String>(error.get()) {
-        let message = description.unwrap_or_default();
-        return Error::portal(failure(request, ErrorCode::from_portal(&code), status, message));
+    let code = |code: String| ErrorCode::from_portal(&request.scrub(code));
+    if let Ok(text) = serde_json::from_str::<String>(error.get()) {
+        let message = request.scrub(description.unwrap_or_default());
+        return Error::portal(failure(request, code(text), status, message));
     }
     match serde_json::from_str::<V3Error>(error.get()) {
         Ok(v3) => {
-            let mut f = failure(
-                request,
-                ErrorCode::from_portal(v3.code.as_deref().unwrap_or("")),
-                status,
-                v3.message.or(description).unwrap_or_default(),
-            );
+            let message = request.scrub(v3.message.or(description).unwrap_or_default());
+            let mut f = failure(request, code(v3.code.unwrap_or_default()), status, message);
             f.validation = v3
                 .validation
                 .into_iter()
-                .map(|v| ValidationIssue { field: v.field, message: v.message.unwrap_or_default() })
+                .map(|v| ValidationIssue {
+                    field: v.field.map(|field| request.scrub(field)),
+                    message: request.scrub(v.message.unwrap_or_default()),
+                })
                 .collect();
             Error::portal(f)
         }
@@ -168,6 +171,44 @@ mod tests {
 
     fn parse_str(status: u16, body: &str) -> Result<B24Response, Error> {
         parse(&req(), status, Bytes::copy_from_slice(body.as_bytes()))
+    }
+
+    /// Text from outside that echoes the credentials of the request never reaches the error:
+    /// the webhook secret (v2 and v3 shapes, validation entries, a body that is not JSON) and an
+    /// OAuth access token.
+    #[test]
+    fn echoed_credentials_are_scrubbed_from_portal_text() {
+        use crate::credentials::{AccessGrant, AttachedAuth, Webhook};
+        let secret = "fakesecretEchoed42";
+        let mut hooked = req();
+        let hook = Webhook::parse(&format!("https://example.bitrix24.com/rest/1/{secret}/"), false).expect("hook");
+        hooked.auth = Some(AttachedAuth::Webhook(std::sync::Arc::new(hook)));
+        let bodies = [
+            (401, format!(r#"{{"error":"INVALID_CREDENTIALS","error_description":"bad hook /rest/1/{secret}/"}}"#)),
+            (400, format!(r#"{{"error":"{secret}","error_description":"x"}}"#)),
+            (
+                400,
+                format!(
+                    r#"{{"error":{{"code":"X","message":"m {secret}","validation":[{{"field":"{secret}","message":"{secret}"}}]}}}}"#
+                ),
+            ),
+            (502, format!("proxy error for https://example.bitrix24.com/rest/1/{secret}/x")),
+        ];
+        for (status, body) in bodies {
+            let e = parse(&hooked, status, Bytes::from(body)).expect_err("an error");
+            let shown = format!("{e} {e:?} {}", serde_json::to_string(&e).unwrap_or_default());
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let mut bearer = req();
+        let token = "fakeAccessTokenEchoed99";
+        bearer.auth = Some(AttachedAuth::OAuth(AccessGrant {
+            access_token: token.into(),
+            client_endpoint: "https://example.bitrix24.com/rest/".into(),
+        }));
+        let body = format!(r#"{{"error":"expired_token","error_description":"token {token} has expired"}}"#);
+        let e = parse(&bearer, 401, Bytes::from(body)).expect_err("an error");
+        assert!(!format!("{e} {e:?}").contains(token));
+        assert!(e.message().contains("[REDACTED]"), "{}", e.message());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The OAuth server's `refresh_token` grant over HTTP (POST form, so no token sits in a URL).
 
-use b24_errors::{ApiVersion, Code, Error, ErrorCode, PortalFailure, RequestInfo, Scrubbed, Secret};
+use b24_errors::{ApiVersion, Code, Error, ErrorCode, PortalFailure, RequestInfo, Secret, scrub};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Method, Request, header};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::credentials::{OAuthApp, Refresher, TokenSet, check_scheme};
-use crate::http::{HttpClient, HttpFailure};
+use crate::http::HttpClient;
 use crate::request::RequestId;
 
 /// Refreshes through the OAuth server's token endpoint.
@@ -76,25 +76,8 @@ impl Refresher for HttpRefresher {
                 .map_err(|_| Error::sdk(Code::JssdkInvalidConfig, "the OAuth token request could not be built"))?;
             let secrets = [app.client_secret.expose(), tokens.refresh_token.expose(), tokens.access_token.expose()];
             let answer = self.http.send(request, 1 << 20).await.map_err(|e| {
-                let (code, cause): (Code, Scrubbed) = match &e {
-                    HttpFailure::Connect(c) => (Code::JssdkConnectError, Scrubbed::new(c, &secrets)),
-                    HttpFailure::Network(c) => (Code::JssdkNetworkError, Scrubbed::new(c, &secrets)),
-                    HttpFailure::Body(c) => (Code::JssdkResponseTruncated, Scrubbed::new(c, &secrets)),
-                    HttpFailure::TooLarge { .. } => {
-                        (Code::JssdkResponseTooLarge, Scrubbed::message("the answer is too large"))
-                    }
-                };
-                let f = PortalFailure::new(
-                    code.into(),
-                    code.status().unwrap_or(502),
-                    "the OAuth server could not be reached",
-                    info.clone(),
-                );
-                Error::wrap(
-                    Code::JssdkTokenRefreshFailed,
-                    "the access token could not be refreshed",
-                    Error::portal_caused(f, cause),
-                )
+                let cause = e.into_error(info.clone(), "the OAuth token request", &secrets);
+                Error::wrap(Code::JssdkTokenRefreshFailed, "the access token could not be refreshed", cause)
             })?;
             let status = answer.status.as_u16();
             let grant: Grant = serde_json::from_slice(&answer.body).map_err(|_| {
@@ -108,9 +91,9 @@ impl Refresher for HttpRefresher {
             if let Some(code) = grant.error {
                 return Err(refresh_failed(
                     &info,
-                    ErrorCode::from_portal(&code),
+                    ErrorCode::from_portal(&scrub(&code, &secrets)),
                     status.max(400),
-                    grant.error_description.unwrap_or_default(),
+                    scrub(&grant.error_description.unwrap_or_default(), &secrets),
                 ));
             }
             let (Some(access), Some(refresh)) = (grant.access_token, grant.refresh_token) else {

@@ -192,6 +192,23 @@ impl B24Request {
         !creates(&call.method)
     }
 
+    /// The credentials attached to this attempt, as text that must never appear in an error
+    /// (computed only when an error is being built).
+    pub(crate) fn secret_texts(&self) -> Vec<&str> {
+        match &self.auth {
+            Some(AttachedAuth::Webhook(hook)) => vec![hook.secret().expose()],
+            Some(AttachedAuth::OAuth(grant)) => vec![grant.access_token.expose()],
+            None => Vec::new(),
+        }
+    }
+
+    /// `text` from outside (the portal's error description, a proxy's page) with every
+    /// credential this attempt carried replaced by `[REDACTED]`.
+    pub(crate) fn scrub(&self, text: String) -> String {
+        let secrets = self.secret_texts();
+        if secrets.iter().any(|s| text.contains(s)) { b24_errors::scrub(&text, &secrets) } else { text }
+    }
+
     /// What errors say about this request (params redacted).
     pub fn info(&self) -> RequestInfo {
         let call = &*self.call;

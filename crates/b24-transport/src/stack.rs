@@ -20,7 +20,7 @@ use crate::http::HttpClient;
 use crate::layers::{
     AuthLayer, ConcurrencyCapLayer, OperatingLayer, RateLimitLayer, RetryLayer, TimeoutLayer, TraceLayer,
 };
-use crate::limiter::{BucketStore, LocalBucket, LocalOperating, OperatingStore};
+use crate::limiter::{BucketStore, LocalBucket, LocalOperating, OperatingLimiter, OperatingPermit, OperatingStore};
 use crate::oauth_http::HttpRefresher;
 use crate::shared::{Scope, SharedState};
 use crate::stats::{Stats, StatsSnapshot, bump};
@@ -147,7 +147,10 @@ impl TransportBuilder {
         self
     }
 
-    /// Share an HTTP client (its connection pool) with another transport.
+    /// Share an HTTP client (its connection pool) with other transports: build it once with
+    /// [`HttpClient::new`] or take it from [`Transport::http_client`]. Its TLS and pool
+    /// settings are its own; this transport's `tls`, `connect_timeout` and `pool_idle_per_host`
+    /// are then not used.
     pub fn http_client(mut self, http: HttpClient) -> TransportBuilder {
         self.http = Some(http);
         self
@@ -164,8 +167,7 @@ impl TransportBuilder {
         }
         let http = match self.http.clone() {
             Some(h) => h,
-            None => HttpClient::new(&c.tls_roots, c.connect_timeout, c.pool_idle_per_host)
-                .map_err(|e| Error::sdk(Code::JssdkInvalidConfig, e))?,
+            None => HttpClient::new(c)?,
         };
         let user_agent = HeaderValue::from_str(&c.user_agent)
             .map_err(|_| Error::sdk(Code::JssdkInvalidConfig, "the user agent is not a valid header value"))?;
@@ -185,13 +187,17 @@ impl TransportBuilder {
                 None => Arc::new(LocalBucket::new(b)) as Arc<dyn BucketStore>,
             })
         });
-        let operating = self.operating_store.clone().or_else(|| {
-            let o = c.operating?.scaled(c.time_scale);
-            Some(match shared {
-                Some(s) => s.operating(&scope, o),
-                None => Arc::new(LocalOperating::new(o)) as Arc<dyn OperatingStore>,
+        let operating = self
+            .operating_store
+            .clone()
+            .or_else(|| {
+                let o = c.operating?.scaled(c.time_scale);
+                Some(match shared {
+                    Some(s) => s.operating(&scope, o),
+                    None => Arc::new(LocalOperating::new(o)) as Arc<dyn OperatingStore>,
+                })
             })
-        });
+            .map(|store| OperatingLimiter::new(store, stats.clone(), c.time_scale));
         let mut credentials = self.credentials.clone();
         if let (Some(s), Credentials::OAuth(creds)) = (shared, &mut credentials) {
             if !creds.has_token_store() {
@@ -201,11 +207,11 @@ impl TransportBuilder {
             }
         }
         let (auth, oauth) = match credentials {
-            Credentials::Webhook(hook) => (AuthLayer::webhook(hook, stats.clone()), None),
+            Credentials::Webhook(hook) => (AuthLayer::webhook(hook), None),
             Credentials::OAuth(creds) => {
                 let refresher = Arc::new(HttpRefresher { http: http.clone(), allow_http: c.allow_http });
                 let state = Arc::new((*creds).into_state(refresher));
-                (AuthLayer::oauth(state.clone(), stats.clone()), Some(state))
+                (AuthLayer::oauth(state.clone()), Some(state))
             }
         };
         let retry =
@@ -216,11 +222,11 @@ impl TransportBuilder {
         // limiters pass through when off), boxed once.
         let attempt = ServiceBuilder::new()
             .layer(TraceLayer)
-            .layer(OperatingLayer::optional(operating.clone(), stats.clone(), c.time_scale))
+            .layer(OperatingLayer::new(operating.clone()))
             .layer(RateLimitLayer::optional(bucket.clone(), stats.clone()))
             .layer(auth)
             .layer(TimeoutLayer::new(c.attempt_timeout))
-            .service(Wire::new(http, limits));
+            .service(Wire::new(http.clone(), limits));
         let mut svc: BoxService = BoxCloneSyncService::new(attempt);
         for wrap in &self.attempt {
             svc = wrap(svc);
@@ -234,7 +240,7 @@ impl TransportBuilder {
         for wrap in &self.outer {
             svc = wrap(svc);
         }
-        Ok(Transport { service: svc, stats, operating, oauth, config: Arc::new(self.config) })
+        Ok(Transport { service: svc, stats, operating, oauth, http, config: Arc::new(self.config) })
     }
 }
 
@@ -244,8 +250,9 @@ impl TransportBuilder {
 pub struct Transport {
     service: BoxService,
     stats: Arc<Stats>,
-    operating: Option<Arc<dyn OperatingStore>>,
+    operating: Option<OperatingLimiter>,
     oauth: Option<Arc<OAuthState>>,
+    http: HttpClient,
     config: Arc<TransportConfig>,
 }
 
@@ -265,8 +272,11 @@ impl Transport {
     /// The statistics so far.
     pub fn stats(&self) -> StatsSnapshot {
         let mut snapshot = self.stats.snapshot();
-        if let Some(store) = &self.operating {
-            snapshot.operating = store.snapshot();
+        if let Some(limiter) = &self.operating {
+            snapshot.operating = limiter.snapshot();
+        }
+        if let Some(oauth) = &self.oauth {
+            snapshot.refreshes = oauth.refreshes();
         }
         snapshot
     }
@@ -274,6 +284,12 @@ impl Transport {
     /// The OAuth state, for an OAuth client.
     pub fn oauth(&self) -> Option<&Arc<OAuthState>> {
         self.oauth.as_ref()
+    }
+
+    /// Its HTTP client: hand it to [`TransportBuilder::http_client`] so that another transport
+    /// (another portal's) shares this one's connection pool.
+    pub fn http_client(&self) -> HttpClient {
+        self.http.clone()
     }
 
     /// The settings it was built with.
@@ -286,36 +302,15 @@ impl Transport {
         self.service.clone()
     }
 
-    /// Tell the operating limiter what an answer said about `method` without a call of it
-    /// having passed the limiter (the `result_time` of a batch command).
-    pub fn observe_operating(&self, method: &str, time: &crate::Time) {
-        if let (Some(store), Some(report)) =
-            (&self.operating, crate::layers::operating_report(time, self.config.time_scale))
-        {
-            store.observe(&method.to_ascii_lowercase(), report);
-        }
-    }
-
-    /// The portal refused `method` with `OPERATION_TIME_LIMIT` inside a batch.
-    pub fn operating_blocked(&self, method: &str) {
-        if let Some(store) = &self.operating {
-            store.on_blocked(&method.to_ascii_lowercase());
-        }
-    }
-
-    /// Wait until `method` may be called without crossing its operating-time budget (for calls
-    /// that travel inside a batch, where the limiter only sees `batch`).
-    pub async fn operating_pause(&self, method: &str) -> Result<(), Error> {
-        let Some(store) = &self.operating else { return Ok(()) };
-        let method = method.to_ascii_lowercase();
-        loop {
-            match store.admit(&method).await? {
-                crate::limiter::Admission::Go => {
-                    store.finish(&method, None);
-                    return Ok(());
-                }
-                crate::limiter::Admission::Wait(wait) => tokio::time::sleep(wait).await,
-            }
+    /// Leave to run `method` inside a batch without crossing its operating-time budget (the
+    /// stack's own limiter only sees `batch`): waits while the method's budget is spent. Feed
+    /// the permit each command's `result_time` ([`OperatingPermit::observe`]) and finish it
+    /// with [`OperatingPermit::answered`] or, on `OPERATION_TIME_LIMIT`,
+    /// [`OperatingPermit::refused`]. Without an operating limiter the permit tracks nothing.
+    pub async fn operating_permit(&self, method: &str) -> Result<OperatingPermit, Error> {
+        match &self.operating {
+            Some(limiter) => limiter.admit(method).await,
+            None => Ok(OperatingPermit::unlimited()),
         }
     }
 

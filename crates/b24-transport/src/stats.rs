@@ -16,7 +16,6 @@ pub struct Stats {
     pub(crate) operating_wait_micros: AtomicU64,
     pub(crate) seen_503: AtomicU64,
     pub(crate) seen_429: AtomicU64,
-    pub(crate) refreshes: AtomicU64,
 }
 
 /// A copy of the counters.
@@ -41,7 +40,7 @@ pub struct StatsSnapshot {
     pub seen_503: u64,
     /// `OPERATION_TIME_LIMIT` answers seen.
     pub seen_429: u64,
-    /// Token refreshes after a refusal.
+    /// OAuth token refreshes: ahead of expiry and after a refusal (0 for a webhook).
     pub refreshes: u64,
     /// The last reported operating time per method (portal seconds).
     pub operating: Vec<(String, f64)>,
@@ -57,7 +56,8 @@ pub(crate) fn add_wait(count: &AtomicU64, micros: &AtomicU64, wait: Duration) {
 }
 
 impl Stats {
-    /// A copy now (`operating` is filled in by the client from its operating store).
+    /// A copy now (`operating` and `refreshes` are filled in by the client from its operating
+    /// store and its OAuth state).
     pub fn snapshot(&self) -> StatsSnapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -70,7 +70,7 @@ impl Stats {
             operating_wait: Duration::from_micros(load(&self.operating_wait_micros)),
             seen_503: load(&self.seen_503),
             seen_429: load(&self.seen_429),
-            refreshes: load(&self.refreshes),
+            refreshes: 0,
             operating: Vec::new(),
         }
     }

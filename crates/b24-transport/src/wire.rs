@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use b24_errors::{ApiVersion, Code, Error, PortalFailure, Scrubbed};
+use b24_errors::{ApiVersion, Code, Error};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{HeaderValue, Method, Request, Uri, header};
@@ -15,7 +15,7 @@ use tower::Service;
 
 use crate::credentials::{AttachedAuth, check_scheme};
 use crate::envelope::{self, sdk_failure};
-use crate::http::{HttpClient, HttpFailure};
+use crate::http::HttpClient;
 use crate::request::B24Request;
 use crate::response::B24Response;
 
@@ -46,16 +46,6 @@ struct Encoded {
     url: String,
     body: Bytes,
     bearer: Option<String>,
-}
-
-/// The credentials of `request` that must never appear in an error's text (computed only when
-/// an error is being built).
-fn secrets_of(request: &B24Request) -> Vec<String> {
-    match &request.auth {
-        Some(AttachedAuth::Webhook(hook)) => vec![hook.secret().expose().to_owned()],
-        Some(AttachedAuth::OAuth(grant)) => vec![grant.access_token.expose().to_owned()],
-        None => Vec::new(),
-    }
 }
 
 /// JSON of `params` with `"auth": token` spliced in first (objects only).
@@ -155,44 +145,6 @@ fn build(
 const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 const IDEMPOTENCY_KEY: header::HeaderName = header::HeaderName::from_static("idempotency-key");
 
-fn failure(
-    request: &B24Request,
-    code: Code,
-    message: String,
-    cause: &(dyn std::error::Error + 'static),
-    secrets: &[String],
-) -> Error {
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let status = code.status().unwrap_or(502);
-    let f = PortalFailure::new(code.into(), status, message, request.info());
-    Error::portal_caused(f, Scrubbed::new(cause, &secrets))
-}
-
-fn http_failure(request: &B24Request, e: HttpFailure, secrets: &[String]) -> Error {
-    let method = request.method();
-    match e {
-        HttpFailure::Connect(e) => failure(
-            request,
-            Code::JssdkConnectError,
-            format!("could not connect to the portal for {method}"),
-            &e,
-            secrets,
-        ),
-        HttpFailure::Network(e) => {
-            failure(request, Code::JssdkNetworkError, format!("the connection failed during {method}"), &e, secrets)
-        }
-        HttpFailure::Body(e) => {
-            failure(request, Code::JssdkResponseTruncated, format!("the answer to {method} broke off"), &e, secrets)
-        }
-        HttpFailure::TooLarge { limit } => sdk_failure(
-            request,
-            Code::JssdkResponseTooLarge,
-            502,
-            format!("the answer to {method} is over the {limit}-byte cap"),
-        ),
-    }
-}
-
 /// The target of a redirect if it is the documented domain change: the same path on another
 /// host, over https (or http where http is allowed).
 fn redirect_target(from: &str, location: &str, allow_http: bool) -> Option<String> {
@@ -228,7 +180,7 @@ impl Service<B24Request> for Wire {
                 let answer = http
                     .send(http_request, limits.max_response_bytes)
                     .await
-                    .map_err(|e| http_failure(&request, e, &secrets_of(&request)))?;
+                    .map_err(|e| e.into_error(request.info(), request.method(), &request.secret_texts()))?;
                 if answer.status.is_redirection() {
                     let location = answer.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
                     match redirect_target(&url, location, limits.allow_http) {

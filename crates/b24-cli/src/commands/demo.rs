@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use b24_emulator::{BucketLimits, Emulator, FaultKind, FaultSettings, Settings};
 use b24_sdk::transport::credentials::OAuthCredentials;
-use b24_sdk::{Batch, Client, Command, Error, OAuthApp, Outcome, Plan, TokenSet};
+use b24_sdk::{Batch, Client, Command, Error, ListQuery, OAuthApp, Outcome, Plan, TokenSet};
 use serde_json::json;
 
-use crate::Format;
-use crate::output::error_line;
+use futures::TryStreamExt;
+
+use crate::output::{error_line, thousands};
 
 fn step(n: u32, title: &str) {
     println!("\n{n}. {title}");
@@ -40,6 +41,11 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     for (key, method, outcome) in result.iter() {
         match outcome {
             Outcome::Done(_) => println!("   {key:<8} {method:<14} ok"),
+            Outcome::Failed(e) if e.is_not_found() => println!(
+                "   {key:<8} {method:<14} failed: not found (legacy CRM methods answer \"\" with status {} and {:?}; e.is_not_found() tells it apart)",
+                e.root().status(),
+                e.root().message()
+            ),
             Outcome::Failed(e) => {
                 println!("   {key:<8} {method:<14} failed: {} {:?}", e.root().code(), e.root().message())
             }
@@ -48,30 +54,25 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     }
     println!("   is_success = {}", result.is_success());
 
-    step(3, &format!("Export {rows} deals (fast export: no COUNT, 2,500 rows per request)"));
+    step(3, &format!("Export {rows} deals (the fast export: ids as the cursor, 50 pages per request, no COUNT)"));
     let before = portal.counters();
-    let out = std::env::temp_dir().join(format!("b24-demo-{}.jsonl", std::process::id()));
-    let options = super::export::Options {
-        filter: &[],
-        select: &["ID".into(), "TITLE".into(), "STAGE_ID".into(), "OPPORTUNITY".into()],
-        param: &[],
-        format: Format::Jsonl,
-        out: &out,
-        chains: 4,
-        count: false,
-    };
-    let summary = super::export::run(&client, "crm.deal.list", &options).await?;
+    let started_export = Instant::now();
+    let query = ListQuery::new("crm.deal.list").select(["ID", "TITLE", "STAGE_ID", "OPPORTUNITY"]);
+    let mut pages = client.v2().fetch_list::<serde_json::Value>(query);
+    let mut exported = 0usize;
+    while let Some(page) = pages.try_next().await? {
+        exported += page.len();
+    }
+    let elapsed = started_export.elapsed();
     let after = portal.counters();
     println!(
-        "   {} rows in {:.2?}: {:.0} rows/s, {} HTTP requests, {} COUNT queries, {} refused by the portal",
-        summary.rows,
-        summary.elapsed,
-        summary.rows as f64 / summary.elapsed.as_secs_f64().max(1e-9),
+        "   {exported} rows in {:.2?}: {} rows/s, {} HTTP requests, {} COUNT queries, {} refused by the portal",
+        elapsed,
+        thousands((exported as f64 / elapsed.as_secs_f64().max(1e-9)) as u64),
         after.requests - before.requests,
         after.count_queries - before.count_queries,
         after.bucket_refusals - before.bucket_refusals,
     );
-    let _ = std::fs::remove_file(&out);
 
     step(4, "An expired OAuth token, refreshed once, transparently");
     let s = portal.settings();
@@ -95,6 +96,8 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     );
 
     step(5, "QUERY_LIMIT_EXCEEDED from the portal, retried transparently");
+    println!("   (provoked on purpose: the emulator now refuses 30 % of requests, as a portal does when other");
+    println!("   clients on your IP fill its bucket; b24's own pacing never overflows it)");
     portal.set_faults(FaultSettings {
         rate: 0.3,
         kinds: vec![FaultKind::QueryLimit],
@@ -106,9 +109,10 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     portal.set_faults(FaultSettings::default());
     let stats = client.stats();
     println!(
-        "   40 calls: {} answered; {} QUERY_LIMIT_EXCEEDED seen and retried; 0 surfaced",
+        "   40 calls: {} answered; {} refusals waited out and retried; {} surfaced",
         calls.iter().filter(|c| c.is_ok()).count(),
-        stats.seen_503 - stats_before.seen_503
+        stats.seen_503 - stats_before.seen_503,
+        calls.iter().filter(|c| c.is_err()).count()
     );
 
     step(6, "A non-retryable error, printed with its code, status and hint");

@@ -1,7 +1,7 @@
 //! `b24 emulator`: a local portal until Ctrl-C.
 
 use b24_emulator::{Emulator, Listen, Settings};
-use b24_sdk::Error;
+use b24_sdk::{Code, Error};
 use clap::ValueEnum;
 
 /// The emulator's profile on the command line.
@@ -23,7 +23,8 @@ pub async fn run(rows: u64, profile: ProfileArg, time_scale: f64, port: u16, tls
     .with_time_scale(time_scale);
     let listen = Listen { addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)), tls };
     let portal = Emulator::start_with(settings, listen).await.map_err(Error::from_error)?;
-    println!("b24 emulator: {rows} rows, profile {profile:?}, time scale {time_scale}");
+    let profile_name = profile.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+    println!("b24 emulator: {rows} rows, profile {profile_name}, time scale {time_scale}");
     println!("  webhook:         {}", portal.webhook_url());
     println!("  v3 webhook:      {}", portal.webhook_url().replace("/rest/", "/rest/api/"));
     println!("  OAuth endpoint:  {}", portal.client_endpoint());
@@ -35,9 +36,11 @@ pub async fn run(rows: u64, profile: ProfileArg, time_scale: f64, port: u16, tls
     println!("  tokens (fake):   access={} refresh={}", pair.access_token, pair.refresh_token);
     if let Some(pem) = portal.certificate_pem() {
         let path = std::env::temp_dir().join(format!("b24-emulator-{}.pem", portal.addr().port()));
-        std::fs::write(&path, pem).map_err(Error::from_error)?;
+        std::fs::write(&path, pem).map_err(|e| {
+            Error::sdk(Code::JssdkIoError, format!("cannot write the certificate to {}: {e}", path.display()))
+        })?;
         println!(
-            "  certificate:     {} (trust it: NODE_EXTRA_CA_CERTS, --cacert, ClientBuilder::trust_pem)",
+            "  certificate:     {} (trust it: b24 --ca-cert FILE, curl --cacert FILE, NODE_EXTRA_CA_CERTS=FILE)",
             path.display()
         );
     }

@@ -4,16 +4,16 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use b24_sdk::{Client, Code, Error, ListQuery};
 use futures::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use crate::Format;
 use crate::kv;
-use crate::output::RowWriter;
+use crate::output::{RowWriter, thousands};
+use crate::progress;
 
 /// What to export and where.
 pub struct Options<'a> {
@@ -33,26 +33,15 @@ pub struct Options<'a> {
     pub count: bool,
 }
 
-/// The outcome of an export.
-#[derive(Debug, Clone, Copy)]
-pub struct Summary {
-    /// Rows written.
-    pub rows: u64,
-    /// How long it took.
-    pub elapsed: Duration,
-}
-
 fn io(e: std::io::Error, what: &str) -> Error {
-    Error::sdk_caused(Code::JssdkInvalidConfig, what.to_owned(), e)
+    Error::sdk(Code::JssdkIoError, format!("{what}: {e}"))
 }
 
 /// Build the query from the options.
 pub fn query(method: &str, o: &Options<'_>) -> Result<ListQuery, Error> {
     let mut q = ListQuery::new(method).chains(o.chains);
-    if let Value::Object(filter) = kv::params(o.filter)? {
-        for (k, v) in filter {
-            q = q.filter(&k, v);
-        }
+    for (k, v) in kv::filter(o.filter)? {
+        q = q.filter(&k, v);
     }
     if let Value::Object(params) = kv::params(o.param)? {
         for (k, v) in params {
@@ -66,11 +55,11 @@ pub fn query(method: &str, o: &Options<'_>) -> Result<ListQuery, Error> {
 }
 
 /// Export; prints a summary line on stderr.
-pub async fn run(client: &Client, method: &str, o: &Options<'_>) -> Result<Summary, Error> {
+pub async fn run(client: &Client, method: &str, o: &Options<'_>) -> Result<(), Error> {
     let q = query(method, o)?;
     let total = if o.count {
         let mut params = serde_json::Map::new();
-        params.insert("filter".into(), kv::params(o.filter)?);
+        params.insert("filter".into(), Value::Object(kv::filter(o.filter)?));
         if let Value::Object(extra) = kv::params(o.param)? {
             params.extend(extra);
         }
@@ -78,24 +67,7 @@ pub async fn run(client: &Client, method: &str, o: &Options<'_>) -> Result<Summa
     } else {
         None
     };
-    let bar = match total {
-        Some(len) => {
-            let bar = ProgressBar::new(len);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} rows {percent}% ({per_sec}, eta {eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        None => {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {pos} rows ({per_sec}) {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar
-        }
-    };
+    let bar = progress::rows_bar(total);
     let file = File::create(o.out).map_err(|e| io(e, &format!("cannot create {}", o.out.display())))?;
     let writer = BufWriter::with_capacity(1 << 20, file);
     let mut rows = match o.format {
@@ -107,15 +79,21 @@ pub async fn run(client: &Client, method: &str, o: &Options<'_>) -> Result<Summa
     let mut pages = client.v2().fetch_list::<Value>(q);
     while let Some(page) = pages.try_next().await? {
         for row in &page {
-            rows.write(row).map_err(|e| io(e, "cannot write a row"))?;
+            rows.write(row).map_err(|e| io(e, &format!("cannot write to {}", o.out.display())))?;
         }
         written += page.len() as u64;
         bar.set_position(written);
     }
-    rows.finish().map_err(|e| io(e, "cannot flush the output"))?;
+    rows.finish().map_err(|e| io(e, &format!("cannot write to {}", o.out.display())))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    let rate = written as f64 / elapsed.as_secs_f64().max(1e-9);
-    eprintln!("exported {written} rows to {} in {:.2?} ({rate:.0} rows/s)", o.out.display(), elapsed);
-    Ok(Summary { rows: written, elapsed })
+    let rate = (written as f64 / elapsed.as_secs_f64().max(1e-9)).round() as u64;
+    eprintln!(
+        "exported {} rows to {} in {} ({} rows/s)",
+        thousands(written),
+        o.out.display(),
+        progress::clock(elapsed),
+        thousands(rate)
+    );
+    Ok(())
 }

@@ -6,36 +6,71 @@ pub mod demo;
 pub mod emulator;
 pub mod export;
 
-use b24_sdk::{Client, Code, Error};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::{Cli, Command};
+use b24_sdk::{Client, Code, Error, Plan};
 
-/// The client for `--webhook` / `B24_WEBHOOK_URL`.
-pub fn client(cli: &Cli) -> Result<Client, Error> {
-    let Some(url) = cli.webhook.as_deref().filter(|u| !u.trim().is_empty()) else {
+use crate::failure::Failure;
+use crate::{Cli, Command, PlanArg, PortalArgs};
+
+fn seconds(flag: &str, secs: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+        Error::sdk(Code::JssdkInvalidConfig, format!("{flag} takes a positive number of seconds, not {secs}"))
+    })
+}
+
+/// The client the portal options describe.
+pub fn client(portal: &PortalArgs) -> Result<Client, Error> {
+    let Some(url) = portal.webhook.as_deref().filter(|u| !u.trim().is_empty()) else {
         return Err(Error::sdk(
-            Code::JssdkCoreB24NotInit,
-            "no credentials: pass --webhook https://<portal>/rest/<user id>/<secret>/ or set B24_WEBHOOK_URL (try `b24 demo` to see it work without a portal)",
+            Code::JssdkInvalidConfig,
+            "no webhook: pass --webhook https://<portal>/rest/<user id>/<secret>/ or set B24_WEBHOOK_URL (a portal makes one under Developer resources > Other > Inbound webhook; `b24 demo` runs without a portal)",
         ));
     };
-    Client::builder().allow_http(cli.allow_http).webhook(url).build()
+    let mut builder = Client::builder().webhook(url).allow_http(portal.allow_http).plan(match portal.plan {
+        PlanArg::Standard => Plan::Standard,
+        PlanArg::Enterprise => Plan::Enterprise,
+        PlanArg::Unlimited => Plan::Unlimited,
+    });
+    if let Some(secs) = portal.timeout {
+        builder = builder.attempt_timeout(seconds("--timeout", secs)?);
+    }
+    if let Some(retries) = portal.retries {
+        builder = builder.max_retries(retries);
+    }
+    if let Some(secs) = portal.retry_budget {
+        builder = builder.limit_wait_budget(seconds("--retry-budget", secs)?);
+    }
+    for file in &portal.ca_cert {
+        builder = builder.ca_certificate_file(file);
+    }
+    if let Some(url) = portal.redis.as_deref() {
+        let shared = b24_sdk::redis::RedisShared::open(url, b24_sdk::redis::RedisOptions::default())?;
+        builder = builder.shared_state(Arc::new(shared));
+    }
+    builder.build()
 }
 
 /// Run the chosen subcommand.
-pub async fn run(cli: Cli) -> Result<(), Error> {
+pub async fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Call { method, params, json, v3 } => {
-            call::run(&client(&cli)?, method, params, json.as_deref(), *v3).await
+        Command::Call { method, params, json, v3, portal } => {
+            let params = call::params(params, json.as_deref())?;
+            Ok(call::run(&client(portal)?, method, &params, *v3).await?)
         }
-        Command::Batch { file, halt, v3 } => batch::run(&client(&cli)?, file, *halt, *v3).await,
-        Command::Export { method, filter, select, param, format, out, chains, count } => {
+        Command::Batch { file, halt, v3, portal } => {
+            let batch = batch::read(file, *halt)?;
+            Ok(batch::run(&client(portal)?, &batch, *v3).await?)
+        }
+        Command::Export { method, filter, select, param, format, out, chains, count, portal } => {
             let options =
                 export::Options { filter, select, param, format: *format, out, chains: *chains, count: *count };
-            export::run(&client(&cli)?, method, &options).await.map(|_| ())
+            Ok(export::run(&client(portal)?, method, &options).await?)
         }
         Command::Emulator { rows, profile, time_scale, port, tls } => {
-            emulator::run(*rows, *profile, *time_scale, *port, *tls).await
+            Ok(emulator::run(*rows, *profile, *time_scale, *port, *tls).await?)
         }
-        Command::Demo { rows } => demo::run(*rows).await,
+        Command::Demo { rows } => Ok(demo::run(*rows).await?),
     }
 }

@@ -54,7 +54,8 @@ const PREFIXES: [(&str, Op); 10] = [
 ];
 
 /// The classic form: `{">ID": 5, "STAGE_ID": "NEW"}`. Unknown fields are ignored, as the
-/// legacy methods do.
+/// legacy methods do. An array value means IN for `=` (and NOT IN for `!=`); with any other
+/// operator the condition is OR-ed over the elements (`{">ID": [5, 9]}` is `ID > 5 OR ID > 9`).
 pub(crate) fn parse_classic(table: &Table, filter: Option<&Value>) -> Result<Filter, FilterError> {
     let mut conds = Vec::new();
     let Some(Value::Object(map)) = filter else { return Ok(Filter::All(conds)) };
@@ -68,8 +69,11 @@ pub(crate) fn parse_classic(table: &Table, filter: Option<&Value>) -> Result<Fil
             (Op::Ne, Value::Array(_)) => Op::NotIn,
             (op, _) => op,
         };
-        if let Some(field) = table.schema.index(name) {
-            conds.push(Filter::Cond { field, op, value: value.clone() });
+        let Some(field) = table.schema.index(name) else { continue };
+        match value {
+            Value::Array(items) if !matches!(op, Op::In | Op::NotIn) => conds
+                .push(Filter::Any(items.iter().map(|item| Filter::Cond { field, op, value: item.clone() }).collect())),
+            _ => conds.push(Filter::Cond { field, op, value: value.clone() }),
         }
     }
     Ok(Filter::All(conds))
@@ -389,6 +393,18 @@ mod tests {
         let f = parse_classic(&t, Some(&json!({"%TITLE": "deal 1"}))).expect("f");
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 50, count: true };
         assert!(run(&t, &q, ArrayFilterValue::Intval).expect("page").total.unwrap_or(0) >= 2);
+    }
+
+    #[test]
+    fn array_values_are_or_ed_per_element() {
+        let t = Table::new(&DEALS, 20, 7);
+        let f = parse_classic(&t, Some(&json!({"<ID": ["3", "9"], ">ID": ["10", "2"]}))).expect("f");
+        let q = ListQuery { filter: f, order: None, offset: 0, limit: 50, count: true };
+        let page = run(&t, &q, ArrayFilterValue::Intval).expect("page");
+        assert_eq!(ids(&page), vec![3, 4, 8], "(ID < 3 OR ID < 9) AND (ID > 10 OR ID > 2)");
+        let f = parse_classic(&t, Some(&json!({"ID": ["1", "4"]}))).expect("f");
+        let q = ListQuery { filter: f, order: None, offset: 0, limit: 50, count: true };
+        assert_eq!(ids(&run(&t, &q, ArrayFilterValue::Intval).expect("page")), vec![1, 4], "= with a list is IN");
     }
 
     #[test]

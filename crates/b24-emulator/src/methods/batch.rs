@@ -4,9 +4,11 @@
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, find, param};
-use crate::clock::iso8601;
+use crate::envelope::{Timing, time_json};
+use crate::errors::{self, MethodError};
+use crate::limits::OperatingState;
 use crate::php::{parse_query, php_shape};
-use crate::portal::{MethodError, MethodResult, Outcome, lock};
+use crate::portal::{Api, MethodResult, Outcome, lock};
 use crate::settings::BatchCharging;
 
 /// Commands a batch runs; the 51st on fails.
@@ -132,48 +134,22 @@ fn substitute(params: &mut Value, gathered: &Gathered) {
     }
 }
 
-fn time_block(start: f64, cost: f64, operating: Option<(f64, Option<f64>)>) -> Value {
-    let mut t = json!({
-        "start": start,
-        "finish": start + cost,
-        "duration": cost,
-        "processing": cost,
-        "date_start": iso8601(start),
-        "date_finish": iso8601(start + cost),
-    });
-    if let Some((operating, reset_at)) = operating {
-        t["operating"] = json!(operating);
-        if let Some(r) = reset_at {
-            t["operating_reset_at"] = json!(r);
-        }
-    }
-    t
-}
-
-/// Checks a sub-command passes before it runs: allowed in a batch, known, in scope, not
-/// blocked by the operating limit (when sub-calls are charged to their own methods).
-fn admit(ctx: &Ctx<'_>, method: &str) -> Result<&'static super::MethodDef, MethodError> {
+/// Checks a sub-command passes before it runs at virtual time `at`: allowed in a batch, known,
+/// in scope, not blocked by the operating limit (when sub-calls are charged to their own
+/// methods).
+fn admit(ctx: &Ctx<'_>, method: &str, at: f64) -> Result<&'static super::MethodDef, MethodError> {
     if NOT_IN_BATCH.contains(&method) {
-        return Err(MethodError::bad("ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage"));
+        return Err(errors::batch_method_not_allowed());
     }
-    let def = find(ctx.caller.api, method)
-        .ok_or_else(|| MethodError::new("ERROR_METHOD_NOT_FOUND", "Method not found!", 404))?;
-    let settings = ctx.portal.settings.read().map_err(|_| MethodError::new("INTERNAL_SERVER_ERROR", "", 500))?;
-    if !def.scope.is_empty() && !settings.scopes.iter().any(|s| s == def.scope) {
-        return Err(MethodError::new(
-            "insufficient_scope",
-            "The request requires higher privileges than provided by the access token",
-            401,
-        ));
+    let def = find(ctx.caller.api, method).ok_or_else(errors::method_not_found)?;
+    let settings = ctx.portal.settings.read().map_err(|_| errors::internal())?;
+    if !settings.granted(def.scope) {
+        return Err(errors::insufficient_scope());
     }
     if let Some(limits) = settings.operating.filter(|l| l.batch_charging == BatchCharging::PerCommand) {
         let key = (ctx.caller.auth_kind, ctx.caller.credential.clone(), def.name.to_owned());
-        if lock(&ctx.portal.operating).blocked(&limits, &key, ctx.now).is_some() {
-            return Err(MethodError::new(
-                "OPERATION_TIME_LIMIT",
-                "Method is blocked due to operation time limit.",
-                429,
-            ));
+        if lock(&ctx.portal.operating).blocked(&limits, &key, at).is_some() {
+            return Err(errors::operation_time_limit());
         }
     }
     Ok(def)
@@ -181,14 +157,13 @@ fn admit(ctx: &Ctx<'_>, method: &str) -> Result<&'static super::MethodDef, Metho
 
 /// Charge a sub-call to its own method (per-command mode) and return the method's operating
 /// state for its `result_time`.
-fn charge(ctx: &Ctx<'_>, method: &str, start: f64, cost: f64) -> Option<(f64, Option<f64>)> {
+fn charge(ctx: &Ctx<'_>, method: &str, start: f64, cost: f64) -> Option<OperatingState> {
     let limits =
         ctx.portal.settings.read().ok()?.operating.filter(|l| l.batch_charging == BatchCharging::PerCommand)?;
     let key = (ctx.caller.auth_kind, ctx.caller.credential.clone(), method.to_owned());
     let mut operating = lock(&ctx.portal.operating);
     operating.record(&limits, key.clone(), start, cost);
-    let state = operating.state(&limits, &key, start + cost);
-    Some((state.operating, state.reset_at))
+    Some(operating.state(&limits, &key, start + cost))
 }
 
 fn count(ctx: &Ctx<'_>, method: &str, outcome: &Outcome) {
@@ -211,7 +186,7 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let mut elapsed = 0.0;
     for (index, (key, row)) in commands.into_iter().enumerate() {
         let failure = if index >= MAX_COMMANDS {
-            Err(MethodError::bad("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded"))
+            Err(errors::batch_length_exceeded())
         } else {
             let (method, query) = row.split_once('?').unwrap_or((row.as_str(), ""));
             let method = method.trim().to_ascii_lowercase();
@@ -220,8 +195,8 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
                 sub = Value::Object(Map::new());
             }
             substitute(&mut sub, &gathered);
-            admit(ctx, &method).and_then(|def| {
-                let start = ctx.now + elapsed;
+            let start = ctx.now + elapsed;
+            admit(ctx, &method, start).and_then(|def| {
                 let outcome = (def.handler)(ctx, &sub)?;
                 count(ctx, def.name, &outcome);
                 Ok((def.name, start, outcome))
@@ -237,7 +212,8 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
                 if let Some(n) = outcome.next {
                     gathered.next.push((key.clone(), json!(n)));
                 }
-                gathered.time.push((key.clone(), time_block(start, outcome.cost, operating)));
+                let timing = Timing { start, finish: start + outcome.cost, processing: outcome.cost, operating };
+                gathered.time.push((key.clone(), time_json(&ctx.portal.clock, Api::V2, timing)));
                 gathered.result.push((key, outcome.result));
             }
             Err(e) => {
@@ -282,9 +258,25 @@ fn substitute_v3(value: &mut Value, aliases: &Map<String, Value>) {
     }
 }
 
+/// The commands of a v3 batch: a JSON array, or an object keyed `"0"`, `"1"`, ... (what a
+/// client that spreads an array into an object sends; PHP's `json_decode` makes both one
+/// array). Other keys of such an object (`auth`) are not commands.
+fn v3_commands(params: &Value) -> Option<Vec<&Value>> {
+    match params {
+        Value::Array(items) => Some(items.iter().collect()),
+        Value::Object(map) => {
+            let mut indexed: Vec<(u64, &Value)> =
+                map.iter().filter_map(|(k, v)| k.parse::<u64>().ok().map(|i| (i, v))).collect();
+            indexed.sort_by_key(|(i, _)| *i);
+            (!indexed.is_empty()).then(|| indexed.into_iter().map(|(_, v)| v).collect())
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn batch_v3(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let invalid = |text: &str| MethodError::bad("BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION", text);
-    let Value::Array(commands) = params else { return Err(invalid("batch body must be a JSON array of commands")) };
+    let commands = v3_commands(params).ok_or_else(|| invalid("batch body must be a JSON array of commands"))?;
     if commands.len() > MAX_COMMANDS {
         return Err(invalid("a batch holds at most 50 commands"));
     }
@@ -299,7 +291,7 @@ pub(crate) fn batch_v3(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         if method.is_empty() {
             return Err(invalid("every command needs a method and a query object"));
         }
-        let def = admit(ctx, &method).map_err(|e| {
+        let def = admit(ctx, &method, ctx.now + elapsed).map_err(|e| {
             if e.code == "ERROR_METHOD_NOT_FOUND" {
                 MethodError::bad(
                     "BITRIX_REST_V3_EXCEPTION_METHODNOTFOUNDEXCEPTION",

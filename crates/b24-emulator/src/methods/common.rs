@@ -12,11 +12,11 @@ fn trivial(ctx: &Ctx<'_>) -> f64 {
 }
 
 pub(crate) fn server_time(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
-    Ok(Outcome::value(Value::from(iso8601(ctx.now)), trivial(ctx)))
+    Ok(Outcome::value(Value::from(iso8601(ctx.portal.clock.wall(ctx.now))), trivial(ctx)))
 }
 
 pub(crate) fn user_current(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
-    let id = ctx.portal.settings.read().map(|s| s.webhook_user_id).unwrap_or(1);
+    let id = ctx.caller.user_id;
     let user = json!({
         "ID": id.to_string(),
         "XML_ID": Value::Null,
@@ -32,7 +32,7 @@ pub(crate) fn user_current(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
 }
 
 pub(crate) fn profile(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
-    let id = ctx.portal.settings.read().map(|s| s.webhook_user_id).unwrap_or(1);
+    let id = ctx.caller.user_id;
     let profile = json!({
         "ID": id.to_string(),
         "ADMIN": true,

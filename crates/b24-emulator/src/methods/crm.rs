@@ -7,7 +7,8 @@ use super::lists;
 use super::{Ctx, param, param_i64, require_id};
 use crate::clock::iso8601;
 use crate::data::{DEALS, Table};
-use crate::portal::{Data, MethodError, MethodResult, Outcome};
+use crate::errors::{self, MethodError, not_found};
+use crate::portal::{Data, MethodResult, Outcome};
 
 fn single_cost(ctx: &Ctx<'_>) -> f64 {
     ctx.portal.cost(ctx.portal.settings.read().map(|s| s.cost.single_item).unwrap_or(0.0))
@@ -26,7 +27,7 @@ pub(crate) fn deal_list(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 
 pub(crate) fn deal_get(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let id = require_id(params, "id")?;
-    let record = ctx.data.deals.get(id).ok_or_else(|| MethodError::bad("", "Not found"))?;
+    let record = ctx.data.deals.get(id).ok_or_else(|| errors::legacy("Not found"))?;
     Ok(Outcome::value(DEALS.render(&record, false, None), single_cost(ctx)))
 }
 
@@ -40,7 +41,7 @@ pub(crate) fn deal_update(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let id = require_id(params, "id")?;
     let fields = fields(&ctx.data.deals, params);
     if !ctx.data.deals.update(id, fields) {
-        return Err(MethodError::bad("", "Not found"));
+        return Err(errors::legacy("Not found"));
     }
     Ok(Outcome::value(Value::Bool(true), single_cost(ctx)))
 }
@@ -48,7 +49,7 @@ pub(crate) fn deal_update(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 pub(crate) fn deal_delete(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let id = require_id(params, "id")?;
     if !ctx.data.deals.delete(id) {
-        return Err(MethodError::bad("", "Not found"));
+        return Err(errors::legacy("Not found"));
     }
     Ok(Outcome::value(Value::Bool(true), single_cost(ctx)))
 }
@@ -57,7 +58,7 @@ pub(crate) fn deal_delete(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 /// (4), quotes (7), invoices (31) and smart processes (128 and up) start empty.
 pub(crate) fn item_table<'d>(data: &'d mut Data, params: &Value) -> Result<&'d mut Table, MethodError> {
     let Some(type_id) = param_i64(params, "entityTypeId") else {
-        return Err(MethodError::bad("INVALID_ARG_VALUE", "entityTypeId is required"));
+        return Err(errors::argument("entityTypeId"));
     };
     match type_id {
         2 => Ok(&mut data.deals),
@@ -66,10 +67,6 @@ pub(crate) fn item_table<'d>(data: &'d mut Data, params: &Value) -> Result<&'d m
         }
         _ => Err(MethodError::bad("NOT_FOUND", "Smart process not found")),
     }
-}
-
-fn not_found() -> MethodError {
-    MethodError::bad("NOT_FOUND", "Element not found")
 }
 
 fn item_json(table: &Table, id: u64) -> Result<Value, MethodError> {

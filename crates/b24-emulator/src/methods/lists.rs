@@ -86,11 +86,8 @@ pub(crate) fn run_page(
     q: ListQuery,
     render: impl Fn(&crate::data::Record) -> Value,
 ) -> Result<Page, MethodError> {
-    let (arrays, model) = portal
-        .settings
-        .read()
-        .map(|s| (s.array_filter_value, s.cost))
-        .map_err(|_| MethodError::new("INTERNAL_SERVER_ERROR", "settings unavailable", 500))?;
+    let (arrays, model) =
+        portal.settings.read().map(|s| (s.array_filter_value, s.cost)).map_err(|_| crate::errors::internal())?;
     let v3 = api == Api::V3;
     let (offset, limit, count) = (q.offset, q.limit, q.count);
     let page = filter::run(table, &q, arrays).map_err(|e| filter_error(e, v3))?;
@@ -120,8 +117,9 @@ pub(crate) fn classic(
     let filter = filter::parse_classic(table, param(params, "filter")).map_err(|e| filter_error(e, false))?;
     let order = order(table, param(params, "order"));
     let select = select(table, param(params, "select"));
+    // The legacy list pages by whole pages: `start` is rounded down to a multiple of 50.
     let start = param_i64(params, "start").unwrap_or(0);
-    let (offset, count) = if start < 0 { (0, false) } else { (start as u64, true) };
+    let (offset, count) = if start < 0 { (0, false) } else { (start as u64 / PAGE * PAGE, true) };
     let schema = table.schema;
     let q = ListQuery { filter, order, offset, limit: PAGE, count };
     let mut page = run_page(portal, api, table, q, |r| schema.render(r, camel, select.as_deref()))?;

@@ -107,5 +107,5 @@ pub(crate) fn require_id(params: &Value, name: &str) -> Result<u64, MethodError>
     param_i64(params, name)
         .filter(|id| *id > 0)
         .map(|id| id as u64)
-        .ok_or_else(|| MethodError::bad("", "ID is not defined or invalid."))
+        .ok_or_else(|| crate::errors::legacy("ID is not defined or invalid."))
 }

@@ -76,10 +76,11 @@ fn page_of(portal: &Portal, table: &Table, params: &Value) -> Result<Page, Metho
     let limit = get("limit").unwrap_or(50);
     let page = get("page").unwrap_or(1);
     let offset = get("offset").unwrap_or(0);
-    if !(1..=MAX_LIMIT as i64).contains(&limit) || page < 1 || offset < 0 {
-        return Err(invalid("INVALIDPAGINATIONEXCEPTION", "limit must be 1..1000, page 1 or more, offset 0 or more"));
+    if !(1..=MAX_LIMIT as i64).contains(&limit) || page < 0 || offset < 0 {
+        return Err(invalid("INVALIDPAGINATIONEXCEPTION", "limit must be 1..1000, page 0 or more, offset 0 or more"));
     }
-    let offset = (page as u64 - 1) * limit as u64 + offset as u64;
+    // Pages count from 1; page 0 (what the JS SDK's list helpers send) is the first page too.
+    let offset = (page.max(1) as u64 - 1) * limit as u64 + offset as u64;
     let q = ListQuery { filter, order, offset, limit: limit as u64, count: false };
     let schema = table.schema;
     lists::run_page(portal, Api::V3, table, q, |r| schema.render(r, true, select.as_deref()))

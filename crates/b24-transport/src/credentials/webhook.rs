@@ -47,10 +47,10 @@ pub fn check_scheme(scheme: &str, host: &str, allow_http: bool) -> Result<(), Er
         "http" => Err(Error::sdk(
             Code::JssdkInsecureUrl,
             format!(
-                "{host} is addressed over plain http: credentials would travel in clear text (allow http only for a self-hosted portal)"
+                "{host} is addressed over plain http: credentials would travel in clear text (allow http only for a self-hosted portal you reach over a trusted network)"
             ),
         )),
-        _ => Err(invalid("the scheme must be https")),
+        other => Err(invalid(&format!("the scheme `{other}` is neither https nor http"))),
     }
 }
 
@@ -94,8 +94,14 @@ impl Webhook {
             .ok()
             .filter(|id| *id > 0)
             .ok_or_else(|| invalid("the user id is not a positive number"))?;
-        if secret.len() < 4 || !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(invalid("the secret must be letters and digits"));
+        if !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(invalid("the secret holds characters other than letters, digits, `_` and `-`"));
+        }
+        if secret.len() < 4 {
+            return Err(invalid(&format!(
+                "the secret is {} character(s) long; a webhook's secret is longer (copy the whole URL again)",
+                secret.len()
+            )));
         }
         Ok(Webhook { scheme, authority: authority.as_str().to_ascii_lowercase(), user_id, secret: Secret::new(secret) })
     }
@@ -181,6 +187,15 @@ mod tests {
             assert_eq!(e.code(), code, "{url}");
             assert!(!format!("{e} {e:?}").contains("fakesecret0"), "{url}");
         }
+    }
+
+    #[test]
+    fn messages_say_what_is_wrong() {
+        let message = |url: &str| Webhook::parse(url, false).map(|_| ()).expect_err("refused").message().to_owned();
+        assert!(message("htp://example.invalid/rest/1/fakesecret0/").contains("`htp` is neither https nor http"));
+        let short = message("https://example.invalid/rest/1/x/");
+        assert!(short.contains("1 character(s) long") && !short.contains("letters and digits"), "{short}");
+        assert!(message("https://example.invalid/rest/1/fake$ecret0/").contains("other than letters"));
     }
 
     #[test]

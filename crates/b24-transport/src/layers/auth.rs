@@ -1,18 +1,18 @@
 //! Credentials for each attempt: the webhook, or a fresh OAuth access token (refreshed ahead of
-//! expiry). When the portal refuses a token (`expired_token`, or `invalid_token` with 401), the
-//! layer refreshes once — coalesced across every concurrent caller — and returns the refusal,
-//! so the retry layer re-sends with the new token.
+//! expiry). When the portal refuses a token with a code whose retry class is
+//! [`RetryClass::Refresh`] in the code table (`expired_token`), the layer refreshes once —
+//! coalesced across every concurrent caller — and returns the refusal, so the retry layer
+//! re-sends with the new token.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use b24_errors::{Code, Error};
+use b24_errors::{Error, RetryClass};
 use tower::{Layer, Service};
 
 use super::{CallFuture, Inner, take};
 use crate::B24Request;
 use crate::credentials::{AttachedAuth, OAuthState, Webhook};
-use crate::stats::{Stats, bump};
 
 /// Where credentials come from.
 #[derive(Clone, Debug)]
@@ -25,18 +25,17 @@ pub(crate) enum AuthSource {
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     source: AuthSource,
-    stats: Arc<Stats>,
 }
 
 impl AuthLayer {
     /// Attach a webhook.
-    pub fn webhook(hook: Arc<Webhook>, stats: Arc<Stats>) -> AuthLayer {
-        AuthLayer { source: AuthSource::Webhook(hook), stats }
+    pub fn webhook(hook: Arc<Webhook>) -> AuthLayer {
+        AuthLayer { source: AuthSource::Webhook(hook) }
     }
 
     /// Attach OAuth tokens from `state`.
-    pub fn oauth(state: Arc<OAuthState>, stats: Arc<Stats>) -> AuthLayer {
-        AuthLayer { source: AuthSource::OAuth(state), stats }
+    pub fn oauth(state: Arc<OAuthState>) -> AuthLayer {
+        AuthLayer { source: AuthSource::OAuth(state) }
     }
 }
 
@@ -44,7 +43,7 @@ impl<S> Layer<S> for AuthLayer {
     type Service = Auth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Auth { inner, source: self.source.clone(), stats: self.stats.clone() }
+        Auth { inner, source: self.source.clone() }
     }
 }
 
@@ -53,13 +52,6 @@ impl<S> Layer<S> for AuthLayer {
 pub struct Auth<S> {
     inner: S,
     source: AuthSource,
-    stats: Arc<Stats>,
-}
-
-/// True when the portal refused an OAuth token in a way a refresh can fix.
-pub(crate) fn token_refused(e: &Error) -> bool {
-    let code = e.code();
-    code == Code::ExpiredToken || (code == Code::InvalidToken && e.status() == 401)
 }
 
 impl<S: Inner> Service<B24Request> for Auth<S> {
@@ -74,7 +66,6 @@ impl<S: Inner> Service<B24Request> for Auth<S> {
     fn call(&mut self, mut request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
         let source = self.source.clone();
-        let stats = self.stats.clone();
         Box::pin(async move {
             match &source {
                 AuthSource::Webhook(hook) => {
@@ -87,10 +78,9 @@ impl<S: Inner> Service<B24Request> for Auth<S> {
                     request.auth = Some(AttachedAuth::OAuth(grant));
                     let result = inner.call(request).await;
                     if let Err(e) = &result
-                        && token_refused(e)
-                        && state.refresh_after(used.expose()).await?
+                        && e.retry_class() == RetryClass::Refresh
                     {
-                        bump(&stats.refreshes);
+                        state.refresh_after(used.expose()).await?;
                     }
                     result
                 }

@@ -1,4 +1,4 @@
-//! At most N calls in flight (the seed's `restrictionParams.maxConcurrent`); the others wait in
+//! At most N calls in flight (the JS SDK's `restrictionParams.maxConcurrent`); the others wait in
 //! order for a permit.
 
 use std::sync::Arc;

@@ -24,7 +24,6 @@ mod trace;
 
 pub use auth::{Auth, AuthLayer};
 pub use concurrency::{ConcurrencyCap, ConcurrencyCapLayer};
-pub(crate) use operating::report as operating_report;
 pub use operating::{Operating, OperatingLayer};
 pub use rate_limit::{RateLimit, RateLimitLayer};
 pub use retry::{RetryConfig, RetryLayer, RetryPolicy};

@@ -1,37 +1,30 @@
-//! The operating-time limiter: before a call, ask the [`OperatingStore`] whether its method may
-//! go; after it, report the `time.operating` / `operating_reset_at` the portal sent. A method
-//! near its budget slows down and waits for the oldest basket; other methods never wait.
+//! The operating-time limiter as a layer: before a call, an [`OperatingPermit`] for its method
+//! (waiting while the method's budget is spent); after it, the permit learns the answer's
+//! `time.operating` / `operating_reset_at`, or the `OPERATION_TIME_LIMIT` refusal. A method near
+//! its budget slows down and waits for the oldest basket; other methods never wait. The
+//! decisions live in [`OperatingLimiter`] and its store.
+//!
+//! [`OperatingPermit`]: crate::limiter::OperatingPermit
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use b24_errors::{Code, Error};
 use tower::{Layer, Service};
 
 use super::{CallFuture, Inner, take};
 use crate::B24Request;
-use crate::limiter::{Admission, OperatingReport, OperatingStore};
-use crate::response::Time;
-use crate::stats::{Stats, add_wait};
+use crate::limiter::OperatingLimiter;
 
 /// Holds methods back before they cross their operating-time budget.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OperatingLayer {
-    store: Option<Arc<dyn OperatingStore>>,
-    stats: Arc<Stats>,
-    time_scale: f64,
+    limiter: Option<OperatingLimiter>,
 }
 
 impl OperatingLayer {
-    /// Track methods in `store`; `time_scale` converts the portal's seconds to real ones.
-    pub fn new(store: Arc<dyn OperatingStore>, stats: Arc<Stats>, time_scale: f64) -> OperatingLayer {
-        OperatingLayer { store: Some(store), stats, time_scale }
-    }
-
-    /// Track methods when there is a store; pass through otherwise.
-    pub fn optional(store: Option<Arc<dyn OperatingStore>>, stats: Arc<Stats>, time_scale: f64) -> OperatingLayer {
-        OperatingLayer { store, stats, time_scale }
+    /// Hold methods back with `limiter`; pass through when there is none.
+    pub fn new(limiter: Option<OperatingLimiter>) -> OperatingLayer {
+        OperatingLayer { limiter }
     }
 }
 
@@ -39,28 +32,15 @@ impl<S> Layer<S> for OperatingLayer {
     type Service = Operating<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Operating { inner, store: self.store.clone(), stats: self.stats.clone(), time_scale: self.time_scale }
+        Operating { inner, limiter: self.limiter.clone() }
     }
 }
 
 /// The service of [`OperatingLayer`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Operating<S> {
     inner: S,
-    store: Option<Arc<dyn OperatingStore>>,
-    stats: Arc<Stats>,
-    time_scale: f64,
-}
-
-/// What a `time` block says, in real time (`reset_at` is read relative to the same answer's
-/// `finish`, so the portal's clock and ours need not agree).
-pub(crate) fn report(time: &Time, time_scale: f64) -> Option<OperatingReport> {
-    let operating = time.operating?;
-    let reset_in = match (time.operating_reset_at, time.finish.or(time.start)) {
-        (Some(reset), Some(now)) => Some(Duration::from_secs_f64(((reset - now) * time_scale).max(0.0))),
-        _ => None,
-    };
-    Some(OperatingReport { operating, reset_in, processing: time.processing })
+    limiter: Option<OperatingLimiter>,
 }
 
 impl<S: Inner> Service<B24Request> for Operating<S> {
@@ -74,27 +54,14 @@ impl<S: Inner> Service<B24Request> for Operating<S> {
 
     fn call(&mut self, request: B24Request) -> Self::Future {
         let mut inner = take(&mut self.inner);
-        let Some(store) = self.store.clone() else { return Box::pin(inner.call(request)) };
-        let stats = self.stats.clone();
-        let scale = self.time_scale;
+        let Some(limiter) = self.limiter.clone() else { return Box::pin(inner.call(request)) };
         Box::pin(async move {
-            let method = request.method().to_ascii_lowercase();
-            loop {
-                match store.admit(&method).await? {
-                    Admission::Go => break,
-                    Admission::Wait(wait) => {
-                        add_wait(&stats.operating_waits, &stats.operating_wait_micros, wait);
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-            }
+            let permit = limiter.admit(request.method()).await?;
             let result = inner.call(request).await;
-            let reported = result.as_ref().ok().and_then(|r| r.time()).and_then(|t| report(t, scale));
-            store.finish(&method, reported);
-            if let Err(e) = &result {
-                if e.code() == Code::OperationTimeLimit {
-                    store.on_blocked(&method);
-                }
+            match &result {
+                Ok(response) => permit.answered(response.time()),
+                Err(e) if e.code() == Code::OperationTimeLimit => permit.refused(),
+                Err(_) => permit.answered(None),
             }
             result
         })
@@ -103,8 +70,12 @@ impl<S: Inner> Service<B24Request> for Operating<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
     use super::*;
-    use crate::limiter::{LocalOperating, OperatingConfig};
+    use crate::limiter::{LocalOperating, OperatingConfig, OperatingStore};
+    use crate::stats::Stats;
     use crate::testing::{MockService, portal_error, request, response_with_time};
     use tokio::time::Instant;
     use tower::ServiceExt;
@@ -119,7 +90,7 @@ mod tests {
         });
         let stats = Arc::new(Stats::default());
         let store = Arc::new(LocalOperating::new(OperatingConfig::default()));
-        let svc = OperatingLayer::new(store, stats.clone(), 1.0).layer(mock);
+        let svc = OperatingLayer::new(Some(OperatingLimiter::new(store, stats.clone(), 1.0))).layer(mock);
         let start = Instant::now();
         svc.clone().oneshot(request("crm.deal.list")).await.expect("first");
         assert_eq!(start.elapsed(), Duration::ZERO);
@@ -131,12 +102,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn under_a_time_scale_the_portal_reports_real_seconds() {
+        // Scale 0.1: 47.97 real seconds of operating are 479.7 of the portal's 480; the oldest
+        // basket frees 3 real seconds after the answer.
+        let mock = MockService::new(|_req, _n| async {
+            Ok(response_with_time(
+                r#"{"start":1000,"finish":1000.05,"processing":0.05,"operating":47.97,"operating_reset_at":1003.05}"#,
+            ))
+        });
+        let store = Arc::new(LocalOperating::new(OperatingConfig::default().scaled(0.1)));
+        let limiter = OperatingLimiter::new(store.clone(), Arc::new(Stats::default()), 0.1);
+        let svc = OperatingLayer::new(Some(limiter)).layer(mock);
+        let start = Instant::now();
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("first");
+        assert!((store.snapshot()[0].1 - 479.7).abs() < 1e-9, "operating in portal seconds");
+        svc.clone().oneshot(request("crm.deal.list")).await.expect("second");
+        assert_eq!(start.elapsed(), Duration::from_secs(3), "waited for the reset, real seconds");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_429_blocks_the_method() {
         let mock = MockService::new(|_req, n| async move {
             if n == 0 { Err(portal_error("OPERATION_TIME_LIMIT", 429)) } else { Ok(crate::testing::ok_response()) }
         });
         let store = Arc::new(LocalOperating::new(OperatingConfig::default().scaled(0.1)));
-        let svc = OperatingLayer::new(store, Arc::new(Stats::default()), 0.1).layer(mock);
+        let svc = OperatingLayer::new(Some(OperatingLimiter::new(store, Arc::new(Stats::default()), 0.1))).layer(mock);
         let start = Instant::now();
         assert!(svc.clone().oneshot(request("m")).await.is_err());
         svc.clone().oneshot(request("m")).await.expect("after the block");

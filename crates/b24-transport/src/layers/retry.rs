@@ -4,7 +4,8 @@
 //!   for limit waits (`limit_wait_budget`), not the attempt budget;
 //! - `OPERATION_TIME_LIMIT` retries at once: the operating layer below holds the call until the
 //!   method's budget frees;
-//! - a refused OAuth token retries once per refresh the auth layer made (at most three in a row);
+//! - a refused OAuth token (class `Refresh`: `expired_token`) retries once per refresh the auth
+//!   layer made (at most three in a row) when the client refreshes tokens; otherwise it is final;
 //! - network failures and 5xx without a code retry `max_retries` times with exponential backoff
 //!   and full jitter; a non-idempotent call is not re-sent after an ambiguous failure unless the
 //!   user opts in (it fails with `JSSDK_OUTCOME_UNKNOWN`);
@@ -22,7 +23,6 @@ use b24_errors::{Code, Error, RetryClass};
 use tower::Layer;
 use tower::retry::{Policy, Retry};
 
-use super::auth::token_refused;
 use crate::request::B24Request;
 use crate::response::B24Response;
 use crate::stats::{Stats, bump};
@@ -111,16 +111,13 @@ impl RetryPolicy {
     fn decide(&mut self, request: &B24Request, error: Error) -> Result<Duration, Error> {
         let n = self.attempts;
         let class = error.retry_class();
-        if self.refreshing && token_refused(&error) {
-            // Each refusal was answered by one refresh in the auth layer; retry once per refresh,
-            // and give up when even fresh tokens keep being refused.
-            if self.refreshes >= MAX_REFRESHES {
-                return Err(error.with_attempts(n));
-            }
-            self.refreshes += 1;
-            return Ok(Duration::ZERO);
-        }
         match class {
+            RetryClass::Refresh if self.refreshing && self.refreshes < MAX_REFRESHES => {
+                // Each refusal was answered by one refresh in the auth layer; retry once per
+                // refresh, and give up when even fresh tokens keep being refused.
+                self.refreshes += 1;
+                Ok(Duration::ZERO)
+            }
             RetryClass::RateLimit | RetryClass::Overload => {
                 let wait = if class == RetryClass::RateLimit {
                     self.scaled(self.config.rate_limit_wait)
@@ -258,6 +255,24 @@ mod tests {
         let mock = MockService::new(|_req, _n| async { Err(portal_error("INVALID_CREDENTIALS", 401)) });
         let e = layer().layer(mock.clone()).oneshot(request("server.time")).await.expect_err("final");
         assert_eq!((e.code(), e.attempts(), mock.calls()), (Code::InvalidCredentials.into(), 1, 1));
+    }
+
+    /// The code table decides: `expired_token` (class `refresh`) is retried after the auth
+    /// layer's refresh; `invalid_token` (class `never`) is final, even at 401.
+    #[tokio::test(start_paused = true)]
+    async fn token_refusals_follow_the_code_table() {
+        let refreshing = || layer().refreshing_tokens(true);
+        let mock = MockService::new(|_req, n| async move {
+            if n == 0 { Err(portal_error("expired_token", 401)) } else { Ok(ok_response()) }
+        });
+        refreshing().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect("retried after a refresh");
+        assert_eq!(mock.calls(), 2);
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("invalid_token", 401)) });
+        let e = refreshing().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect_err("final");
+        assert_eq!((e.code(), mock.calls()), (Code::InvalidToken.into(), 1));
+        let mock = MockService::new(|_req, _n| async { Err(portal_error("expired_token", 401)) });
+        layer().layer(mock.clone()).oneshot(request("crm.deal.get")).await.expect_err("no refresher: final");
+        assert_eq!(mock.calls(), 1, "a client that cannot refresh does not retry");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,6 +7,7 @@
 
 mod bucket;
 mod operating;
+mod operating_limiter;
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use futures::future::BoxFuture;
 
 pub use bucket::{BucketConfig, LocalBucket};
 pub use operating::{LocalOperating, OperatingConfig};
+pub use operating_limiter::{OperatingLimiter, OperatingPermit, method_key};
 
 /// The request-rate bucket's state.
 ///
