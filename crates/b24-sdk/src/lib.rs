@@ -143,9 +143,9 @@ pub mod prelude {
     #[cfg(feature = "actions")]
     pub use crate::{Batch, BatchResult, Command, Commands, ListQuery, Outcome, Ref};
     pub use crate::{Client, ClientBuilder, Code, Error, OAuthApp, Plan, Secret, TokenSet, TokenStore};
-    pub use b24_transport::credentials::OAuthCredentials;
     #[cfg(feature = "methods")]
     pub use b24_methods::prelude::*;
+    pub use b24_transport::credentials::OAuthCredentials;
 }
 
 /// A Bitrix24 client: cheap to clone; every clone shares the connection pool, the limiters and

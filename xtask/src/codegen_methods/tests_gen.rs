@@ -237,8 +237,12 @@ fn reach(methods: &[Method], places: &[Place]) -> String {
         methods.iter().map(|m| ((m.api == Api::V3, m.name.as_str()), m)).collect();
     let v2 = methods.iter().filter(|m| m.api == Api::V2).count();
     let v3 = methods.len() - v2;
-    let mut w = header(&format!("//! Every method is reached by its path and names its REST method: {v2} v2 methods and {v3} v3 paths.\n"));
-    w.push_str("fn name<M: Method>(_: M) -> (&'static str, bool) { (M::NAME, M::API == b24_methods::ApiVersion::V3) }\n\n");
+    let mut w = header(&format!(
+        "//! Every method is reached by its path and names its REST method: {v2} v2 methods and {v3} v3 paths.\n"
+    ));
+    w.push_str(
+        "fn name<M: Method>(_: M) -> (&'static str, bool) { (M::NAME, M::API == b24_methods::ApiVersion::V3) }\n\n",
+    );
     let statements: Vec<String> = places
         .iter()
         .filter_map(|p| {
