@@ -98,10 +98,10 @@ pub(crate) fn run(root: &Path, base: Option<&str>) -> Result<(), String> {
         return Err("git archive of the base failed".into());
     }
     let plan: [(&'static str, PathBuf, &'static str); 4] = [
-        ("before: base, default features", base_src.clone(), ""),
-        ("after: default features", root.to_path_buf(), ""),
-        ("after: `crm`", root.to_path_buf(), "crm"),
-        ("after: `all-methods` (every group)", root.to_path_buf(), "all-methods"),
+        ("before (the base)", base_src.clone(), ""),
+        ("after", root.to_path_buf(), ""),
+        ("after, with CRM", root.to_path_buf(), "crm"),
+        ("after, every group", root.to_path_buf(), "all-methods"),
     ];
     let mut runs = Vec::new();
     for (i, (label, dir, features)) in plan.iter().enumerate() {
@@ -134,7 +134,7 @@ fn render(runs: &[Run], base: &str, head: &str) -> String {
     let _ = writeln!(w, "| build | features | CPU s | × before | wall s | × before (wall) |");
     let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: |");
     for r in runs {
-        let features = if r.features.is_empty() { "default".to_owned() } else { format!("`{}`", r.features) };
+        let features = if r.features.is_empty() { "default".to_owned() } else { format!("default + `{}`", r.features) };
         let _ = writeln!(
             w,
             "| {} | {features} | {:.0} | {:.2} | {:.0} | {:.2} |",
