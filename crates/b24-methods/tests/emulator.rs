@@ -109,10 +109,10 @@ async fn builders_make_batch_commands_with_references() {
         b24_batch::Batch::named(vec![("newest".into(), first), ("deal".into(), then), ("time".into(), plain)])
             .expect("batch");
     let result = a.v2().batch(&commands).await.expect("batch");
-    let newest = result.get("newest").and_then(|o| o.ok()).expect("newest");
-    let newest = b24_methods::crm::deal::List::output_of(newest).expect("typed rows");
-    let deal = result.get("deal").and_then(|o| o.ok()).expect("deal");
-    let deal = b24_methods::crm::deal::Get::output_of(deal).expect("typed deal");
+    let newest = b24_methods::crm::deal::List::output_in(&result, "newest").expect("typed rows");
+    let deal = b24_methods::crm::deal::Get::output_in(&result, "deal").expect("typed deal");
+    let missing = b24_methods::crm::deal::Get::output_in(&result, "nobody").expect_err("no such command");
+    assert_eq!(missing.code(), b24_errors::Code::JssdkInvalidParams);
     assert_eq!(deal.id, newest[0].id, "the reference reached the first row of the first command");
     assert_eq!(deal.id, Some(*_portal_ids(&_portal).last().expect("rows")));
 }

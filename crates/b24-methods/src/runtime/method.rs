@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use b24_actions::{CallResult, ListKey, ListQuery, Pages};
-use b24_batch::{Command, CommandResult};
+use b24_batch::{BatchResult, Command};
 use b24_errors::{ApiVersion, Code, Error};
 use futures::TryStreamExt;
 use serde::de::DeserializeOwned;
@@ -80,10 +80,11 @@ pub trait Method: Sized + Send + 'static {
         }
     }
 
-    /// The output of this method from the result of a batch command it made (with
-    /// [`Method::into_command`]): `crm::deal::Get::output_of(result.get("deal")?.ok()?)`.
-    fn output_of(result: &CommandResult) -> Result<Self::Output, Error> {
-        decode_value(result.value.clone(), Self::NAME, Self::RESULT_KEY)
+    /// The output of the batch command `key` that this method made (with
+    /// [`Method::into_command`]), typed as a direct call's: `crm::deal::Get::output_in(&result,
+    /// "deal")?`. A command that failed gives its error.
+    fn output_in(batch: &BatchResult, key: &str) -> Result<Self::Output, Error> {
+        decode_value(batch.get::<Value>(key)?, Self::NAME, Self::RESULT_KEY)
     }
 
     /// The call as a batch command (`Batch::named(vec![("deal".into(), cmd)])`). Params may hold
