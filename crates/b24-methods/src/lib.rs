@@ -62,8 +62,9 @@
 //!    `client.im().notify().call(…)`.
 //! 5. Types a method needs (nested param structs, enums, its result struct `Output`) live in a
 //!    module named after the method: `crm::deal::add::Fields`. Entity structs live beside the
-//!    group (`crm::deal::Deal`). When two types of one module would share a name, the one met
-//!    later (in catalogue order) is named after its full param path (`FieldsPhone`), with `2`,
+//!    group (`crm::deal::Deal`). When two types of one module would share a name, the outer or
+//!    earlier one (in catalogue order) keeps it and the other is named after its full param path
+//!    (`FieldsPhone`), with `2`,
 //!    `3`… if that is taken too; a type that would be named like a prelude type (`Result`) gets a
 //!    `Value` suffix.
 //! 6. Params: required ones are arguments of the method that makes the builder, in documented

@@ -1570,11 +1570,11 @@ fn part_19(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push((
         "humanresources.hcmlink.company.add",
         name(a.humanresources().hcmlink().company().add(
-            b24_methods::humanresources::hcmlink::company::add::Fields2::new(
+            b24_methods::humanresources::hcmlink::company::add::Fields::new(
                 "",
                 0,
                 "",
-                Vec::<b24_methods::humanresources::hcmlink::company::add::Fields>::new(),
+                Vec::<b24_methods::humanresources::hcmlink::company::add::FieldsFields>::new(),
             ),
         )),
     ));
@@ -1584,11 +1584,11 @@ fn part_19(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
         "humanresources.hcmlink.company.update",
         name(a.humanresources().hcmlink().company().update(
             0,
-            b24_methods::humanresources::hcmlink::company::update::Fields2::new(
+            b24_methods::humanresources::hcmlink::company::update::Fields::new(
                 "",
                 0,
                 "",
-                Vec::<b24_methods::humanresources::hcmlink::company::update::Fields>::new(),
+                Vec::<b24_methods::humanresources::hcmlink::company::update::FieldsFields>::new(),
             ),
         )),
     ));
@@ -1600,7 +1600,7 @@ fn part_19(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
             a.humanresources()
                 .hcmlink()
                 .employee()
-                .set("", Vec::<b24_methods::humanresources::hcmlink::employee::set::Data2>::new()),
+                .set("", Vec::<b24_methods::humanresources::hcmlink::employee::set::Data>::new()),
         ),
     ));
     out.push((
@@ -2817,7 +2817,7 @@ fn part_35(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("tasks.flow.Flow.isExists", name(a.tasks().flow().flow().is_exists(serde_json::Value::Null, ""))));
     out.push(("tasks.flow.Flow.pin", name(a.tasks().flow().flow().pin(0))));
     out.push(("tasks.flow.Flow.update", name(a.tasks().flow().flow().update(serde_json::Value::Null))));
-    out.push(("tasks.task.add", name(a.tasks().task().add(b24_methods::tasks::task::add::Fields2::new()))));
+    out.push(("tasks.task.add", name(a.tasks().task().add(b24_methods::tasks::task::add::Fields::new()))));
     out.push(("tasks.task.approve", name(a.tasks().task().approve(0))));
     out.push(("tasks.task.complete", name(a.tasks().task().complete(0))));
     out.push(("tasks.task.counters.get", name(a.tasks().task().counters().get())));
@@ -2848,7 +2848,7 @@ fn part_36(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("tasks.task.stopwatch", name(a.tasks().task().stopwatch(0))));
     out.push(("tasks.task.unmute", name(a.tasks().task().unmute(0))));
     out.push(("tasks.task.unpin", name(a.tasks().task().unpin(0))));
-    out.push(("tasks.task.update", name(a.tasks().task().update(0, b24_methods::tasks::task::update::Fields2::new()))));
+    out.push(("tasks.task.update", name(a.tasks().task().update(0, b24_methods::tasks::task::update::Fields::new()))));
     out.push(("tasks.template.add", name(a.tasks().template().add(b24_methods::tasks::template::add::Fields::new()))));
     out.push((
         "tasks.template.checklist.add",

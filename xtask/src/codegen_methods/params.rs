@@ -36,28 +36,33 @@ pub(crate) const STRUCT_RESERVED: &[&str] =
 
 /// The types one method's module collects, named without clashes: a type gets its short name
 /// (the param's own name) unless another type already has it, then its path name; an identical
-/// type is shared.
+/// type is shared. A struct reserves its name before its nested structs are named, so that the
+/// outer param keeps the short name (`fields` → `Fields`, a `fields` nested in it → `FieldsCheckListTreeFields`).
 #[derive(Default)]
 pub(crate) struct TypeCtx {
     pub(crate) types: Vec<TypeDef>,
+    reserved: BTreeSet<String>,
 }
 
 impl TypeCtx {
-    fn add(&mut self, short: String, long: String, make: impl Fn(String) -> TypeDef) -> String {
-        for existing in &self.types {
-            if *existing == make(existing.name().to_owned()) {
-                return existing.name().to_owned();
-            }
-        }
-        let taken: BTreeSet<String> = self.types.iter().map(|t| t.name().to_owned()).collect();
-        let name = if !taken.contains(&short) {
-            short
-        } else {
-            let mut taken = taken;
-            unique_camel(long, &mut taken)
-        };
-        self.types.push(make(name.clone()));
+    /// Choose and hold a name for a type about to be built.
+    fn reserve(&mut self, short: String, long: String) -> String {
+        let mut taken: BTreeSet<String> = self.types.iter().map(|t| t.name().to_owned()).collect();
+        taken.extend(self.reserved.iter().cloned());
+        let name = if taken.contains(&short) { unique_camel(long, &mut taken) } else { short };
+        self.reserved.insert(name.clone());
         name
+    }
+
+    /// The type built under `reserved`: an identical existing type if there is one (the
+    /// reservation is given back), else a new one under the reserved name.
+    fn finish(&mut self, reserved: String, make: impl Fn(String) -> TypeDef) -> String {
+        self.reserved.remove(&reserved);
+        if let Some(existing) = self.types.iter().find(|t| **t == make(t.name().to_owned())) {
+            return existing.name().to_owned();
+        }
+        self.types.push(make(reserved.clone()));
+        reserved
     }
 }
 
@@ -209,13 +214,13 @@ impl Builder<'_> {
                 return Ty::Flag;
             }
             let numeric = token_ty(row.ty) == Ty::Int && row.values.iter().all(|v| v.parse::<i64>().is_ok());
-            let (short, long) = (type_name(name), type_name(&path.join("_")));
-            return Ty::Enum(self.ctx.add(short, long, |n| enum_def(n, row.values, numeric)));
+            let reserved = self.ctx.reserve(type_name(name), type_name(&path.join("_")));
+            return Ty::Enum(self.ctx.finish(reserved, |n| enum_def(n, row.values, numeric)));
         }
         if !row.fields.is_empty() {
+            let reserved = self.ctx.reserve(type_name(name), type_name(&path.join("_")));
             let fields = self.params(&row.fields, path, false);
-            let (short, long) = (type_name(name), type_name(&path.join("_")));
-            let name = self.ctx.add(short, long, |n| TypeDef::Struct { name: n, fields: fields.clone() });
+            let name = self.ctx.finish(reserved, |n| TypeDef::Struct { name: n, fields: fields.clone() });
             let listy = row.ty.to_ascii_lowercase().starts_with("array");
             return if listy { Ty::List(Box::new(Ty::Struct(name))) } else { Ty::Struct(name) };
         }

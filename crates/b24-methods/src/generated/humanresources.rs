@@ -247,7 +247,7 @@ pub mod hcmlink {
             #[inline]
             pub fn add(
                 &self,
-                fields: crate::humanresources::hcmlink::company::add::Fields2,
+                fields: crate::humanresources::hcmlink::company::add::Fields,
             ) -> crate::humanresources::hcmlink::company::Add {
                 crate::humanresources::hcmlink::company::Add(
                     crate::rt::Request::new(self.actions.clone()).with("fields", fields.0.into_value()),
@@ -285,7 +285,7 @@ pub mod hcmlink {
             pub fn update(
                 &self,
                 id: impl crate::rt::IntoArg<crate::rt::Int>,
-                fields: crate::humanresources::hcmlink::company::update::Fields2,
+                fields: crate::humanresources::hcmlink::company::update::Fields,
             ) -> crate::humanresources::hcmlink::company::Update {
                 crate::humanresources::hcmlink::company::Update(
                     crate::rt::Request::new(self.actions.clone())
@@ -427,14 +427,14 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.company.add` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
-            pub struct Fields(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Fields {
+            pub struct FieldsFields(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for FieldsFields {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Fields {
+            impl FieldsFields {
                 /// A value with the required fields set.
                 pub fn new(
                     field: impl crate::rt::IntoArg<crate::rt::Text>,
@@ -472,20 +472,20 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.company.add` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
-            pub struct Fields2(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Fields2 {
+            pub struct Fields(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Fields {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Fields2 {
+            impl Fields {
                 /// A value with the required fields set.
                 pub fn new(
                     company: impl crate::rt::IntoArg<crate::rt::Text>,
                     crm_company_id: impl crate::rt::IntoArg<crate::rt::Int>,
                     title: impl crate::rt::IntoArg<crate::rt::Text>,
-                    fields: impl IntoIterator<Item = crate::humanresources::hcmlink::company::add::Fields>,
+                    fields: impl IntoIterator<Item = crate::humanresources::hcmlink::company::add::FieldsFields>,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()
@@ -593,14 +593,14 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.company.update` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
-            pub struct Fields(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Fields {
+            pub struct FieldsFields(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for FieldsFields {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Fields {
+            impl FieldsFields {
                 /// A value with the required fields set.
                 pub fn new(
                     field: impl crate::rt::IntoArg<crate::rt::Text>,
@@ -638,20 +638,20 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.company.update` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
-            pub struct Fields2(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Fields2 {
+            pub struct Fields(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Fields {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Fields2 {
+            impl Fields {
                 /// A value with the required fields set.
                 pub fn new(
                     company: impl crate::rt::IntoArg<crate::rt::Text>,
                     crm_company_id: impl crate::rt::IntoArg<crate::rt::Int>,
                     title: impl crate::rt::IntoArg<crate::rt::Text>,
-                    fields: impl IntoIterator<Item = crate::humanresources::hcmlink::company::update::Fields>,
+                    fields: impl IntoIterator<Item = crate::humanresources::hcmlink::company::update::FieldsFields>,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()
@@ -915,7 +915,7 @@ pub mod hcmlink {
             pub fn set(
                 &self,
                 company: impl crate::rt::IntoArg<crate::rt::Text>,
-                data: impl IntoIterator<Item = crate::humanresources::hcmlink::employee::set::Data2>,
+                data: impl IntoIterator<Item = crate::humanresources::hcmlink::employee::set::Data>,
             ) -> crate::humanresources::hcmlink::employee::Set {
                 crate::humanresources::hcmlink::employee::Set(
                     crate::rt::Request::new(self.actions.clone())
@@ -972,14 +972,14 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.employee.set` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Data(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Data {
+            pub struct DataData(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for DataData {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Data {
+            impl DataData {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -1004,19 +1004,19 @@ pub mod hcmlink {
             /// A nested param of `humanresources.hcmlink.employee.set` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
-            pub struct Data2(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Data2 {
+            pub struct Data(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Data {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Data2 {
+            impl Data {
                 /// A value with the required fields set.
                 pub fn new(
                     employee: impl crate::rt::IntoArg<crate::rt::Text>,
                     person: impl crate::rt::IntoArg<crate::rt::Text>,
-                    data: crate::humanresources::hcmlink::employee::set::Data,
+                    data: crate::humanresources::hcmlink::employee::set::DataData,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()

@@ -3506,7 +3506,7 @@ pub mod task {
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `ERROR_CORE` (400).
         #[inline]
-        pub fn add(&self, fields: crate::tasks::task::add::Fields2) -> crate::tasks::task::Add {
+        pub fn add(&self, fields: crate::tasks::task::add::Fields) -> crate::tasks::task::Add {
             crate::tasks::task::Add(crate::rt::Request::new(self.actions.clone()).with("fields", fields.0.into_value()))
         }
         /// `tasks.task.approve`: calls the REST method of this name.
@@ -3750,7 +3750,7 @@ pub mod task {
         pub fn update(
             &self,
             task_id: impl crate::rt::IntoArg<crate::rt::Int>,
-            fields: crate::tasks::task::update::Fields2,
+            fields: crate::tasks::task::update::Fields,
         ) -> crate::tasks::task::Update {
             crate::tasks::task::Update(
                 crate::rt::Request::new(self.actions.clone())
@@ -4429,14 +4429,14 @@ pub mod task {
         /// A nested param of `tasks.task.add` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Fields(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Fields {
+        pub struct FieldsCheckListTreeFields(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for FieldsCheckListTreeFields {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Fields {
+        impl FieldsCheckListTreeFields {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -4529,7 +4529,7 @@ pub mod task {
                 Self(self.0.with("nodeId", crate::rt::IntoArg::into_arg(value)))
             }
             /// `fields` (`object`).
-            pub fn fields(self, value: crate::tasks::task::add::Fields) -> Self {
+            pub fn fields(self, value: crate::tasks::task::add::FieldsCheckListTreeFields) -> Self {
                 Self(self.0.with("fields", value.0.into_value()))
             }
             /// `action` (`array`).
@@ -4551,14 +4551,14 @@ pub mod task {
         /// A nested param of `tasks.task.add` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Fields2(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Fields2 {
+        pub struct Fields(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Fields {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Fields2 {
+        impl Fields {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -6309,14 +6309,14 @@ pub mod task {
         /// A nested param of `tasks.task.update` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Fields(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Fields {
+        pub struct FieldsCheckListTreeFields(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for FieldsCheckListTreeFields {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Fields {
+        impl FieldsCheckListTreeFields {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -6409,7 +6409,7 @@ pub mod task {
                 Self(self.0.with("nodeId", crate::rt::IntoArg::into_arg(value)))
             }
             /// `fields` (`object`).
-            pub fn fields(self, value: crate::tasks::task::update::Fields) -> Self {
+            pub fn fields(self, value: crate::tasks::task::update::FieldsCheckListTreeFields) -> Self {
                 Self(self.0.with("fields", value.0.into_value()))
             }
             /// `action` (`array`).
@@ -6431,14 +6431,14 @@ pub mod task {
         /// A nested param of `tasks.task.update` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Fields2(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Fields2 {
+        pub struct Fields(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Fields {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Fields2 {
+        impl Fields {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
