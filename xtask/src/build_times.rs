@@ -1,8 +1,8 @@
 //! `cargo xtask build-times [--base REV]`: what the method layer costs a build, measured in one
 //! run. Clean builds of `b24-sdk` (each in a fresh target directory, `CARGO_INCREMENTAL=0`):
-//! with default features at the base revision (before the layer; default: the parent of the
-//! commit that added `crates/b24-methods`), and now with default features, with `crm`, and with
-//! every group of methods. CPU time (user + system of the build's processes) is the figure the
+//! with default features at the base revision (before the layer; default: `main` while it lacks
+//! the layer, else the last commit of main before it), and now with default features, with
+//! `crm`, and with every group of methods. CPU time (user + system of the build's processes) is the figure the
 //! ratios use: wall time on a shared machine moves with its load. The table goes to
 //! `xtask/build-times.md`, which `cargo xtask codegen` puts into `docs/methods.md`.
 
@@ -16,6 +16,7 @@ struct Run {
     features: &'static str,
     wall: f64,
     cpu: f64,
+    load: f64,
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {
@@ -26,11 +27,25 @@ fn git(root: &Path, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// The parent of the commit that added the method layer.
+/// `main` as it is, while it does not hold the method layer; once it does, the last commit of
+/// main's first-parent history without it (the state just before the layer landed).
 fn default_base(root: &Path) -> Result<String, String> {
-    let added = git(root, &["log", "--diff-filter=A", "--format=%H", "--", "crates/b24-methods/Cargo.toml"])?;
-    let first = added.lines().last().ok_or("no commit adds crates/b24-methods; pass --base REV")?;
-    git(root, &["rev-parse", &format!("{first}^")])
+    let history = git(root, &["rev-list", "--first-parent", "main"])?;
+    for commit in history.lines() {
+        let has_layer = git(root, &["ls-tree", "--name-only", commit, "crates/b24-methods/Cargo.toml"])?;
+        if has_layer.is_empty() {
+            return Ok(commit.to_owned());
+        }
+    }
+    Err("no commit of main lacks crates/b24-methods; pass --base REV".into())
+}
+
+/// The one-minute load average (how busy the shared machine was).
+fn load() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
 }
 
 /// CPU seconds of this process's waited-for children (user + system), from /proc.
@@ -105,8 +120,9 @@ pub(crate) fn run(root: &Path, base: Option<&str>) -> Result<(), String> {
     ];
     let mut runs = Vec::new();
     for (i, (label, dir, features)) in plan.iter().enumerate() {
+        let before = load();
         let (wall, cpu) = build(dir, &scratch.join(format!("target-{i}")), features)?;
-        runs.push(Run { label, features, wall, cpu });
+        runs.push(Run { label, features, wall, cpu, load: (before + load()) / 2.0 });
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let md = render(&runs, &base[..base.len().min(10)], &head);
@@ -129,20 +145,22 @@ fn render(runs: &[Run], base: &str, head: &str) -> String {
         "Written by `cargo xtask build-times` (one run; base `{base}`, measured at `{head}`): clean builds of \
          `b24-sdk` (`cargo build -p b24-sdk`, the workspace's dev profile, a fresh target directory each, \
          dependencies included). CPU is user + system time of the build; the ratios use it, since wall time \
-         on a shared machine moves with its load.\n"
+         on a shared machine moves with its load (the last column: the machine's one-minute load average \
+         during the build, on 2 cores).\n"
     );
-    let _ = writeln!(w, "| build | features | CPU s | × before | wall s | × before (wall) |");
-    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(w, "| build | features | CPU s | × before | wall s | × before (wall) | load |");
+    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for r in runs {
         let features = if r.features.is_empty() { "default".to_owned() } else { format!("default + `{}`", r.features) };
         let _ = writeln!(
             w,
-            "| {} | {features} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            "| {} | {features} | {:.0} | {:.2} | {:.0} | {:.2} | {:.1} |",
             r.label,
             r.cpu,
             r.cpu / before,
             r.wall,
-            r.wall / before_wall
+            r.wall / before_wall,
+            r.load
         );
     }
     w

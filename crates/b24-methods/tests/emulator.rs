@@ -1,6 +1,7 @@
 //! Round trips of generated builders against the emulator, for the methods it models:
-//! `crm.deal.*`, `crm.item.*`, `tasks.task.list` (v2 and v3), batches with references, and the
-//! errors the docs list for a method.
+//! `crm.deal.*`, `crm.item.*`, `tasks.task.list` (v2 and v3), the basic methods (`server.time`,
+//! `profile`, `app.info`, `user.current`, `scope`, `methods`, `method.get`), batches with
+//! references, and the errors the docs list for a method.
 
 #![allow(deprecated)] // crm.deal.* are deprecated in favour of crm.item.*: still served.
 
@@ -115,4 +116,24 @@ async fn builders_make_batch_commands_with_references() {
     assert_eq!(missing.code(), b24_errors::Code::JssdkInvalidParams);
     assert_eq!(deal.id, newest[0].id, "the reference reached the first row of the first command");
     assert_eq!(deal.id, Some(*_portal_ids(&_portal).last().expect("rows")));
+}
+
+#[tokio::test]
+async fn basic_methods() {
+    let (_portal, a) = portal(1).await;
+    let time = a.server().time().send().await.expect("server.time");
+    assert!(b24_methods::DateTime::parse(&time).is_ok_and(|t| t.offset_seconds().is_some()), "{time}");
+    let profile = a.profile().send().await.expect("profile");
+    assert!(profile.id.is_some() && profile.admin.is_some(), "{profile:?}");
+    let me = a.user().current().send().await.expect("user.current");
+    assert!(me["ID"].is_string() || me["ID"].is_number(), "{me}");
+    let info = a.app().info().send().await.expect("app.info");
+    assert!(info.is_object());
+    // The docs type these answers as PHP arrays (a list or a map): JSON values.
+    let scopes = a.scope().send().await.expect("scope");
+    assert!(scopes.as_array().is_some_and(|s| s.iter().any(|s| s == "crm")), "{scopes}");
+    let methods = a.methods().send().await.expect("methods");
+    assert!(methods.as_array().is_some_and(|m| m.iter().any(|m| m == "crm.deal.list")));
+    let known = a.method().get().name("crm.deal.list").send().await.expect("method.get");
+    assert_eq!(known["isExisting"], true);
 }

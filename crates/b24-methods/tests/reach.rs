@@ -13,7 +13,7 @@ fn name<M: Method>(_: M) -> (&'static str, bool) {
 }
 
 fn part_0(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, bool))>) {
-    out.push(("access.name", name(a.access().name(Vec::<serde_json::Value>::new()))));
+    out.push(("access.name", name(a.access().name(serde_json::Value::Null))));
     out.push(("ai.engine.list", name(a.ai().engine().list())));
     out.push((
         "ai.engine.register",
@@ -22,8 +22,8 @@ fn part_0(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
     out.push(("ai.engine.unregister", name(a.ai().engine().unregister())));
     out.push(("app.info", name(a.app().info())));
     out.push(("app.option.get", name(a.app().option().get())));
-    out.push(("app.option.set", name(a.app().option().set(Vec::<serde_json::Value>::new()))));
-    out.push(("batch", name(a.batch(Vec::<serde_json::Value>::new()))));
+    out.push(("app.option.set", name(a.app().option().set(serde_json::Value::Null))));
+    out.push(("batch", name(a.batch(serde_json::Value::Null))));
     out.push((
         "biconnector.connector.add",
         name(a.biconnector().connector().add(b24_methods::biconnector::connector::add::Fields::new(
@@ -33,7 +33,7 @@ fn part_0(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
             "",
             "",
             "",
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
         ))),
     ));
     out.push(("biconnector.connector.delete", name(a.biconnector().connector().delete(0))));
@@ -51,7 +51,7 @@ fn part_0(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
             "",
             "",
             0,
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
         ))),
     ));
     out.push(("biconnector.dataset.delete", name(a.biconnector().dataset().delete(0))));
@@ -96,18 +96,18 @@ fn part_0(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
         name(a.bizproc().robot().update("", b24_methods::bizproc::robot::update::Fields::new())),
     ));
     out.push(("bizproc.task.complete", name(a.bizproc().task().complete(0, serde_json::Value::Null))));
-    out.push(("bizproc.task.delegate", name(a.bizproc().task().delegate(Vec::<serde_json::Value>::new(), 0, 0))));
+    out.push(("bizproc.task.delegate", name(a.bizproc().task().delegate(serde_json::Value::Null, 0, 0))));
     out.push(("bizproc.task.list", name(a.bizproc().task().list())));
 }
 
 fn part_1(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, bool))>) {
     out.push(("bizproc.workflow.instances", name(a.bizproc().workflow().instances())));
     out.push(("bizproc.workflow.kill", name(a.bizproc().workflow().kill(0))));
-    out.push(("bizproc.workflow.start", name(a.bizproc().workflow().start(0, Vec::<serde_json::Value>::new()))));
+    out.push(("bizproc.workflow.start", name(a.bizproc().workflow().start(0, serde_json::Value::Null))));
     out.push((
         "bizproc.workflow.template.add",
         name(a.bizproc().workflow().template().add(
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
             "",
             b24_methods::File::new("a", Vec::new()),
         )),
@@ -127,7 +127,7 @@ fn part_1(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
     out.push((
         "booking.v1.booking.add",
         name(a.booking().v1().booking().add(b24_methods::booking::v1::booking::add::Fields::new(
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
             b24_methods::booking::v1::booking::add::DatePeriod::new(serde_json::Value::Null, serde_json::Value::Null),
         ))),
     ));
@@ -239,10 +239,7 @@ fn part_2(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
         "booking.v1.waitlist.update",
         name(a.booking().v1().waitlist().update(0, b24_methods::booking::v1::waitlist::update::Fields::new(""))),
     ));
-    out.push((
-        "calendar.accessibility.get",
-        name(a.calendar().accessibility().get(Vec::<serde_json::Value>::new(), "", "")),
-    ));
+    out.push(("calendar.accessibility.get", name(a.calendar().accessibility().get(serde_json::Value::Null, "", ""))));
     out.push(("calendar.event.add", name(a.calendar().event().add("", 0, "", "", 0, ""))));
     out.push(("calendar.event.delete", name(a.calendar().event().delete(0))));
     out.push(("calendar.event.get", name(a.calendar().event().get().call("", 0))));
@@ -561,10 +558,7 @@ fn part_6(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
     out.push(("catalog.storeproduct.get", name(a.catalog().storeproduct().get(0))));
     out.push(("catalog.storeproduct.getFields", name(a.catalog().storeproduct().get_fields())));
     out.push(("catalog.storeproduct.list", name(a.catalog().storeproduct().list())));
-    out.push((
-        "catalog.userfield.document.list",
-        name(a.catalog().userfield().document().list(Vec::<serde_json::Value>::new())),
-    ));
+    out.push(("catalog.userfield.document.list", name(a.catalog().userfield().document().list(Vec::<String>::new()))));
     out.push((
         "catalog.userfield.document.update",
         name(
@@ -683,7 +677,7 @@ fn part_7(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
     out.push(("crm.calllist.items.get", name(a.crm().calllist().items().get(0))));
     out.push(("crm.calllist.list", name(a.crm().calllist().list())));
     out.push(("crm.calllist.statuslist", name(a.crm().calllist().statuslist())));
-    out.push(("crm.calllist.update", name(a.crm().calllist().update(0, "", Vec::<serde_json::Value>::new()))));
+    out.push(("crm.calllist.update", name(a.crm().calllist().update(0, "", serde_json::Value::Null))));
     out.push(("crm.catalog.fields", name(a.crm().catalog().fields())));
     out.push(("crm.catalog.get", name(a.crm().catalog().get(0))));
     out.push(("crm.catalog.list", name(a.crm().catalog().list())));
@@ -832,7 +826,7 @@ fn part_9(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, 
     out.push(("crm.currency.list", name(a.crm().currency().list())));
     out.push((
         "crm.currency.localizations.delete",
-        name(a.crm().currency().localizations().delete("", Vec::<serde_json::Value>::new())),
+        name(a.crm().currency().localizations().delete("", serde_json::Value::Null)),
     ));
     out.push(("crm.currency.localizations.fields", name(a.crm().currency().localizations().fields())));
     out.push(("crm.currency.localizations.get", name(a.crm().currency().localizations().get())));
@@ -977,7 +971,7 @@ fn part_10(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
                 b24_methods::File::new("a", Vec::new()),
                 0,
                 "",
-                Vec::<serde_json::Value>::new(),
+                serde_json::Value::Null,
             ),
         )),
     ));
@@ -1069,7 +1063,7 @@ fn part_11(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("crm.invoice.userfield.list", name(a.crm().invoice().userfield().list())));
     out.push(("crm.invoice.userfield.update", name(a.crm().invoice().userfield().update())));
     out.push(("crm.item.add", name(a.crm().item().add(0, serde_json::Value::Null))));
-    out.push(("crm.item.batchImport", name(a.crm().item().batch_import(0, Vec::<serde_json::Value>::new()))));
+    out.push(("crm.item.batchImport", name(a.crm().item().batch_import(0, serde_json::Value::Null))));
     out.push(("crm.item.delete", name(a.crm().item().delete(0, 0))));
     out.push(("crm.item.delivery.get", name(a.crm().item().delivery().get(0))));
     out.push(("crm.item.delivery.list", name(a.crm().item().delivery().list(0, 0))));
@@ -1311,10 +1305,7 @@ fn part_15(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("crm.requisite.preset.fields", name(a.crm().requisite().preset().fields())));
     out.push(("crm.requisite.preset.get", name(a.crm().requisite().preset().get(0))));
     out.push(("crm.requisite.preset.list", name(a.crm().requisite().preset().list())));
-    out.push((
-        "crm.requisite.preset.update",
-        name(a.crm().requisite().preset().update(0, Vec::<serde_json::Value>::new())),
-    ));
+    out.push(("crm.requisite.preset.update", name(a.crm().requisite().preset().update(0, serde_json::Value::Null))));
     out.push(("crm.requisite.update", name(a.crm().requisite().update(0, serde_json::Value::Null))));
     out.push(("crm.requisite.userfield.add", name(a.crm().requisite().userfield().add(serde_json::Value::Null))));
     out.push(("crm.requisite.userfield.delete", name(a.crm().requisite().userfield().delete(0))));
@@ -1430,7 +1421,7 @@ fn part_17(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
         "disk.file.uploadVersion",
         name(a.disk().file().upload_version(0, b24_methods::File::new("a", Vec::new()))),
     ));
-    out.push(("disk.folder.addSubFolder", name(a.disk().folder().add_sub_folder(0, Vec::<serde_json::Value>::new()))));
+    out.push(("disk.folder.addSubFolder", name(a.disk().folder().add_sub_folder(0, serde_json::Value::Null))));
     out.push(("disk.folder.copyTo", name(a.disk().folder().copy_to(0, 0))));
     out.push(("disk.folder.deleteTree", name(a.disk().folder().delete_tree(0))));
     out.push(("disk.folder.get", name(a.disk().folder().get(0))));
@@ -1449,9 +1440,9 @@ fn part_17(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
             b24_methods::disk::folder::share_to_user::TaskName::Other(String::new()),
         )),
     ));
-    out.push(("disk.folder.uploadFile", name(a.disk().folder().upload_file(0, Vec::<serde_json::Value>::new()))));
+    out.push(("disk.folder.uploadFile", name(a.disk().folder().upload_file(0, serde_json::Value::Null))));
     out.push(("disk.rights.getTasks", name(a.disk().rights().get_tasks())));
-    out.push(("disk.storage.addFolder", name(a.disk().storage().add_folder(0, Vec::<serde_json::Value>::new()))));
+    out.push(("disk.storage.addFolder", name(a.disk().storage().add_folder(0, serde_json::Value::Null))));
     out.push(("disk.storage.get", name(a.disk().storage().get(0))));
     out.push(("disk.storage.getChildren", name(a.disk().storage().get_children(0))));
 }
@@ -1464,11 +1455,7 @@ fn part_18(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("disk.storage.rename", name(a.disk().storage().rename(0, ""))));
     out.push((
         "disk.storage.uploadFile",
-        name(a.disk().storage().upload_file(
-            0,
-            Vec::<serde_json::Value>::new(),
-            b24_methods::File::new("a", Vec::new()),
-        )),
+        name(a.disk().storage().upload_file(0, serde_json::Value::Null, b24_methods::File::new("a", Vec::new()))),
     ));
     out.push(("disk.version.get", name(a.disk().version().get(0))));
     out.push(("documentgenerator.document.add", name(a.documentgenerator().document().add(0, ""))));
@@ -1640,17 +1627,14 @@ fn part_19(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
 }
 
 fn part_20(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str, bool))>) {
-    out.push(("im.chat.user.add", name(a.im().chat().user().add(0, Vec::<serde_json::Value>::new()))));
+    out.push(("im.chat.user.add", name(a.im().chat().user().add(0, serde_json::Value::Null))));
     out.push(("im.chat.user.delete", name(a.im().chat().user().delete(0, 0))));
     out.push(("im.chat.user.list", name(a.im().chat().user().list(0))));
     out.push(("im.counters.get", name(a.im().counters().get())));
     out.push(("im.department.colleagues.list", name(a.im().department().colleagues().list())));
-    out.push((
-        "im.department.employees.get",
-        name(a.im().department().employees().get(Vec::<serde_json::Value>::new())),
-    ));
-    out.push(("im.department.get", name(a.im().department().get(Vec::<serde_json::Value>::new()))));
-    out.push(("im.department.managers.get", name(a.im().department().managers().get(Vec::<serde_json::Value>::new()))));
+    out.push(("im.department.employees.get", name(a.im().department().employees().get(serde_json::Value::Null))));
+    out.push(("im.department.get", name(a.im().department().get(serde_json::Value::Null))));
+    out.push(("im.department.managers.get", name(a.im().department().managers().get(serde_json::Value::Null))));
     out.push(("im.dialog.get", name(a.im().dialog().get(""))));
     out.push(("im.dialog.messages.get", name(a.im().dialog().messages().get(""))));
     out.push(("im.dialog.messages.search", name(a.im().dialog().messages().search(0))));
@@ -1681,7 +1665,7 @@ fn part_20(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("im.notify.personal.add", name(a.im().notify().personal().add(0, ""))));
     out.push(("im.notify.read", name(a.im().notify().read().call())));
     out.push(("im.notify.read.all", name(a.im().notify().read().all())));
-    out.push(("im.notify.read.list", name(a.im().notify().read().list(Vec::<serde_json::Value>::new()))));
+    out.push(("im.notify.read.list", name(a.im().notify().read().list(serde_json::Value::Null))));
     out.push(("im.notify.schema.get", name(a.im().notify().schema().get())));
     out.push(("im.notify.system.add", name(a.im().notify().system().add(0, ""))));
     out.push(("im.recent.get", name(a.im().recent().get())));
@@ -1732,7 +1716,7 @@ fn part_21(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
         name(a.imbot().chat().update_color(0, b24_methods::imbot::chat::update_color::Color::Other(String::new()))),
     ));
     out.push(("imbot.chat.updateTitle", name(a.imbot().chat().update_title(0, ""))));
-    out.push(("imbot.chat.user.add", name(a.imbot().chat().user().add(0, Vec::<serde_json::Value>::new()))));
+    out.push(("imbot.chat.user.add", name(a.imbot().chat().user().add(0, serde_json::Value::Null))));
     out.push(("imbot.chat.user.delete", name(a.imbot().chat().user().delete(0, 0))));
     out.push(("imbot.chat.user.list", name(a.imbot().chat().user().list(0))));
     out.push(("imbot.command.answer", name(a.imbot().command().answer(0, "", 0))));
@@ -2283,7 +2267,7 @@ fn part_27(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("log.blogpost.delete", name(a.log().blogpost().delete(0))));
     out.push(("log.blogpost.get", name(a.log().blogpost().get())));
     out.push(("log.blogpost.getusers.important", name(a.log().blogpost().getusers().important(0))));
-    out.push(("log.blogpost.share", name(a.log().blogpost().share(0, Vec::<serde_json::Value>::new()))));
+    out.push(("log.blogpost.share", name(a.log().blogpost().share(0, serde_json::Value::Null))));
     out.push(("log.blogpost.update", name(a.log().blogpost().update(0))));
     out.push(("mailservice.add", name(a.mailservice().add(""))));
     out.push(("mailservice.delete", name(a.mailservice().delete(0))));
@@ -2323,7 +2307,7 @@ fn part_28(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("rpa.fields.setSettings", name(a.rpa().fields().set_settings(0, serde_json::Value::Null))));
     out.push((
         "rpa.fields.setVisibilitySettings",
-        name(a.rpa().fields().set_visibility_settings(0, "", Vec::<serde_json::Value>::new())),
+        name(a.rpa().fields().set_visibility_settings(0, "", serde_json::Value::Null)),
     ));
     out.push(("rpa.item.add", name(a.rpa().item().add(0))));
     out.push(("rpa.item.delete", name(a.rpa().item().delete(0, 0))));
@@ -2762,7 +2746,7 @@ fn part_34(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("task.stages.delete", name(a.task().stages().delete(0))));
     out.push(("task.stages.get", name(a.task().stages().get(0))));
     out.push(("task.stages.movetask", name(a.task().stages().movetask(0, 0))));
-    out.push(("task.stages.update", name(a.task().stages().update(0, Vec::<serde_json::Value>::new()))));
+    out.push(("task.stages.update", name(a.task().stages().update(0, serde_json::Value::Null))));
     out.push(("tasks.api.scrum.backlog.add", name(a.tasks().api().scrum().backlog().add(serde_json::Value::Null))));
     out.push(("tasks.api.scrum.backlog.delete", name(a.tasks().api().scrum().backlog().delete(0))));
 }
@@ -2779,10 +2763,7 @@ fn part_35(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("tasks.api.scrum.epic.get", name(a.tasks().api().scrum().epic().get(0))));
     out.push(("tasks.api.scrum.epic.getFields", name(a.tasks().api().scrum().epic().get_fields())));
     out.push(("tasks.api.scrum.epic.list", name(a.tasks().api().scrum().epic().list())));
-    out.push((
-        "tasks.api.scrum.epic.update",
-        name(a.tasks().api().scrum().epic().update(0, Vec::<serde_json::Value>::new())),
-    ));
+    out.push(("tasks.api.scrum.epic.update", name(a.tasks().api().scrum().epic().update(0, serde_json::Value::Null))));
     out.push((
         "tasks.api.scrum.kanban.addStage",
         name(a.tasks().api().scrum().kanban().add_stage(serde_json::Value::Null)),
@@ -2864,7 +2845,7 @@ fn part_36(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     ));
     out.push((
         "tasks.template.checklist.addAttachmentsFromDisk",
-        name(a.tasks().template().checklist().add_attachments_from_disk(0, 0, Vec::<serde_json::Value>::new())),
+        name(a.tasks().template().checklist().add_attachments_from_disk(0, 0, serde_json::Value::Null)),
     ));
     out.push(("tasks.template.checklist.complete", name(a.tasks().template().checklist().complete(0, 0))));
     out.push(("tasks.template.checklist.delete", name(a.tasks().template().checklist().delete(0, 0))));
@@ -2874,7 +2855,7 @@ fn part_36(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("tasks.template.checklist.moveBefore", name(a.tasks().template().checklist().move_before(0, 0, 0))));
     out.push((
         "tasks.template.checklist.removeAttachments",
-        name(a.tasks().template().checklist().remove_attachments(0, 0, Vec::<serde_json::Value>::new())),
+        name(a.tasks().template().checklist().remove_attachments(0, 0, serde_json::Value::Null)),
     ));
     out.push(("tasks.template.checklist.renew", name(a.tasks().template().checklist().renew(0, 0))));
     out.push((
@@ -2936,14 +2917,14 @@ fn part_37(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("timeman.timecontrol.reports.users.get", name(a.timeman().timecontrol().reports().users().get())));
     out.push(("timeman.timecontrol.settings.get", name(a.timeman().timecontrol().settings().get())));
     out.push(("timeman.timecontrol.settings.set", name(a.timeman().timecontrol().settings().set())));
-    out.push(("user.access", name(a.user().access(Vec::<serde_json::Value>::new()))));
+    out.push(("user.access", name(a.user().access(serde_json::Value::Null))));
     out.push(("user.add", name(a.user().add(""))));
     out.push(("user.admin", name(a.user().admin())));
     out.push(("user.current", name(a.user().current())));
     out.push(("user.fields", name(a.user().fields())));
     out.push(("user.get", name(a.user().get())));
     out.push(("user.option.get", name(a.user().option().get())));
-    out.push(("user.option.set", name(a.user().option().set(Vec::<serde_json::Value>::new()))));
+    out.push(("user.option.set", name(a.user().option().set(serde_json::Value::Null))));
     out.push(("user.search", name(a.user().search())));
     out.push(("user.update", name(a.user().update(0))));
     out.push(("user.userfield.add", name(a.user().userfield().add(serde_json::Value::Null))));
@@ -3130,7 +3111,7 @@ fn part_41(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("rest.application.field.get", name(a.rest_v3().rest().application().field().get(""))));
     out.push(("rest.application.field.list", name(a.rest_v3().rest().application().field().list())));
     out.push(("rest.application.getbyclientid", name(a.rest_v3().rest().application().getbyclientid(""))));
-    out.push(("rest.application.list", name(a.rest_v3().rest().application().list(Vec::<serde_json::Value>::new()))));
+    out.push(("rest.application.list", name(a.rest_v3().rest().application().list(serde_json::Value::Null))));
     out.push(("rest.application.local.field.get", name(a.rest_v3().rest().application().local().field().get(""))));
     out.push(("rest.application.local.field.list", name(a.rest_v3().rest().application().local().field().list())));
     out.push((
@@ -3138,10 +3119,10 @@ fn part_41(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
         name(a.rest_v3().rest().application().local().install(
             "",
             "",
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
             false,
-            Vec::<serde_json::Value>::new(),
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
         )),
     ));
     out.push(("rest.application.local.uninstall", name(a.rest_v3().rest().application().local().uninstall(""))));
@@ -3158,10 +3139,10 @@ fn part_41(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
         name(a.rest_v3().rest().application().personal().install(
             "",
             "",
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
             false,
-            Vec::<serde_json::Value>::new(),
-            Vec::<serde_json::Value>::new(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
         )),
     ));
     out.push(("rest.application.personal.uninstall", name(a.rest_v3().rest().application().personal().uninstall(""))));
@@ -3177,11 +3158,7 @@ fn part_41(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("rest.documentation.openapi", name(a.rest_v3().rest().documentation().openapi())));
     out.push((
         "rest.incomingwebhook.add",
-        name(a.rest_v3().rest().incomingwebhook().add(
-            "",
-            Vec::<serde_json::Value>::new(),
-            Vec::<serde_json::Value>::new(),
-        )),
+        name(a.rest_v3().rest().incomingwebhook().add("", serde_json::Value::Null, serde_json::Value::Null)),
     ));
     out.push(("rest.incomingwebhook.delete", name(a.rest_v3().rest().incomingwebhook().delete(0))));
     out.push(("rest.incomingwebhook.field.get", name(a.rest_v3().rest().incomingwebhook().field().get(""))));
@@ -3220,10 +3197,7 @@ fn part_41(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     out.push(("tasks.task.delete", name(a.rest_v3().tasks().task().delete())));
     out.push(("tasks.task.field.get", name(a.rest_v3().tasks().task().field().get(""))));
     out.push(("tasks.task.field.list", name(a.rest_v3().tasks().task().field().list())));
-    out.push((
-        "tasks.task.file.attach",
-        name(a.rest_v3().tasks().task().file().attach(0, Vec::<serde_json::Value>::new())),
-    ));
+    out.push(("tasks.task.file.attach", name(a.rest_v3().tasks().task().file().attach(0, serde_json::Value::Null))));
     out.push(("tasks.task.get", name(a.rest_v3().tasks().task().get(0))));
     out.push(("tasks.task.list", name(a.rest_v3().tasks().task().list())));
     out.push((
@@ -3268,7 +3242,7 @@ fn part_42(a: &b24_methods::Actions, out: &mut Vec<(&'static str, (&'static str,
     ));
     out.push((
         "vibecodeconnector.catalog.item.access.set",
-        name(a.rest_v3().vibecodeconnector().catalog().item().access().set(0, Vec::<serde_json::Value>::new())),
+        name(a.rest_v3().vibecodeconnector().catalog().item().access().set(0, serde_json::Value::Null)),
     ));
     out.push((
         "vibecodeconnector.catalog.item.add",

@@ -118,7 +118,8 @@ fn single(token: &str) -> Ty {
         "boolean" | "bool" => Ty::Flag,
         "date" | "datetime" | "date-time" => Ty::When,
         "file" | "product_file" => Ty::Upload,
-        "array" => Ty::List(Box::new(Ty::Json)),
+        // The docs' `array` is a PHP array: a list or a map. Only `array<T>` is surely a list.
+        "array" => Ty::Json,
         _ => Ty::Json,
     }
 }
@@ -197,6 +198,10 @@ impl Builder<'_> {
             return Ty::Content;
         }
         let lower = name.to_ascii_lowercase();
+        if lower == "select" && row.ty.to_ascii_lowercase().starts_with("array") {
+            // Field names, however the table types them.
+            return Ty::List(Box::new(Ty::Text));
+        }
         if top && row.fields.is_empty() {
             if lower == "filter" {
                 return if self.v3 { Ty::V3Filter } else { Ty::FilterMap };

@@ -42,11 +42,19 @@ fn is_named(token: &str) -> bool {
     !(t.is_empty() || t.contains('|') || t.contains('.') || scalar_ref || GENERIC.contains(&t.as_str()))
 }
 
-fn element(token: &str) -> (&str, bool) {
+/// The element type of `array<T>`; a plain `array` (a PHP array: a list or a map) is a list
+/// only for a method that pages (`list_method`).
+fn element(token: &str, list_method: bool) -> (&str, bool) {
     match token.strip_prefix("array<").and_then(|r| r.strip_suffix('>')) {
         Some(inner) => (inner, true),
-        None => (token, token.to_ascii_lowercase().starts_with("array")),
+        None => (token, list_method && token.eq_ignore_ascii_case("array")),
     }
+}
+
+/// Whether a v2 method pages like a list: it takes `filter`, `order` and `start`.
+pub(crate) fn pages(method: &catalog::V2Method) -> bool {
+    let has = |n: &str| method.params.iter().any(|p| p.name == n);
+    has("filter") && has("order") && has("start")
 }
 
 /// What a method's answer looks like before entities are resolved.
@@ -74,7 +82,7 @@ fn shape(site: &Site<'_>) -> Shape {
         (Some(r), _) => (None, r.ty.clone(), Vec::new()),
         (None, _) => (None, "unknown".to_owned(), Vec::new()),
     };
-    let (elem, array) = element(&token);
+    let (elem, array) = element(&token, pages(site.method));
     let list = array || (listy_leaf && key.is_some());
     Shape { key, token: elem.to_owned(), rows: fields, list }
 }
@@ -263,8 +271,7 @@ pub(crate) fn list_spec(
     ids: Option<(&str, &str)>,
 ) -> Option<ListSpec> {
     let Output::List(row) = output else { return None };
-    let has = |n: &str| method.params.iter().any(|p| p.name == n);
-    if !(has("filter") && has("order") && has("start")) {
+    if !pages(method) {
         return None;
     }
     let (id_filter, id_row) = match ids {

@@ -57,11 +57,10 @@ impl Group {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/access-name.html) · scope `basic` · answers [`Output`](crate::access::name::Output)
     #[inline]
-    pub fn name(
-        &self,
-        access: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-    ) -> crate::access::Name {
-        crate::access::Name(crate::rt::Request::new(self.actions.clone()).with("ACCESS", crate::rt::list(access)))
+    pub fn name(&self, access: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::access::Name {
+        crate::access::Name(
+            crate::rt::Request::new(self.actions.clone()).with("ACCESS", crate::rt::IntoArg::into_arg(access)),
+        )
     }
 }
 /// Types of `access.name`.

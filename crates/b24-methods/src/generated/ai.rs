@@ -33,7 +33,7 @@ impl Group {
 pub mod engine {
     /// `ai.engine.list`: lists `ai.engine` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html) · scope `ai_admin` · answers [`Vec<Engine>`](crate::ai::engine::Engine)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html) · scope `ai_admin` · answers [`Engine`](crate::ai::engine::Engine)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -56,7 +56,7 @@ pub mod engine {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::ai::engine::Engine>;
+        type Output = crate::ai::engine::Engine;
         const NAME: &'static str = "ai.engine.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html";
@@ -174,7 +174,7 @@ pub mod engine {
     impl Group {
         /// `ai.engine.list`: lists `ai.engine` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html) · scope `ai_admin` · answers [`Vec<Engine>`](crate::ai::engine::Engine)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html) · scope `ai_admin` · answers [`Engine`](crate::ai::engine::Engine)
         #[inline]
         pub fn list(&self) -> crate::ai::engine::List {
             crate::ai::engine::List(crate::rt::Request::new(self.actions.clone()))

@@ -174,12 +174,9 @@ pub mod option {
         ///
         /// Errors the docs list (match them with `MethodCode`): `ArgumentNullException` (400), `AccessException` (400).
         #[inline]
-        pub fn set(
-            &self,
-            options: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-        ) -> crate::app::option::Set {
+        pub fn set(&self, options: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::app::option::Set {
             crate::app::option::Set(
-                crate::rt::Request::new(self.actions.clone()).with("options", crate::rt::list(options)),
+                crate::rt::Request::new(self.actions.clone()).with("options", crate::rt::IntoArg::into_arg(options)),
             )
         }
     }

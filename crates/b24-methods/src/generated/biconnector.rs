@@ -196,7 +196,7 @@ pub mod connector {
     }
     /// `biconnector.connector.list`: lists `biconnector.connector` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-list.html) · scope `biconnector` · answers [`Vec<Connector>`](crate::biconnector::connector::Connector)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-list.html) · scope `biconnector` · answers [`Connector`](crate::biconnector::connector::Connector)
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200), `VALIDATION_INVALID_FILTER_LOGIC` (200).
     #[derive(Clone)]
@@ -233,7 +233,7 @@ pub mod connector {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::biconnector::connector::Connector>;
+        type Output = crate::biconnector::connector::Connector;
         const NAME: &'static str = "biconnector.connector.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -361,7 +361,7 @@ pub mod connector {
         }
         /// `biconnector.connector.list`: lists `biconnector.connector` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-list.html) · scope `biconnector` · answers [`Vec<Connector>`](crate::biconnector::connector::Connector)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-list.html) · scope `biconnector` · answers [`Connector`](crate::biconnector::connector::Connector)
         ///
         /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200), `VALIDATION_INVALID_FILTER_LOGIC` (200).
         #[inline]
@@ -453,7 +453,7 @@ pub mod connector {
                 url_table_list: impl crate::rt::IntoArg<crate::rt::Text>,
                 url_table_description: impl crate::rt::IntoArg<crate::rt::Text>,
                 url_data: impl crate::rt::IntoArg<crate::rt::Text>,
-                settings: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                settings: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> Self {
                 Self(
                     crate::rt::Object::default()
@@ -463,7 +463,7 @@ pub mod connector {
                         .with("urlTableList", crate::rt::IntoArg::into_arg(url_table_list))
                         .with("urlTableDescription", crate::rt::IntoArg::into_arg(url_table_description))
                         .with("urlData", crate::rt::IntoArg::into_arg(url_data))
-                        .with("settings", crate::rt::list(settings)),
+                        .with("settings", crate::rt::IntoArg::into_arg(settings)),
                 )
             }
             /// `description` (`string`).
@@ -526,8 +526,8 @@ pub mod connector {
                 Self(self.0.with("urlData", crate::rt::IntoArg::into_arg(value)))
             }
             /// `settings` (`array`).
-            pub fn settings(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("settings", crate::rt::list(value)))
+            pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("settings", crate::rt::IntoArg::into_arg(value)))
             }
             /// `sort` (`integer`).
             pub fn sort(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -702,7 +702,7 @@ pub mod dataset {
     }
     /// `biconnector.dataset.list`: lists `biconnector.dataset` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-list.html) · scope `biconnector` · answers [`Vec<Dataset>`](crate::biconnector::dataset::Dataset)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-list.html) · scope `biconnector` · answers [`Dataset`](crate::biconnector::dataset::Dataset)
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
     #[derive(Clone)]
@@ -739,7 +739,7 @@ pub mod dataset {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::biconnector::dataset::Dataset>;
+        type Output = crate::biconnector::dataset::Dataset;
         const NAME: &'static str = "biconnector.dataset.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -862,7 +862,7 @@ pub mod dataset {
         }
         /// `biconnector.dataset.list`: lists `biconnector.dataset` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-list.html) · scope `biconnector` · answers [`Vec<Dataset>`](crate::biconnector::dataset::Dataset)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-list.html) · scope `biconnector` · answers [`Dataset`](crate::biconnector::dataset::Dataset)
         ///
         /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
         #[inline]
@@ -943,7 +943,7 @@ pub mod dataset {
                 external_name: impl crate::rt::IntoArg<crate::rt::Text>,
                 external_code: impl crate::rt::IntoArg<crate::rt::Text>,
                 source_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                fields: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                fields: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> Self {
                 Self(
                     crate::rt::Object::default()
@@ -951,7 +951,7 @@ pub mod dataset {
                         .with("externalName", crate::rt::IntoArg::into_arg(external_name))
                         .with("externalCode", crate::rt::IntoArg::into_arg(external_code))
                         .with("sourceId", crate::rt::IntoArg::into_arg(source_id))
-                        .with("fields", crate::rt::list(fields)),
+                        .with("fields", crate::rt::IntoArg::into_arg(fields)),
                 )
             }
             /// `description` (`string`).
@@ -1252,7 +1252,7 @@ pub mod source {
     }
     /// `biconnector.source.list`: lists `biconnector.source` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-list.html) · scope `biconnector` · answers [`Vec<Source>`](crate::biconnector::source::Source)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-list.html) · scope `biconnector` · answers [`Source`](crate::biconnector::source::Source)
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
     #[derive(Clone)]
@@ -1289,7 +1289,7 @@ pub mod source {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::biconnector::source::Source>;
+        type Output = crate::biconnector::source::Source;
         const NAME: &'static str = "biconnector.source.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1416,7 +1416,7 @@ pub mod source {
         }
         /// `biconnector.source.list`: lists `biconnector.source` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-list.html) · scope `biconnector` · answers [`Vec<Source>`](crate::biconnector::source::Source)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-list.html) · scope `biconnector` · answers [`Source`](crate::biconnector::source::Source)
         ///
         /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
         #[inline]

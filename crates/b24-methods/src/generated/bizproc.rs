@@ -93,8 +93,8 @@ pub mod activity {
         }
         /// `DOCUMENT_TYPE` (`array`).
         #[inline]
-        pub fn document_type(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("DOCUMENT_TYPE", crate::rt::list(value)))
+        pub fn document_type(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("DOCUMENT_TYPE", crate::rt::IntoArg::into_arg(value)))
         }
         /// `FILTER` (`object`).
         ///
@@ -180,7 +180,7 @@ pub mod activity {
     }
     /// `bizproc.activity.list`: lists `bizproc.activity` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html) · scope `bizproc` · answers [`Vec<Activity>`](crate::bizproc::activity::Activity)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html) · scope `bizproc` · answers [`Activity`](crate::bizproc::activity::Activity)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -193,7 +193,7 @@ pub mod activity {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::bizproc::activity::Activity>;
+        type Output = crate::bizproc::activity::Activity;
         const NAME: &'static str = "bizproc.activity.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -331,7 +331,7 @@ pub mod activity {
         }
         /// `bizproc.activity.list`: lists `bizproc.activity` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html) · scope `bizproc` · answers [`Vec<Activity>`](crate::bizproc::activity::Activity)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html) · scope `bizproc` · answers [`Activity`](crate::bizproc::activity::Activity)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[inline]
@@ -501,8 +501,8 @@ pub mod activity {
                 Self(self.0.with("Type", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Options` (`array`).
-            pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("Options", crate::rt::list(value)))
+            pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("Options", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Required` (`boolean`); `true` sends `Y`, `false` sends `N`.
             pub fn required(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -598,8 +598,8 @@ pub mod activity {
                 Self(self.0.with("Type", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Options` (`array`).
-            pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("Options", crate::rt::list(value)))
+            pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("Options", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Required` (`boolean`); `true` sends `Y`, `false` sends `N`.
             pub fn required(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -662,11 +662,8 @@ pub mod activity {
                 Self(self.0.with("RETURN_PROPERTIES", value.0.into_value()))
             }
             /// `DOCUMENT_TYPE` (`array`).
-            pub fn document_type(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("DOCUMENT_TYPE", crate::rt::list(value)))
+            pub fn document_type(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DOCUMENT_TYPE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `FILTER` (`object`).
             pub fn filter(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
@@ -800,8 +797,8 @@ pub mod robot {
         }
         /// `DOCUMENT_TYPE` (`array`).
         #[inline]
-        pub fn document_type(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("DOCUMENT_TYPE", crate::rt::list(value)))
+        pub fn document_type(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("DOCUMENT_TYPE", crate::rt::IntoArg::into_arg(value)))
         }
         /// `FILTER` (`object`).
         ///
@@ -887,7 +884,7 @@ pub mod robot {
     }
     /// `bizproc.robot.list`: lists `bizproc.robot` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html) · scope `bizproc` · answers [`Vec<Robot>`](crate::bizproc::robot::Robot)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html) · scope `bizproc` · answers [`Robot`](crate::bizproc::robot::Robot)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -900,7 +897,7 @@ pub mod robot {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::bizproc::robot::Robot>;
+        type Output = crate::bizproc::robot::Robot;
         const NAME: &'static str = "bizproc.robot.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1003,7 +1000,7 @@ pub mod robot {
         }
         /// `bizproc.robot.list`: lists `bizproc.robot` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html) · scope `bizproc` · answers [`Vec<Robot>`](crate::bizproc::robot::Robot)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html) · scope `bizproc` · answers [`Robot`](crate::bizproc::robot::Robot)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[inline]
@@ -1156,8 +1153,8 @@ pub mod robot {
                 Self(self.0.with("Type", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Options` (`array`).
-            pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("Options", crate::rt::list(value)))
+            pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("Options", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Required` (`boolean`); `true` sends `Y`, `false` sends `N`.
             pub fn required(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -1253,8 +1250,8 @@ pub mod robot {
                 Self(self.0.with("Type", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Options` (`array`).
-            pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("Options", crate::rt::list(value)))
+            pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("Options", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Required` (`boolean`); `true` sends `Y`, `false` sends `N`.
             pub fn required(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -1317,11 +1314,8 @@ pub mod robot {
                 Self(self.0.with("RETURN_PROPERTIES", value.0.into_value()))
             }
             /// `DOCUMENT_TYPE` (`array`).
-            pub fn document_type(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("DOCUMENT_TYPE", crate::rt::list(value)))
+            pub fn document_type(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DOCUMENT_TYPE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `FILTER` (`object`).
             pub fn filter(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
@@ -1436,7 +1430,7 @@ pub mod task {
     }
     /// `bizproc.task.list`: lists `bizproc.task` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html) · scope `bizproc` · answers [`Vec<Task>`](crate::bizproc::task::Task)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html) · scope `bizproc` · answers [`Task`](crate::bizproc::task::Task)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_SELECT_VALIDATION_FAILURE` (400).
     #[derive(Clone)]
@@ -1451,17 +1445,17 @@ pub mod task {
     impl List {
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = crate::bizproc::task::list::Select>) -> Self {
-            Self(self.0.with("SELECT", serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect())))
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+            Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
         #[inline]
-        pub fn filter(self, value: crate::bizproc::task::list::Select) -> Self {
+        pub fn filter(self, value: crate::bizproc::task::list::Filter) -> Self {
             Self(self.0.with("FILTER", value.0.into_value()))
         }
         /// `ORDER` (`object`).
         #[inline]
-        pub fn order(self, value: crate::bizproc::task::list::Select) -> Self {
+        pub fn order(self, value: crate::bizproc::task::list::Filter) -> Self {
             Self(self.0.with("ORDER", value.0.into_value()))
         }
         /// `START` (`integer`).
@@ -1471,7 +1465,7 @@ pub mod task {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::bizproc::task::Task>;
+        type Output = crate::bizproc::task::Task;
         const NAME: &'static str = "bizproc.task.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1528,20 +1522,20 @@ pub mod task {
         #[inline]
         pub fn delegate(
             &self,
-            task_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            task_ids: impl crate::rt::IntoArg<crate::rt::Json>,
             from_user_id: impl crate::rt::IntoArg<crate::rt::Int>,
             to_user_id: impl crate::rt::IntoArg<crate::rt::Int>,
         ) -> crate::bizproc::task::Delegate {
             crate::bizproc::task::Delegate(
                 crate::rt::Request::new(self.actions.clone())
-                    .with("TASK_IDS", crate::rt::list(task_ids))
+                    .with("TASK_IDS", crate::rt::IntoArg::into_arg(task_ids))
                     .with("FROM_USER_ID", crate::rt::IntoArg::into_arg(from_user_id))
                     .with("TO_USER_ID", crate::rt::IntoArg::into_arg(to_user_id)),
             )
         }
         /// `bizproc.task.list`: lists `bizproc.task` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html) · scope `bizproc` · answers [`Vec<Task>`](crate::bizproc::task::Task)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html) · scope `bizproc` · answers [`Task`](crate::bizproc::task::Task)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_SELECT_VALIDATION_FAILURE` (400).
         #[inline]
@@ -1794,8 +1788,8 @@ pub mod task {
                 Self(self.0.with("StatusNoLabel", crate::rt::IntoArg::into_arg(value)))
             }
             /// `Fields` (`array`).
-            pub fn fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("Fields", crate::rt::list(value)))
+            pub fn fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("Fields", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -1805,14 +1799,14 @@ pub mod task {
         /// A nested param of `bizproc.task.list` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Select(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Select {
+        pub struct Filter(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Filter {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Select {
+        impl Filter {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -1931,7 +1925,7 @@ pub mod workflow {
     impl Instances {
         /// `SELECT` (`array`); the docs give the default `['ID', 'MODIFIED', 'OWNED_UNTIL']`.
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -2128,12 +2122,12 @@ pub mod workflow {
         pub fn start(
             &self,
             template_id: impl crate::rt::IntoArg<crate::rt::Int>,
-            document_id: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            document_id: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::bizproc::workflow::Start {
             crate::bizproc::workflow::Start(
                 crate::rt::Request::new(self.actions.clone())
                     .with("TEMPLATE_ID", crate::rt::IntoArg::into_arg(template_id))
-                    .with("DOCUMENT_ID", crate::rt::list(document_id)),
+                    .with("DOCUMENT_ID", crate::rt::IntoArg::into_arg(document_id)),
             )
         }
         /// The `bizproc.workflow.template.*` methods.
@@ -2239,7 +2233,7 @@ pub mod workflow {
         }
         /// `bizproc.workflow.template.list`: lists `bizproc.workflow.template` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html) · scope `bizproc` · answers [`Vec<Template>`](crate::bizproc::workflow::template::Template)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html) · scope `bizproc` · answers [`Template`](crate::bizproc::workflow::template::Template)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -2254,25 +2248,17 @@ pub mod workflow {
         impl List {
             /// `SELECT` (`array`); the docs give the default `['ID']`.
             #[inline]
-            pub fn select(
-                self,
-                value: impl IntoIterator<Item = crate::bizproc::workflow::template::list::Select>,
-            ) -> Self {
-                Self(
-                    self.0.with(
-                        "SELECT",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("SELECT", crate::rt::list(value)))
             }
             /// `FILTER` (`object`).
             #[inline]
-            pub fn filter(self, value: crate::bizproc::workflow::template::list::Select) -> Self {
+            pub fn filter(self, value: crate::bizproc::workflow::template::list::Filter) -> Self {
                 Self(self.0.with("FILTER", value.0.into_value()))
             }
             /// `ORDER` (`object`); the docs give the default `{ID: 'ASC'}`.
             #[inline]
-            pub fn order(self, value: crate::bizproc::workflow::template::list::Select) -> Self {
+            pub fn order(self, value: crate::bizproc::workflow::template::list::Filter) -> Self {
                 Self(self.0.with("ORDER", value.0.into_value()))
             }
             /// `start` (`integer`).
@@ -2282,7 +2268,7 @@ pub mod workflow {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::bizproc::workflow::template::Template>;
+            type Output = crate::bizproc::workflow::template::Template;
             const NAME: &'static str = "bizproc.workflow.template.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -2360,13 +2346,13 @@ pub mod workflow {
             #[inline]
             pub fn add(
                 &self,
-                document_type: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                document_type: impl crate::rt::IntoArg<crate::rt::Json>,
                 name: impl crate::rt::IntoArg<crate::rt::Text>,
                 template_data: impl crate::rt::IntoArg<crate::rt::Upload>,
             ) -> crate::bizproc::workflow::template::Add {
                 crate::bizproc::workflow::template::Add(
                     crate::rt::Request::new(self.actions.clone())
-                        .with("DOCUMENT_TYPE", crate::rt::list(document_type))
+                        .with("DOCUMENT_TYPE", crate::rt::IntoArg::into_arg(document_type))
                         .with("NAME", crate::rt::IntoArg::into_arg(name))
                         .with("TEMPLATE_DATA", crate::rt::IntoArg::into_arg(template_data)),
                 )
@@ -2387,7 +2373,7 @@ pub mod workflow {
             }
             /// `bizproc.workflow.template.list`: lists `bizproc.workflow.template` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html) · scope `bizproc` · answers [`Vec<Template>`](crate::bizproc::workflow::template::Template)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html) · scope `bizproc` · answers [`Template`](crate::bizproc::workflow::template::Template)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[inline]
@@ -2531,14 +2517,14 @@ pub mod workflow {
             /// A nested param of `bizproc.workflow.template.list` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
+            pub struct Filter(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Filter {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Select {
+            impl Filter {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -2574,32 +2560,20 @@ pub mod workflow {
                     Self(self.0.with("NAME", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `TEMPLATE` (`array`).
-                pub fn template(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("TEMPLATE", crate::rt::list(value)))
+                pub fn template(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("TEMPLATE", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `PARAMETERS` (`array`).
-                pub fn parameters(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("PARAMETERS", crate::rt::list(value)))
+                pub fn parameters(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("PARAMETERS", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `VARIABLES` (`array`).
-                pub fn variables(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("VARIABLES", crate::rt::list(value)))
+                pub fn variables(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("VARIABLES", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `CONSTANTS` (`array`).
-                pub fn constants(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("CONSTANTS", crate::rt::list(value)))
+                pub fn constants(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("CONSTANTS", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `MODIFIED` (`datetime`).
                 pub fn modified(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {

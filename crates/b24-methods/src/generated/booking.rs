@@ -476,12 +476,12 @@ pub mod v1 {
             impl Fields {
                 /// A value with the required fields set.
                 pub fn new(
-                    resource_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    resource_ids: impl crate::rt::IntoArg<crate::rt::Json>,
                     date_period: crate::booking::v1::booking::add::DatePeriod,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()
-                            .with("resourceIds", crate::rt::list(resource_ids))
+                            .with("resourceIds", crate::rt::IntoArg::into_arg(resource_ids))
                             .with("datePeriod", date_period.0.into_value()),
                     )
                 }
@@ -762,12 +762,12 @@ pub mod v1 {
             impl Fields {
                 /// A value with the required fields set.
                 pub fn new(
-                    resource_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    resource_ids: impl crate::rt::IntoArg<crate::rt::Json>,
                     date_period: crate::booking::v1::booking::createfromwaitlist::DatePeriod,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()
-                            .with("resourceIds", crate::rt::list(resource_ids))
+                            .with("resourceIds", crate::rt::IntoArg::into_arg(resource_ids))
                             .with("datePeriod", date_period.0.into_value()),
                     )
                 }
@@ -1119,11 +1119,8 @@ pub mod v1 {
                     Self(crate::rt::Object::default())
                 }
                 /// `resourceIds` (`array`).
-                pub fn resource_ids(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("resourceIds", crate::rt::list(value)))
+                pub fn resource_ids(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("resourceIds", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `name` (`string`).
                 pub fn name(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -1993,7 +1990,7 @@ pub mod v1 {
                         from: impl crate::rt::IntoArg<crate::rt::Int>,
                         to: impl crate::rt::IntoArg<crate::rt::Int>,
                         timezone: impl crate::rt::IntoArg<crate::rt::Text>,
-                        week_days: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                        week_days: impl crate::rt::IntoArg<crate::rt::Json>,
                         slot_size: impl crate::rt::IntoArg<crate::rt::Int>,
                     ) -> Self {
                         Self(
@@ -2001,7 +1998,7 @@ pub mod v1 {
                                 .with("from", crate::rt::IntoArg::into_arg(from))
                                 .with("to", crate::rt::IntoArg::into_arg(to))
                                 .with("timezone", crate::rt::IntoArg::into_arg(timezone))
-                                .with("weekDays", crate::rt::list(week_days))
+                                .with("weekDays", crate::rt::IntoArg::into_arg(week_days))
                                 .with("slotSize", crate::rt::IntoArg::into_arg(slot_size)),
                         )
                     }

@@ -110,13 +110,13 @@ pub mod accessibility {
         #[inline]
         pub fn get(
             &self,
-            users: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            users: impl crate::rt::IntoArg<crate::rt::Json>,
             from: impl crate::rt::IntoArg<crate::rt::When>,
             to: impl crate::rt::IntoArg<crate::rt::When>,
         ) -> crate::calendar::accessibility::Get {
             crate::calendar::accessibility::Get(
                 crate::rt::Request::new(self.actions.clone())
-                    .with("users", crate::rt::list(users))
+                    .with("users", crate::rt::IntoArg::into_arg(users))
                     .with("from", crate::rt::IntoArg::into_arg(from))
                     .with("to", crate::rt::IntoArg::into_arg(to)),
             )
@@ -275,8 +275,8 @@ pub mod event {
         }
         /// `attendees` (`array`).
         #[inline]
-        pub fn attendees(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("attendees", crate::rt::list(value)))
+        pub fn attendees(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("attendees", crate::rt::IntoArg::into_arg(value)))
         }
         /// `meeting` (`object`).
         #[inline]
@@ -285,8 +285,8 @@ pub mod event {
         }
         /// `crm_fields` (`array`).
         #[inline]
-        pub fn crm_fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("crm_fields", crate::rt::list(value)))
+        pub fn crm_fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("crm_fields", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Add {
@@ -364,8 +364,8 @@ pub mod event {
         }
         /// `section` (`array`).
         #[inline]
-        pub fn section(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("section", crate::rt::list(value)))
+        pub fn section(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("section", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Get {
@@ -541,8 +541,8 @@ pub mod event {
         }
         /// `attendees` (`array`).
         #[inline]
-        pub fn attendees(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("attendees", crate::rt::list(value)))
+        pub fn attendees(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("attendees", crate::rt::IntoArg::into_arg(value)))
         }
         /// `host` (`integer`).
         #[inline]
@@ -556,8 +556,8 @@ pub mod event {
         }
         /// `crm_fields` (`array`).
         #[inline]
-        pub fn crm_fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("crm_fields", crate::rt::list(value)))
+        pub fn crm_fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("crm_fields", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Update {
@@ -685,8 +685,8 @@ pub mod event {
                 Self(self.0.with("INTERVAL", crate::rt::IntoArg::into_arg(value)))
             }
             /// `BYDAY` (`array`).
-            pub fn byday(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("BYDAY", crate::rt::list(value)))
+            pub fn byday(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("BYDAY", crate::rt::IntoArg::into_arg(value)))
             }
             /// `UNTIL` (`date`).
             pub fn until(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
@@ -918,8 +918,8 @@ pub mod event {
                 Self(self.0.with("INTERVAL", crate::rt::IntoArg::into_arg(value)))
             }
             /// `BYDAY` (`array`).
-            pub fn byday(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("BYDAY", crate::rt::list(value)))
+            pub fn byday(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("BYDAY", crate::rt::IntoArg::into_arg(value)))
             }
             /// `UNTIL` (`date`).
             pub fn until(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
@@ -1217,7 +1217,7 @@ pub mod resource {
     }
     /// `calendar.resource.list`: lists `calendar.resource` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-list.html) · scope `calendar` · answers [`Vec<Resource>`](crate::calendar::resource::Resource)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-list.html) · scope `calendar` · answers [`Resource`](crate::calendar::resource::Resource)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -1228,7 +1228,7 @@ pub mod resource {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::calendar::resource::Resource>;
+        type Output = crate::calendar::resource::Resource;
         const NAME: &'static str = "calendar.resource.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1318,7 +1318,7 @@ pub mod resource {
         }
         /// `calendar.resource.list`: lists `calendar.resource` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-list.html) · scope `calendar` · answers [`Vec<Resource>`](crate::calendar::resource::Resource)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-list.html) · scope `calendar` · answers [`Resource`](crate::calendar::resource::Resource)
         #[inline]
         pub fn list(&self) -> crate::calendar::resource::List {
             crate::calendar::resource::List(crate::rt::Request::new(self.actions.clone()))
@@ -1371,7 +1371,7 @@ pub mod resource {
     pub mod booking {
         /// `calendar.resource.booking.list`: lists `calendar.resource.booking` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-booking-list.html) · scope `calendar` · answers [`Vec<Booking>`](crate::calendar::resource::booking::Booking)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-booking-list.html) · scope `calendar` · answers [`Booking`](crate::calendar::resource::booking::Booking)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -1390,7 +1390,7 @@ pub mod resource {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::calendar::resource::booking::Booking>;
+            type Output = crate::calendar::resource::booking::Booking;
             const NAME: &'static str = "calendar.resource.booking.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1422,7 +1422,7 @@ pub mod resource {
         impl Group {
             /// `calendar.resource.booking.list`: lists `calendar.resource.booking` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-booking-list.html) · scope `calendar` · answers [`Vec<Booking>`](crate::calendar::resource::booking::Booking)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-booking-list.html) · scope `calendar` · answers [`Booking`](crate::calendar::resource::booking::Booking)
             #[inline]
             pub fn list(&self) -> crate::calendar::resource::booking::List {
                 crate::calendar::resource::booking::List(crate::rt::Request::new(self.actions.clone()))
@@ -1625,7 +1625,7 @@ pub mod section {
     }
     /// `calendar.section.get`: reads one `calendar.section` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html) · scope `calendar` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html) · scope `calendar` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -1636,7 +1636,7 @@ pub mod section {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "calendar.section.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html";
@@ -1758,7 +1758,7 @@ pub mod section {
         }
         /// `calendar.section.get`: reads one `calendar.section` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html) · scope `calendar` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html) · scope `calendar` · answers `serde_json::Value`
         #[inline]
         pub fn get(
             &self,

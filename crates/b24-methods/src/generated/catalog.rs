@@ -271,7 +271,7 @@ pub mod catalog {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -742,7 +742,7 @@ pub mod document {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -1352,7 +1352,7 @@ pub mod document {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
@@ -1849,7 +1849,7 @@ pub mod documentcontractor {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -2204,7 +2204,7 @@ pub mod extra {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -2467,7 +2467,7 @@ pub mod measure {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -2798,7 +2798,7 @@ pub mod price {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -3366,7 +3366,7 @@ pub mod price_type {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -3760,7 +3760,7 @@ pub mod price_type_group {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -4130,7 +4130,7 @@ pub mod price_type_lang {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -4529,7 +4529,7 @@ pub mod product {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -4947,7 +4947,7 @@ pub mod product {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
@@ -5355,7 +5355,7 @@ pub mod product {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
@@ -5767,7 +5767,7 @@ pub mod product {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
@@ -6117,7 +6117,7 @@ pub mod product_image {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
     }
@@ -6438,7 +6438,7 @@ pub mod product_property {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7145,7 +7145,7 @@ pub mod product_property_enum {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7501,7 +7501,7 @@ pub mod product_property_feature {
     }
     /// `catalog.productPropertyFeature.getAvailableFeaturesByProperty`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html) · scope `catalog` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7514,7 +7514,7 @@ pub mod product_property_feature {
         }
     }
     impl crate::rt::Method for GetAvailableFeaturesByProperty {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "catalog.productPropertyFeature.getAvailableFeaturesByProperty";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html";
@@ -7584,7 +7584,7 @@ pub mod product_property_feature {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7708,7 +7708,7 @@ pub mod product_property_feature {
         }
         /// `catalog.productPropertyFeature.getAvailableFeaturesByProperty`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html) · scope `catalog` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[inline]
@@ -7910,7 +7910,7 @@ pub mod product_property_section {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8203,7 +8203,7 @@ pub mod ratio {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8463,7 +8463,7 @@ pub mod rounding_rule {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8957,7 +8957,7 @@ pub mod section {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -9297,7 +9297,7 @@ pub mod store {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -9815,7 +9815,7 @@ pub mod storeproduct {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -10043,7 +10043,7 @@ pub mod userfield {
             #[inline]
             pub fn list(
                 &self,
-                select: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                select: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>,
             ) -> crate::catalog::userfield::document::List {
                 crate::catalog::userfield::document::List(
                     crate::rt::Request::new(self.actions.clone()).with("select", crate::rt::list(select)),
@@ -10286,7 +10286,7 @@ pub mod vat {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).

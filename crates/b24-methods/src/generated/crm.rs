@@ -353,7 +353,7 @@ pub mod activity {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -945,7 +945,7 @@ pub mod activity {
         }
         /// `crm.activity.badge.list`: lists `crm.activity.badge` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -958,7 +958,7 @@ pub mod activity {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "crm.activity.badge.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html";
@@ -1036,7 +1036,7 @@ pub mod activity {
             }
             /// `crm.activity.badge.list`: lists `crm.activity.badge` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[inline]
@@ -1128,7 +1128,7 @@ pub mod activity {
         }
         /// `crm.activity.binding.list`: lists `crm.activity.binding` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html) · scope `crm` · answers [`Vec<Binding>`](crate::crm::activity::binding::Binding)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html) · scope `crm` · answers [`Binding`](crate::crm::activity::binding::Binding)
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -1141,7 +1141,7 @@ pub mod activity {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::crm::activity::binding::Binding>;
+            type Output = crate::crm::activity::binding::Binding;
             const NAME: &'static str = "crm.activity.binding.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html";
@@ -1253,7 +1253,7 @@ pub mod activity {
             }
             /// `crm.activity.binding.list`: lists `crm.activity.binding` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html) · scope `crm` · answers [`Vec<Binding>`](crate::crm::activity::binding::Binding)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html) · scope `crm` · answers [`Binding`](crate::crm::activity::binding::Binding)
             ///
             /// Errors the docs list (match them with `MethodCode`): `100` (400), `ACCESS_DENIED` (400).
             #[inline]
@@ -1776,11 +1776,8 @@ pub mod activity {
                     Self(self.0.with("deadline", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `pingOffsets` (`array`).
-                pub fn ping_offsets(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("pingOffsets", crate::rt::list(value)))
+                pub fn ping_offsets(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("pingOffsets", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `isIncomingChannel` (`boolean`).
                 pub fn is_incoming_channel(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {
@@ -2098,11 +2095,8 @@ pub mod activity {
                     Self(self.0.with("deadline", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `pingOffsets` (`array`).
-                pub fn ping_offsets(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("pingOffsets", crate::rt::list(value)))
+                pub fn ping_offsets(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("pingOffsets", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `isIncomingChannel` (`boolean`).
                 pub fn is_incoming_channel(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {
@@ -2925,11 +2919,8 @@ pub mod activity {
             }
             /// `pingOffsets` (`array`).
             #[inline]
-            pub fn ping_offsets(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("pingOffsets", crate::rt::list(value)))
+            pub fn ping_offsets(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("pingOffsets", crate::rt::IntoArg::into_arg(value)))
             }
             /// `colorId` (`string`).
             #[inline]
@@ -3000,11 +2991,8 @@ pub mod activity {
             }
             /// `pingOffsets` (`array`).
             #[inline]
-            pub fn ping_offsets(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("pingOffsets", crate::rt::list(value)))
+            pub fn ping_offsets(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("pingOffsets", crate::rt::IntoArg::into_arg(value)))
             }
             /// `colorId` (`string`).
             #[inline]
@@ -3410,7 +3398,7 @@ pub mod activity {
         }
         /// `crm.activity.type.list`: lists `crm.activity.type` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-list.html) · scope `crm` · answers [`Vec<Type>`](crate::crm::activity::type_::Type)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-list.html) · scope `crm` · answers [`Type`](crate::crm::activity::type_::Type)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -3423,7 +3411,7 @@ pub mod activity {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::crm::activity::type_::Type>;
+            type Output = crate::crm::activity::type_::Type;
             const NAME: &'static str = "crm.activity.type.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -3482,7 +3470,7 @@ pub mod activity {
             }
             /// `crm.activity.type.list`: lists `crm.activity.type` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-list.html) · scope `crm` · answers [`Vec<Type>`](crate::crm::activity::type_::Type)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-list.html) · scope `crm` · answers [`Type`](crate::crm::activity::type_::Type)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[inline]
@@ -3800,17 +3788,17 @@ pub mod address {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = crate::crm::address::list::Select>) -> Self {
-            Self(self.0.with("select", serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect())))
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+            Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
         #[inline]
-        pub fn filter(self, value: crate::crm::address::list::Select) -> Self {
+        pub fn filter(self, value: crate::crm::address::list::Filter) -> Self {
             Self(self.0.with("filter", value.0.into_value()))
         }
         /// `order` (`object`).
         #[inline]
-        pub fn order(self, value: crate::crm::address::list::Select) -> Self {
+        pub fn order(self, value: crate::crm::address::list::Filter) -> Self {
             Self(self.0.with("order", value.0.into_value()))
         }
         /// `start` (`integer`).
@@ -4039,14 +4027,14 @@ pub mod address {
         /// A nested param of `crm.address.list` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Select(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Select {
+        pub struct Filter(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Filter {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Select {
+        impl Filter {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -4799,7 +4787,7 @@ pub mod calllist {
     }
     /// `crm.calllist.list`: lists `crm.calllist` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html) · scope `crm` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400).
     #[derive(Clone)]
@@ -4814,7 +4802,7 @@ pub mod calllist {
     impl List {
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -4831,7 +4819,7 @@ pub mod calllist {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "crm.calllist.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html";
@@ -4851,7 +4839,7 @@ pub mod calllist {
     }
     /// `crm.calllist.statuslist`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-statuslist.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::calllist::statuslist::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-statuslist.html) · scope `crm` · answers [`Output`](crate::crm::calllist::statuslist::Output)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Statuslist(pub(crate) crate::rt::Request);
@@ -4862,7 +4850,7 @@ pub mod calllist {
         }
     }
     impl crate::rt::Method for Statuslist {
-        type Output = Vec<crate::crm::calllist::statuslist::Output>;
+        type Output = crate::crm::calllist::statuslist::Output;
         const NAME: &'static str = "crm.calllist.statuslist";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -4974,7 +4962,7 @@ pub mod calllist {
         }
         /// `crm.calllist.list`: lists `crm.calllist` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400).
         #[inline]
@@ -4983,7 +4971,7 @@ pub mod calllist {
         }
         /// `crm.calllist.statuslist`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-statuslist.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::calllist::statuslist::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-statuslist.html) · scope `crm` · answers [`Output`](crate::crm::calllist::statuslist::Output)
         #[inline]
         pub fn statuslist(&self) -> crate::crm::calllist::Statuslist {
             crate::crm::calllist::Statuslist(crate::rt::Request::new(self.actions.clone()))
@@ -4998,13 +4986,13 @@ pub mod calllist {
             &self,
             list_id: impl crate::rt::IntoArg<crate::rt::Int>,
             entity_type: impl crate::rt::IntoArg<crate::rt::Text>,
-            entities: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            entities: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::crm::calllist::Update {
             crate::crm::calllist::Update(
                 crate::rt::Request::new(self.actions.clone())
                     .with("LIST_ID", crate::rt::IntoArg::into_arg(list_id))
                     .with("ENTITY_TYPE", crate::rt::IntoArg::into_arg(entity_type))
-                    .with("ENTITIES", crate::rt::list(entities)),
+                    .with("ENTITIES", crate::rt::IntoArg::into_arg(entities)),
             )
         }
     }
@@ -5049,7 +5037,7 @@ pub mod calllist {
     pub mod items {
         /// `crm.calllist.items.get`: reads one `crm.calllist.items` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-items-get.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `LIST_ID_ERROR` (400), `STATUS_ERROR` (400), `ACCESS_ERROR` (403).
         #[derive(Clone)]
@@ -5070,7 +5058,7 @@ pub mod calllist {
             }
         }
         impl crate::rt::Method for Get {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "crm.calllist.items.get";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -5108,7 +5096,7 @@ pub mod calllist {
         impl Group {
             /// `crm.calllist.items.get`: reads one `crm.calllist.items` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-items-get.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `LIST_ID_ERROR` (400), `STATUS_ERROR` (400), `ACCESS_ERROR` (403).
             #[inline]
@@ -11113,12 +11101,12 @@ pub mod currency {
             pub fn delete(
                 &self,
                 id: impl crate::rt::IntoArg<crate::rt::Text>,
-                lids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                lids: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::crm::currency::localizations::Delete {
                 crate::crm::currency::localizations::Delete(
                     crate::rt::Request::new(self.actions.clone())
                         .with("id", crate::rt::IntoArg::into_arg(id))
-                        .with("lids", crate::rt::list(lids)),
+                        .with("lids", crate::rt::IntoArg::into_arg(lids)),
                 )
             }
             /// `crm.currency.localizations.fields`: describes the fields of `crm.currency.localizations` records.
@@ -12346,7 +12334,7 @@ pub mod deal {
             }
             /// `crm.deal.details.configuration.get`: reads one `crm.deal.details.configuration` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Deprecated: `crm.deal.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -12382,7 +12370,7 @@ pub mod deal {
                 }
             }
             impl crate::rt::Method for Get {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "crm.deal.details.configuration.get";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html";
@@ -12539,7 +12527,7 @@ pub mod deal {
                 }
                 /// `crm.deal.details.configuration.get`: reads one `crm.deal.details.configuration` record.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
                 ///
                 /// Deprecated: `crm.deal.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
                 #[deprecated(
@@ -16749,16 +16737,8 @@ pub mod documentgenerator {
         impl List {
             /// `select` (`array`); the docs give the default `["*"]`.
             #[inline]
-            pub fn select(
-                self,
-                value: impl IntoIterator<Item = crate::crm::documentgenerator::template::list::Select>,
-            ) -> Self {
-                Self(
-                    self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
             ///
@@ -17015,7 +16995,7 @@ pub mod documentgenerator {
                     file: impl crate::rt::IntoArg<crate::rt::Upload>,
                     numerator_id: impl crate::rt::IntoArg<crate::rt::Int>,
                     region: impl crate::rt::IntoArg<crate::rt::Text>,
-                    entity_type_id: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    entity_type_id: impl crate::rt::IntoArg<crate::rt::Json>,
                 ) -> Self {
                     Self(
                         crate::rt::Object::default()
@@ -17023,12 +17003,12 @@ pub mod documentgenerator {
                             .with("file", crate::rt::IntoArg::into_arg(file))
                             .with("numeratorId", crate::rt::IntoArg::into_arg(numerator_id))
                             .with("region", crate::rt::IntoArg::into_arg(region))
-                            .with("entityTypeId", crate::rt::list(entity_type_id)),
+                            .with("entityTypeId", crate::rt::IntoArg::into_arg(entity_type_id)),
                     )
                 }
                 /// `users` (`array`).
-                pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("users", crate::rt::list(value)))
+                pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `active` (`char`); the docs give the default `Y`.
                 pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -17091,96 +17071,6 @@ pub mod documentgenerator {
                 }
             }
         }
-        /// Types of `crm.documentgenerator.template.list`.
-        pub mod list {
-            /// A nested param of `crm.documentgenerator.template.list` (set its documented fields with the setters, others with `set`).
-            #[derive(Clone, PartialEq, Default)]
-            #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
-                #[inline]
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    self.0.fmt(f)
-                }
-            }
-            impl Select {
-                /// A value with the required fields set.
-                pub fn new() -> Self {
-                    Self(crate::rt::Object::default())
-                }
-                /// `id` (`string`).
-                pub fn id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("id", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `name` (`string`).
-                pub fn name(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("name", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `region` (`string`).
-                pub fn region(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("region", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `download` (`string`).
-                pub fn download(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("download", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `users` (`array`).
-                pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("users", crate::rt::list(value)))
-                }
-                /// `entityTypeId` (`array`).
-                pub fn entity_type_id(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("entityTypeId", crate::rt::list(value)))
-                }
-                /// `downloadMachine` (`string`).
-                pub fn download_machine(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("downloadMachine", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `code` (`string`).
-                pub fn code(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("code", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `active` (`char`).
-                pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("active", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `moduleId` (`string`).
-                pub fn module_id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("moduleId", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `numeratorId` (`integer`).
-                pub fn numerator_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("numeratorId", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `withStamps` (`char`).
-                pub fn with_stamps(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("withStamps", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `isDeleted` (`char`).
-                pub fn is_deleted(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("isDeleted", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `sort` (`integer`).
-                pub fn sort(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("sort", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `createTime` (`datetime`).
-                pub fn create_time(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("createTime", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `updateTime` (`datetime`).
-                pub fn update_time(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("updateTime", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
-                pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-                    Self(self.0.with(key, value.into()))
-                }
-            }
-        }
         /// Types of `crm.documentgenerator.template.update`.
         pub mod update {
             /// A nested param of `crm.documentgenerator.template.update` (set its documented fields with the setters, others with `set`).
@@ -17215,15 +17105,12 @@ pub mod documentgenerator {
                     Self(self.0.with("region", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `entityTypeId` (`array`).
-                pub fn entity_type_id(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("entityTypeId", crate::rt::list(value)))
+                pub fn entity_type_id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("entityTypeId", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `users` (`array`).
-                pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("users", crate::rt::list(value)))
+                pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `active` (`char`).
                 pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -17887,7 +17774,7 @@ pub mod entity {
 pub mod enum_ {
     /// `crm.enum.activitydirection`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitydirection::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitydirection::Output)
     ///
     /// Deprecated: `crm.enum.activitydirection is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitydirection is deprecated: use crm.activity.todo.*")]
@@ -17901,7 +17788,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Activitydirection {
-        type Output = Vec<crate::crm::enum_::activitydirection::Output>;
+        type Output = crate::crm::enum_::activitydirection::Output;
         const NAME: &'static str = "crm.enum.activitydirection";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -17921,7 +17808,7 @@ pub mod enum_ {
     }
     /// `crm.enum.activitynotifytype`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitynotifytype::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitynotifytype::Output)
     ///
     /// Deprecated: `crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*")]
@@ -17935,7 +17822,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Activitynotifytype {
-        type Output = Vec<crate::crm::enum_::activitynotifytype::Output>;
+        type Output = crate::crm::enum_::activitynotifytype::Output;
         const NAME: &'static str = "crm.enum.activitynotifytype";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -17955,7 +17842,7 @@ pub mod enum_ {
     }
     /// `crm.enum.activitypriority`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitypriority::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitypriority::Output)
     ///
     /// Deprecated: `crm.enum.activitypriority is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitypriority is deprecated: use crm.activity.todo.*")]
@@ -17969,7 +17856,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Activitypriority {
-        type Output = Vec<crate::crm::enum_::activitypriority::Output>;
+        type Output = crate::crm::enum_::activitypriority::Output;
         const NAME: &'static str = "crm.enum.activitypriority";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -17989,7 +17876,7 @@ pub mod enum_ {
     }
     /// `crm.enum.activitystatus`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitystatus::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitystatus::Output)
     ///
     /// Deprecated: `crm.enum.activitystatus is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitystatus is deprecated: use crm.activity.todo.*")]
@@ -18003,7 +17890,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Activitystatus {
-        type Output = Vec<crate::crm::enum_::activitystatus::Output>;
+        type Output = crate::crm::enum_::activitystatus::Output;
         const NAME: &'static str = "crm.enum.activitystatus";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18023,7 +17910,7 @@ pub mod enum_ {
     }
     /// `crm.enum.activitytype`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitytype::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitytype::Output)
     ///
     /// Deprecated: `crm.enum.activitytype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitytype is deprecated: use crm.activity.todo.*")]
@@ -18037,7 +17924,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Activitytype {
-        type Output = Vec<crate::crm::enum_::activitytype::Output>;
+        type Output = crate::crm::enum_::activitytype::Output;
         const NAME: &'static str = "crm.enum.activitytype";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18057,7 +17944,7 @@ pub mod enum_ {
     }
     /// `crm.enum.addresstype`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-address-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::addresstype::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-address-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::addresstype::Output)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Addresstype(pub(crate) crate::rt::Request);
@@ -18068,7 +17955,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Addresstype {
-        type Output = Vec<crate::crm::enum_::addresstype::Output>;
+        type Output = crate::crm::enum_::addresstype::Output;
         const NAME: &'static str = "crm.enum.addresstype";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18088,7 +17975,7 @@ pub mod enum_ {
     }
     /// `crm.enum.contenttype`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::contenttype::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::contenttype::Output)
     ///
     /// Deprecated: `crm.enum.contenttype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.contenttype is deprecated: use crm.activity.todo.*")]
@@ -18102,7 +17989,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Contenttype {
-        type Output = Vec<crate::crm::enum_::contenttype::Output>;
+        type Output = crate::crm::enum_::contenttype::Output;
         const NAME: &'static str = "crm.enum.contenttype";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18152,7 +18039,7 @@ pub mod enum_ {
     }
     /// `crm.enum.getorderownertypes`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::getorderownertypes::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html) · scope `crm` · answers [`Output`](crate::crm::enum_::getorderownertypes::Output)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getorderownertypes(pub(crate) crate::rt::Request);
@@ -18163,7 +18050,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Getorderownertypes {
-        type Output = Vec<crate::crm::enum_::getorderownertypes::Output>;
+        type Output = crate::crm::enum_::getorderownertypes::Output;
         const NAME: &'static str = "crm.enum.getorderownertypes";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18183,7 +18070,7 @@ pub mod enum_ {
     }
     /// `crm.enum.ownertype`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::ownertype::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::ownertype::Output)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Ownertype(pub(crate) crate::rt::Request);
@@ -18194,7 +18081,7 @@ pub mod enum_ {
         }
     }
     impl crate::rt::Method for Ownertype {
-        type Output = Vec<crate::crm::enum_::ownertype::Output>;
+        type Output = crate::crm::enum_::ownertype::Output;
         const NAME: &'static str = "crm.enum.ownertype";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -18226,7 +18113,7 @@ pub mod enum_ {
     impl Group {
         /// `crm.enum.activitydirection`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitydirection::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitydirection::Output)
         ///
         /// Deprecated: `crm.enum.activitydirection is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.activitydirection is deprecated: use crm.activity.todo.*")]
@@ -18236,7 +18123,7 @@ pub mod enum_ {
         }
         /// `crm.enum.activitynotifytype`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitynotifytype::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitynotifytype::Output)
         ///
         /// Deprecated: `crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*")]
@@ -18246,7 +18133,7 @@ pub mod enum_ {
         }
         /// `crm.enum.activitypriority`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitypriority::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitypriority::Output)
         ///
         /// Deprecated: `crm.enum.activitypriority is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.activitypriority is deprecated: use crm.activity.todo.*")]
@@ -18256,7 +18143,7 @@ pub mod enum_ {
         }
         /// `crm.enum.activitystatus`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitystatus::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitystatus::Output)
         ///
         /// Deprecated: `crm.enum.activitystatus is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.activitystatus is deprecated: use crm.activity.todo.*")]
@@ -18266,7 +18153,7 @@ pub mod enum_ {
         }
         /// `crm.enum.activitytype`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::activitytype::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitytype::Output)
         ///
         /// Deprecated: `crm.enum.activitytype is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.activitytype is deprecated: use crm.activity.todo.*")]
@@ -18276,14 +18163,14 @@ pub mod enum_ {
         }
         /// `crm.enum.addresstype`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-address-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::addresstype::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-address-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::addresstype::Output)
         #[inline]
         pub fn addresstype(&self) -> crate::crm::enum_::Addresstype {
             crate::crm::enum_::Addresstype(crate::rt::Request::new(self.actions.clone()))
         }
         /// `crm.enum.contenttype`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::contenttype::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::contenttype::Output)
         ///
         /// Deprecated: `crm.enum.contenttype is deprecated: use crm.activity.todo.*`.
         #[deprecated(note = "crm.enum.contenttype is deprecated: use crm.activity.todo.*")]
@@ -18300,14 +18187,14 @@ pub mod enum_ {
         }
         /// `crm.enum.getorderownertypes`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::getorderownertypes::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html) · scope `crm` · answers [`Output`](crate::crm::enum_::getorderownertypes::Output)
         #[inline]
         pub fn getorderownertypes(&self) -> crate::crm::enum_::Getorderownertypes {
             crate::crm::enum_::Getorderownertypes(crate::rt::Request::new(self.actions.clone()))
         }
         /// `crm.enum.ownertype`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::ownertype::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::ownertype::Output)
         #[inline]
         pub fn ownertype(&self) -> crate::crm::enum_::Ownertype {
             crate::crm::enum_::Ownertype(crate::rt::Request::new(self.actions.clone()))
@@ -18662,7 +18549,7 @@ pub mod enum_ {
     pub mod settings {
         /// `crm.enum.settings.mode`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::settings::mode::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html) · scope `crm` · answers [`Output`](crate::crm::enum_::settings::mode::Output)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Mode(pub(crate) crate::rt::Request);
@@ -18673,7 +18560,7 @@ pub mod enum_ {
             }
         }
         impl crate::rt::Method for Mode {
-            type Output = Vec<crate::crm::enum_::settings::mode::Output>;
+            type Output = crate::crm::enum_::settings::mode::Output;
             const NAME: &'static str = "crm.enum.settings.mode";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -18705,7 +18592,7 @@ pub mod enum_ {
         impl Group {
             /// `crm.enum.settings.mode`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::enum_::settings::mode::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html) · scope `crm` · answers [`Output`](crate::crm::enum_::settings::mode::Output)
             #[inline]
             pub fn mode(&self) -> crate::crm::enum_::settings::Mode {
                 crate::crm::enum_::settings::Mode(crate::rt::Request::new(self.actions.clone()))
@@ -19484,18 +19371,12 @@ pub mod invoice {
                 Self(self.0.with("PR_LOCATION", crate::rt::IntoArg::into_arg(value)))
             }
             /// `INVOICE_PROPERTIES` (`array`).
-            pub fn invoice_properties(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("INVOICE_PROPERTIES", crate::rt::list(value)))
+            pub fn invoice_properties(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("INVOICE_PROPERTIES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `PRODUCT_ROWS` (`array`).
-            pub fn product_rows(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("PRODUCT_ROWS", crate::rt::list(value)))
+            pub fn product_rows(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("PRODUCT_ROWS", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -20701,18 +20582,12 @@ pub mod invoice {
                 Self(self.0.with("PR_LOCATION", crate::rt::IntoArg::into_arg(value)))
             }
             /// `INVOICE_PROPERTIES` (`array`).
-            pub fn invoice_properties(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("INVOICE_PROPERTIES", crate::rt::list(value)))
+            pub fn invoice_properties(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("INVOICE_PROPERTIES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `PRODUCT_ROWS` (`array`).
-            pub fn product_rows(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("PRODUCT_ROWS", crate::rt::list(value)))
+            pub fn product_rows(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("PRODUCT_ROWS", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -21135,7 +21010,7 @@ pub mod item {
     }
     /// `crm.item.delete`: deletes a `crm.item` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user`, `NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -21148,7 +21023,7 @@ pub mod item {
         }
     }
     impl crate::rt::Method for Delete {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "crm.item.delete";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html";
@@ -21317,7 +21192,7 @@ pub mod item {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -21460,17 +21335,17 @@ pub mod item {
         pub fn batch_import(
             &self,
             entity_type_id: impl crate::rt::IntoArg<crate::rt::Int>,
-            data: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            data: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::crm::item::BatchImport {
             crate::crm::item::BatchImport(
                 crate::rt::Request::new(self.actions.clone())
                     .with("entityTypeId", crate::rt::IntoArg::into_arg(entity_type_id))
-                    .with("data", crate::rt::list(data)),
+                    .with("data", crate::rt::IntoArg::into_arg(data)),
             )
         }
         /// `crm.item.delete`: deletes a `crm.item` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user`, `NOT_FOUND`, `ACCESS_DENIED`.
         #[inline]
@@ -21911,7 +21786,7 @@ pub mod item {
             }
             /// `crm.item.details.configuration.get`: reads one `crm.item.details.configuration` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -21942,7 +21817,7 @@ pub mod item {
                 }
             }
             impl crate::rt::Method for Get {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "crm.item.details.configuration.get";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html";
@@ -22086,7 +21961,7 @@ pub mod item {
                 }
                 /// `crm.item.details.configuration.get`: reads one `crm.item.details.configuration` record.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
                 #[inline]
                 pub fn get(
                     &self,
@@ -23918,7 +23793,7 @@ pub mod lead {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -24702,7 +24577,7 @@ pub mod lead {
             }
             /// `crm.lead.contact.items.get`: reads one `crm.lead.contact.items` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
             #[derive(Clone)]
@@ -24715,7 +24590,7 @@ pub mod lead {
                 }
             }
             impl crate::rt::Method for Get {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "crm.lead.contact.items.get";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html";
@@ -24796,7 +24671,7 @@ pub mod lead {
                 }
                 /// `crm.lead.contact.items.get`: reads one `crm.lead.contact.items` record.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html) · scope `crm` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
                 #[inline]
@@ -24897,7 +24772,7 @@ pub mod lead {
             }
             /// `crm.lead.details.configuration.get`: reads one `crm.lead.details.configuration` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Deprecated: `crm.lead.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -24933,7 +24808,7 @@ pub mod lead {
                 }
             }
             impl crate::rt::Method for Get {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "crm.lead.details.configuration.get";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html";
@@ -25090,7 +24965,7 @@ pub mod lead {
                 }
                 /// `crm.lead.details.configuration.get`: reads one `crm.lead.details.configuration` record.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
                 ///
                 /// Deprecated: `crm.lead.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
                 #[deprecated(
@@ -27306,7 +27181,7 @@ pub mod orderentity {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -28152,8 +28027,8 @@ pub mod product {
         impl Add {
             /// `fields` (`array`).
             #[inline]
-            pub fn fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("fields", crate::rt::list(value)))
+            pub fn fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("fields", crate::rt::IntoArg::into_arg(value)))
             }
         }
         impl crate::rt::Method for Add {
@@ -28395,8 +28270,8 @@ pub mod product {
             }
             /// `fields` (`array`).
             #[inline]
-            pub fn fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("fields", crate::rt::list(value)))
+            pub fn fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("fields", crate::rt::IntoArg::into_arg(value)))
             }
         }
         impl crate::rt::Method for Update {
@@ -29010,7 +28885,7 @@ pub mod productsection {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -29372,7 +29247,7 @@ pub mod quote {
     }
     /// `crm.quote.fields`: describes the fields of `crm.quote` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
     /// Deprecated: `crm.quote.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.quote.fields is deprecated: use crm.item.fields")]
@@ -29386,7 +29261,7 @@ pub mod quote {
         }
     }
     impl crate::rt::Method for Fields {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "crm.quote.fields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html";
@@ -29588,7 +29463,7 @@ pub mod quote {
         }
         /// `crm.quote.fields`: describes the fields of `crm.quote` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Deprecated: `crm.quote.fields is deprecated: use crm.item.fields`.
         #[deprecated(note = "crm.quote.fields is deprecated: use crm.item.fields")]
@@ -31569,7 +31444,7 @@ pub mod requisite {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -31876,25 +31751,17 @@ pub mod requisite {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(
-                self,
-                value: impl IntoIterator<Item = crate::crm::requisite::bankdetail::list::Select>,
-            ) -> Self {
-                Self(
-                    self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
             #[inline]
-            pub fn filter(self, value: crate::crm::requisite::bankdetail::list::Select) -> Self {
+            pub fn filter(self, value: crate::crm::requisite::bankdetail::list::Filter) -> Self {
                 Self(self.0.with("filter", value.0.into_value()))
             }
             /// `order` (`object`).
             #[inline]
-            pub fn order(self, value: crate::crm::requisite::bankdetail::list::Select) -> Self {
+            pub fn order(self, value: crate::crm::requisite::bankdetail::list::Filter) -> Self {
                 Self(self.0.with("order", value.0.into_value()))
             }
             /// `start` (`integer`).
@@ -32199,14 +32066,14 @@ pub mod requisite {
             /// A nested param of `crm.requisite.bankdetail.list` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
+            pub struct Filter(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Filter {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Select {
+            impl Filter {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -32429,22 +32296,17 @@ pub mod requisite {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = crate::crm::requisite::link::list::Select>) -> Self {
-                Self(
-                    self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
             #[inline]
-            pub fn filter(self, value: crate::crm::requisite::link::list::Select) -> Self {
+            pub fn filter(self, value: crate::crm::requisite::link::list::Filter) -> Self {
                 Self(self.0.with("filter", value.0.into_value()))
             }
             /// `order` (`object`).
             #[inline]
-            pub fn order(self, value: crate::crm::requisite::link::list::Select) -> Self {
+            pub fn order(self, value: crate::crm::requisite::link::list::Filter) -> Self {
                 Self(self.0.with("order", value.0.into_value()))
             }
             /// `start` (`integer`).
@@ -32695,14 +32557,14 @@ pub mod requisite {
             /// A nested param of `crm.requisite.link.list` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
+            pub struct Filter(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Filter {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Select {
+            impl Filter {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -32773,7 +32635,7 @@ pub mod requisite {
         }
         /// `crm.requisite.preset.countries`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html) · scope `crm` · answers `serde_json::Value`
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Countries(pub(crate) crate::rt::Request);
@@ -32784,7 +32646,7 @@ pub mod requisite {
             }
         }
         impl crate::rt::Method for Countries {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "crm.requisite.preset.countries";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -32910,22 +32772,17 @@ pub mod requisite {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = crate::crm::requisite::preset::list::Select>) -> Self {
-                Self(
-                    self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
             #[inline]
-            pub fn filter(self, value: crate::crm::requisite::preset::list::Select) -> Self {
+            pub fn filter(self, value: crate::crm::requisite::preset::list::Filter) -> Self {
                 Self(self.0.with("filter", value.0.into_value()))
             }
             /// `order` (`object`).
             #[inline]
-            pub fn order(self, value: crate::crm::requisite::preset::list::Select) -> Self {
+            pub fn order(self, value: crate::crm::requisite::preset::list::Filter) -> Self {
                 Self(self.0.with("order", value.0.into_value()))
             }
             /// `start` (`integer`).
@@ -33014,7 +32871,7 @@ pub mod requisite {
             }
             /// `crm.requisite.preset.countries`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html) · scope `crm` · answers `serde_json::Value`
             #[inline]
             pub fn countries(&self) -> crate::crm::requisite::preset::Countries {
                 crate::crm::requisite::preset::Countries(crate::rt::Request::new(self.actions.clone()))
@@ -33063,12 +32920,12 @@ pub mod requisite {
             pub fn update(
                 &self,
                 id: impl crate::rt::IntoArg<crate::rt::Int>,
-                fields: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                fields: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::crm::requisite::preset::Update {
                 crate::crm::requisite::preset::Update(
                     crate::rt::Request::new(self.actions.clone())
                         .with("id", crate::rt::IntoArg::into_arg(id))
-                        .with("fields", crate::rt::list(fields)),
+                        .with("fields", crate::rt::IntoArg::into_arg(fields)),
                 )
             }
         }
@@ -33158,7 +33015,7 @@ pub mod requisite {
             }
             /// `crm.requisite.preset.field.availabletoadd`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html) · scope `crm` · answers `serde_json::Value`
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Availabletoadd(pub(crate) crate::rt::Request);
@@ -33169,7 +33026,7 @@ pub mod requisite {
                 }
             }
             impl crate::rt::Method for Availabletoadd {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "crm.requisite.preset.field.availabletoadd";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html";
@@ -33278,7 +33135,7 @@ pub mod requisite {
             }
             /// `crm.requisite.preset.field.list`: lists `crm.requisite.preset.field` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html) · scope `crm` · answers [`Vec<Field>`](crate::crm::requisite::preset::field::Field)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html) · scope `crm` · answers [`Field`](crate::crm::requisite::preset::field::Field)
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -33289,7 +33146,7 @@ pub mod requisite {
                 }
             }
             impl crate::rt::Method for List {
-                type Output = Vec<crate::crm::requisite::preset::field::Field>;
+                type Output = crate::crm::requisite::preset::field::Field;
                 const NAME: &'static str = "crm.requisite.preset.field.list";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html";
@@ -33365,7 +33222,7 @@ pub mod requisite {
                 }
                 /// `crm.requisite.preset.field.availabletoadd`: calls the REST method of this name.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html) · scope `crm` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html) · scope `crm` · answers `serde_json::Value`
                 #[inline]
                 pub fn availabletoadd(
                     &self,
@@ -33415,7 +33272,7 @@ pub mod requisite {
                 }
                 /// `crm.requisite.preset.field.list`: lists `crm.requisite.preset.field` records.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html) · scope `crm` · answers [`Vec<Field>`](crate::crm::requisite::preset::field::Field)
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html) · scope `crm` · answers [`Field`](crate::crm::requisite::preset::field::Field)
                 #[inline]
                 pub fn list(
                     &self,
@@ -33653,14 +33510,14 @@ pub mod requisite {
             /// A nested param of `crm.requisite.preset.list` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
+            pub struct Filter(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Filter {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Select {
+            impl Filter {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -33819,7 +33676,7 @@ pub mod requisite {
         }
         /// `crm.requisite.userfield.list`: lists `crm.requisite.userfield` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html) · scope `crm` · answers [`Vec<Userfield>`](crate::crm::requisite::userfield::Userfield)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::requisite::userfield::Userfield)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -33843,7 +33700,7 @@ pub mod requisite {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::crm::requisite::userfield::Userfield>;
+            type Output = crate::crm::requisite::userfield::Userfield;
             const NAME: &'static str = "crm.requisite.userfield.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html";
@@ -33946,7 +33803,7 @@ pub mod requisite {
             }
             /// `crm.requisite.userfield.list`: lists `crm.requisite.userfield` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html) · scope `crm` · answers [`Vec<Userfield>`](crate::crm::requisite::userfield::Userfield)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::requisite::userfield::Userfield)
             #[inline]
             pub fn list(&self) -> crate::crm::requisite::userfield::List {
                 crate::crm::requisite::userfield::List(crate::rt::Request::new(self.actions.clone()))
@@ -34547,7 +34404,7 @@ pub mod status {
     }
     /// `crm.status.list`: lists `crm.status` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html) · scope `crm` · answers [`Vec<Status>`](crate::crm::status::Status)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html) · scope `crm` · answers [`Status`](crate::crm::status::Status)
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     #[derive(Clone)]
@@ -34574,7 +34431,7 @@ pub mod status {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<crate::crm::status::Status>;
+        type Output = crate::crm::status::Status;
         const NAME: &'static str = "crm.status.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html";
@@ -34682,7 +34539,7 @@ pub mod status {
         }
         /// `crm.status.list`: lists `crm.status` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html) · scope `crm` · answers [`Vec<Status>`](crate::crm::status::Status)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html) · scope `crm` · answers [`Status`](crate::crm::status::Status)
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[inline]
@@ -34804,7 +34661,7 @@ pub mod status {
     pub mod entity {
         /// `crm.status.entity.items`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-items.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-items.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
@@ -34817,7 +34674,7 @@ pub mod status {
             }
         }
         impl crate::rt::Method for Items {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "crm.status.entity.items";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -34838,7 +34695,7 @@ pub mod status {
         }
         /// `crm.status.entity.types`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::status::entity::types::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-types.html) · scope `crm` · answers [`Output`](crate::crm::status::entity::types::Output)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Types(pub(crate) crate::rt::Request);
@@ -34849,7 +34706,7 @@ pub mod status {
             }
         }
         impl crate::rt::Method for Types {
-            type Output = Vec<crate::crm::status::entity::types::Output>;
+            type Output = crate::crm::status::entity::types::Output;
             const NAME: &'static str = "crm.status.entity.types";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -34881,7 +34738,7 @@ pub mod status {
         impl Group {
             /// `crm.status.entity.items`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-items.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-items.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `400` (400).
             #[inline]
@@ -34896,7 +34753,7 @@ pub mod status {
             }
             /// `crm.status.entity.types`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::status::entity::types::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-types.html) · scope `crm` · answers [`Output`](crate::crm::status::entity::types::Output)
             #[inline]
             pub fn types(&self) -> crate::crm::status::entity::Types {
                 crate::crm::status::entity::Types(crate::rt::Request::new(self.actions.clone()))
@@ -35176,7 +35033,7 @@ pub mod timeline {
         }
         /// `crm.timeline.bindings.list`: lists `crm.timeline.bindings` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html) · scope `crm` · answers [`Vec<Bindings>`](crate::crm::timeline::bindings::Bindings)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html) · scope `crm` · answers [`Bindings`](crate::crm::timeline::bindings::Bindings)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -35195,7 +35052,7 @@ pub mod timeline {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::crm::timeline::bindings::Bindings>;
+            type Output = crate::crm::timeline::bindings::Bindings;
             const NAME: &'static str = "crm.timeline.bindings.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -35279,7 +35136,7 @@ pub mod timeline {
             }
             /// `crm.timeline.bindings.list`: lists `crm.timeline.bindings` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html) · scope `crm` · answers [`Vec<Bindings>`](crate::crm::timeline::bindings::Bindings)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html) · scope `crm` · answers [`Bindings`](crate::crm::timeline::bindings::Bindings)
             #[inline]
             pub fn list(&self) -> crate::crm::timeline::bindings::List {
                 crate::crm::timeline::bindings::List(crate::rt::Request::new(self.actions.clone()))
@@ -35531,7 +35388,7 @@ pub mod timeline {
         impl List {
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `filter` (`object`).
@@ -36659,7 +36516,7 @@ pub mod timeline {
         }
         /// `crm.timeline.logmessage.list`: lists `crm.timeline.logmessage` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-list.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -36685,7 +36542,7 @@ pub mod timeline {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "crm.timeline.logmessage.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -36757,7 +36614,7 @@ pub mod timeline {
             }
             /// `crm.timeline.logmessage.list`: lists `crm.timeline.logmessage` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-list.html) · scope `crm` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
             #[inline]
@@ -37530,7 +37387,7 @@ pub mod type_ {
     }
     /// `crm.type.delete`: deletes a `crm.type` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `BX_ERROR` (400), `0` (400).
     #[derive(Clone)]
@@ -37543,7 +37400,7 @@ pub mod type_ {
         }
     }
     impl crate::rt::Method for Delete {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "crm.type.delete";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -37809,7 +37666,7 @@ pub mod type_ {
         }
         /// `crm.type.delete`: deletes a `crm.type` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `BX_ERROR` (400), `0` (400).
         #[inline]
@@ -37910,7 +37767,7 @@ pub mod userfield {
     }
     /// `crm.userfield.types`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::userfield::types::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-types.html) · scope `crm` · answers [`Output`](crate::crm::userfield::types::Output)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Types(pub(crate) crate::rt::Request);
@@ -37921,7 +37778,7 @@ pub mod userfield {
         }
     }
     impl crate::rt::Method for Types {
-        type Output = Vec<crate::crm::userfield::types::Output>;
+        type Output = crate::crm::userfield::types::Output;
         const NAME: &'static str = "crm.userfield.types";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -37970,7 +37827,7 @@ pub mod userfield {
         }
         /// `crm.userfield.types`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-types.html) · scope `crm` · answers [`Vec<Output>`](crate::crm::userfield::types::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-types.html) · scope `crm` · answers [`Output`](crate::crm::userfield::types::Output)
         #[inline]
         pub fn types(&self) -> crate::crm::userfield::Types {
             crate::crm::userfield::Types(crate::rt::Request::new(self.actions.clone()))
@@ -38407,7 +38264,7 @@ pub mod vat {
         }
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
     }

@@ -169,7 +169,7 @@ pub mod attached_object {
 pub mod file {
     /// `disk.file.copyTo`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22003` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -182,7 +182,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for CopyTo {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.copyTo";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html";
@@ -246,7 +246,7 @@ pub mod file {
     }
     /// `disk.file.get`: reads one `disk.file` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -259,7 +259,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html";
@@ -315,7 +315,7 @@ pub mod file {
     }
     /// `disk.file.getFields`: describes the fields of `disk.file` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html) · scope `disk` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -326,7 +326,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for GetFields {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.getFields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html";
@@ -345,7 +345,7 @@ pub mod file {
     }
     /// `disk.file.getVersions`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -371,7 +371,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for GetVersions {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.getVersions";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html";
@@ -392,7 +392,7 @@ pub mod file {
     }
     /// `disk.file.markDeleted`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -405,7 +405,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for MarkDeleted {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.markDeleted";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html";
@@ -426,7 +426,7 @@ pub mod file {
     }
     /// `disk.file.moveTo`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22007` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -439,7 +439,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for MoveTo {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.moveTo";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html";
@@ -465,7 +465,7 @@ pub mod file {
     }
     /// `disk.file.rename`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `0` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -478,7 +478,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for Rename {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.rename";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html";
@@ -504,7 +504,7 @@ pub mod file {
     }
     /// `disk.file.restore`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -517,7 +517,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for Restore {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.restore";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html";
@@ -538,7 +538,7 @@ pub mod file {
     }
     /// `disk.file.restoreFromVersion`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore-from-version.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore-from-version.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22003` (400), `DISK_FILE_22004` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -551,7 +551,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for RestoreFromVersion {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.restoreFromVersion";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -578,7 +578,7 @@ pub mod file {
     }
     /// `disk.file.search`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html) · scope `disk` · answers [`Vec<Output>`](crate::disk::file::search::Output)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html) · scope `disk` · answers [`Output`](crate::disk::file::search::Output)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `INVALID_QUERY` (400), `INVALID_TYPE` (400), `INVALID_FILTER` (400), `NOT_FOUND` (400), `UNSUPPORTED_STORAGE` (400).
     #[derive(Clone)]
@@ -608,7 +608,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for Search {
-        type Output = Vec<crate::disk::file::search::Output>;
+        type Output = crate::disk::file::search::Output;
         const NAME: &'static str = "disk.file.search";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html";
@@ -635,7 +635,7 @@ pub mod file {
     }
     /// `disk.file.uploadVersion`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22002` (400), `DISK_FILE_22005` (400), `DISK_FILE_22006` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -648,7 +648,7 @@ pub mod file {
         }
     }
     impl crate::rt::Method for UploadVersion {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.file.uploadVersion";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html";
@@ -687,7 +687,7 @@ pub mod file {
     impl Group {
         /// `disk.file.copyTo`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22003` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -715,7 +715,7 @@ pub mod file {
         }
         /// `disk.file.get`: reads one `disk.file` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -740,14 +740,14 @@ pub mod file {
         }
         /// `disk.file.getFields`: describes the fields of `disk.file` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html) · scope `disk` · answers `serde_json::Value`
         #[inline]
         pub fn get_fields(&self) -> crate::disk::file::GetFields {
             crate::disk::file::GetFields(crate::rt::Request::new(self.actions.clone()))
         }
         /// `disk.file.getVersions`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -758,7 +758,7 @@ pub mod file {
         }
         /// `disk.file.markDeleted`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -769,7 +769,7 @@ pub mod file {
         }
         /// `disk.file.moveTo`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22007` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -786,7 +786,7 @@ pub mod file {
         }
         /// `disk.file.rename`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `0` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -803,7 +803,7 @@ pub mod file {
         }
         /// `disk.file.restore`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -814,7 +814,7 @@ pub mod file {
         }
         /// `disk.file.restoreFromVersion`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore-from-version.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore-from-version.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22003` (400), `DISK_FILE_22004` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -831,7 +831,7 @@ pub mod file {
         }
         /// `disk.file.search`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html) · scope `disk` · answers [`Vec<Output>`](crate::disk::file::search::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html) · scope `disk` · answers [`Output`](crate::disk::file::search::Output)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `INVALID_QUERY` (400), `INVALID_TYPE` (400), `INVALID_FILTER` (400), `NOT_FOUND` (400), `UNSUPPORTED_STORAGE` (400).
         #[inline]
@@ -842,7 +842,7 @@ pub mod file {
         }
         /// `disk.file.uploadVersion`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22002` (400), `DISK_FILE_22005` (400), `DISK_FILE_22006` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -970,7 +970,7 @@ pub mod file {
 pub mod folder {
     /// `disk.folder.addSubFolder`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-add-subfolder.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-add-subfolder.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -983,7 +983,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for AddSubFolder {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.addSubFolder";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1009,7 +1009,7 @@ pub mod folder {
     }
     /// `disk.folder.copyTo`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1022,7 +1022,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for CopyTo {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.copyTo";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html";
@@ -1085,7 +1085,7 @@ pub mod folder {
     }
     /// `disk.folder.get`: reads one `disk.folder` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1098,7 +1098,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html";
@@ -1140,8 +1140,8 @@ pub mod folder {
         }
         /// `order` (`array`).
         #[inline]
-        pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("order", crate::rt::list(value)))
+        pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
         }
         /// `start` (`integer`).
         #[inline]
@@ -1214,7 +1214,7 @@ pub mod folder {
     }
     /// `disk.folder.getFields`: describes the fields of `disk.folder` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html) · scope `disk` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1225,7 +1225,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for GetFields {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.getFields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html";
@@ -1244,7 +1244,7 @@ pub mod folder {
     }
     /// `disk.folder.markDeleted`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-mark-deleted.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1257,7 +1257,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for MarkDeleted {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.markDeleted";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1283,7 +1283,7 @@ pub mod folder {
     }
     /// `disk.folder.moveTo`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1296,7 +1296,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for MoveTo {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.moveTo";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html";
@@ -1321,7 +1321,7 @@ pub mod folder {
     }
     /// `disk.folder.rename`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1334,7 +1334,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for Rename {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.rename";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html";
@@ -1355,7 +1355,7 @@ pub mod folder {
     }
     /// `disk.folder.restore`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1368,7 +1368,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for Restore {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.restore";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html";
@@ -1424,7 +1424,7 @@ pub mod folder {
     }
     /// `disk.folder.uploadFile`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1444,8 +1444,8 @@ pub mod folder {
         }
         /// `rights` (`array`).
         #[inline]
-        pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("rights", crate::rt::list(value)))
+        pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("rights", crate::rt::IntoArg::into_arg(value)))
         }
         /// `generateUniqueName` (`boolean`); the docs give the default `false`.
         #[inline]
@@ -1454,7 +1454,7 @@ pub mod folder {
         }
     }
     impl crate::rt::Method for UploadFile {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.folder.uploadFile";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html";
@@ -1492,24 +1492,24 @@ pub mod folder {
     impl Group {
         /// `disk.folder.addSubFolder`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-add-subfolder.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-add-subfolder.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
         pub fn add_sub_folder(
             &self,
             id: impl crate::rt::IntoArg<crate::rt::Int>,
-            data: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            data: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::disk::folder::AddSubFolder {
             crate::disk::folder::AddSubFolder(
                 crate::rt::Request::new(self.actions.clone())
                     .with("id", crate::rt::IntoArg::into_arg(id))
-                    .with("data", crate::rt::list(data)),
+                    .with("data", crate::rt::IntoArg::into_arg(data)),
             )
         }
         /// `disk.folder.copyTo`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1537,7 +1537,7 @@ pub mod folder {
         }
         /// `disk.folder.get`: reads one `disk.folder` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1573,14 +1573,14 @@ pub mod folder {
         }
         /// `disk.folder.getFields`: describes the fields of `disk.folder` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html) · scope `disk` · answers `serde_json::Value`
         #[inline]
         pub fn get_fields(&self) -> crate::disk::folder::GetFields {
             crate::disk::folder::GetFields(crate::rt::Request::new(self.actions.clone()))
         }
         /// `disk.folder.markDeleted`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-mark-deleted.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1591,7 +1591,7 @@ pub mod folder {
         }
         /// `disk.folder.moveTo`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1608,7 +1608,7 @@ pub mod folder {
         }
         /// `disk.folder.rename`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1625,7 +1625,7 @@ pub mod folder {
         }
         /// `disk.folder.restore`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1655,19 +1655,19 @@ pub mod folder {
         }
         /// `disk.folder.uploadFile`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
         #[inline]
         pub fn upload_file(
             &self,
             id: impl crate::rt::IntoArg<crate::rt::Int>,
-            data: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            data: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::disk::folder::UploadFile {
             crate::disk::folder::UploadFile(
                 crate::rt::Request::new(self.actions.clone())
                     .with("id", crate::rt::IntoArg::into_arg(id))
-                    .with("data", crate::rt::list(data)),
+                    .with("data", crate::rt::IntoArg::into_arg(data)),
             )
         }
     }
@@ -1707,7 +1707,7 @@ pub mod folder {
 pub mod rights {
     /// `disk.rights.getTasks`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html) · scope `disk` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetTasks(pub(crate) crate::rt::Request);
@@ -1718,7 +1718,7 @@ pub mod rights {
         }
     }
     impl crate::rt::Method for GetTasks {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.rights.getTasks";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html";
@@ -1749,7 +1749,7 @@ pub mod rights {
     impl Group {
         /// `disk.rights.getTasks`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html) · scope `disk` · answers `serde_json::Value`
         #[inline]
         pub fn get_tasks(&self) -> crate::disk::rights::GetTasks {
             crate::disk::rights::GetTasks(crate::rt::Request::new(self.actions.clone()))
@@ -1760,7 +1760,7 @@ pub mod rights {
 pub mod storage {
     /// `disk.storage.addFolder`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-add-folder.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-add-folder.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1775,12 +1775,12 @@ pub mod storage {
     impl AddFolder {
         /// `rights` (`array`).
         #[inline]
-        pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("rights", crate::rt::list(value)))
+        pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("rights", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for AddFolder {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.addFolder";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1806,7 +1806,7 @@ pub mod storage {
     }
     /// `disk.storage.get`: reads one `disk.storage` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1819,7 +1819,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html";
@@ -1861,8 +1861,8 @@ pub mod storage {
         }
         /// `order` (`array`).
         #[inline]
-        pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("order", crate::rt::list(value)))
+        pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
         }
         /// `start` (`integer`).
         #[inline]
@@ -1900,7 +1900,7 @@ pub mod storage {
     }
     /// `disk.storage.getFields`: describes the fields of `disk.storage` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-fields.html) · scope `disk` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1911,7 +1911,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for GetFields {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.getFields";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1931,7 +1931,7 @@ pub mod storage {
     }
     /// `disk.storage.getForApp`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-for-app.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-for-app.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -1944,7 +1944,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for GetForApp {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.getForApp";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1985,8 +1985,8 @@ pub mod storage {
         }
         /// `order` (`array`).
         #[inline]
-        pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("order", crate::rt::list(value)))
+        pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
         }
         /// `start` (`integer`).
         #[inline]
@@ -2021,7 +2021,7 @@ pub mod storage {
     }
     /// `disk.storage.getTypes`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html) · scope `disk` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetTypes(pub(crate) crate::rt::Request);
@@ -2032,7 +2032,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for GetTypes {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.getTypes";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html";
@@ -2051,7 +2051,7 @@ pub mod storage {
     }
     /// `disk.storage.rename`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2064,7 +2064,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for Rename {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.rename";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html";
@@ -2085,7 +2085,7 @@ pub mod storage {
     }
     /// `disk.storage.uploadFile`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-upload-file.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-upload-file.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2100,8 +2100,8 @@ pub mod storage {
     impl UploadFile {
         /// `rights` (`array`).
         #[inline]
-        pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("rights", crate::rt::list(value)))
+        pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("rights", crate::rt::IntoArg::into_arg(value)))
         }
         /// `generateUniqueName` (`boolean`); the docs give the default `false`.
         #[inline]
@@ -2110,7 +2110,7 @@ pub mod storage {
         }
     }
     impl crate::rt::Method for UploadFile {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.storage.uploadFile";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -2149,24 +2149,24 @@ pub mod storage {
     impl Group {
         /// `disk.storage.addFolder`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-add-folder.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-add-folder.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
         pub fn add_folder(
             &self,
             id: impl crate::rt::IntoArg<crate::rt::Int>,
-            data: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            data: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::disk::storage::AddFolder {
             crate::disk::storage::AddFolder(
                 crate::rt::Request::new(self.actions.clone())
                     .with("id", crate::rt::IntoArg::into_arg(id))
-                    .with("data", crate::rt::list(data)),
+                    .with("data", crate::rt::IntoArg::into_arg(data)),
             )
         }
         /// `disk.storage.get`: reads one `disk.storage` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -2188,14 +2188,14 @@ pub mod storage {
         }
         /// `disk.storage.getFields`: describes the fields of `disk.storage` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-fields.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-fields.html) · scope `disk` · answers `serde_json::Value`
         #[inline]
         pub fn get_fields(&self) -> crate::disk::storage::GetFields {
             crate::disk::storage::GetFields(crate::rt::Request::new(self.actions.clone()))
         }
         /// `disk.storage.getForApp`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-for-app.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-for-app.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_NOT_FOUND` (400).
         #[inline]
@@ -2211,14 +2211,14 @@ pub mod storage {
         }
         /// `disk.storage.getTypes`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html) · scope `disk` · answers `serde_json::Value`
         #[inline]
         pub fn get_types(&self) -> crate::disk::storage::GetTypes {
             crate::disk::storage::GetTypes(crate::rt::Request::new(self.actions.clone()))
         }
         /// `disk.storage.rename`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -2235,20 +2235,20 @@ pub mod storage {
         }
         /// `disk.storage.uploadFile`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-upload-file.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-upload-file.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
         #[inline]
         pub fn upload_file(
             &self,
             id: impl crate::rt::IntoArg<crate::rt::Int>,
-            data: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            data: impl crate::rt::IntoArg<crate::rt::Json>,
             file_content: impl crate::rt::IntoArg<crate::rt::Content>,
         ) -> crate::disk::storage::UploadFile {
             crate::disk::storage::UploadFile(
                 crate::rt::Request::new(self.actions.clone())
                     .with("id", crate::rt::IntoArg::into_arg(id))
-                    .with("data", crate::rt::list(data))
+                    .with("data", crate::rt::IntoArg::into_arg(data))
                     .with("fileContent", crate::rt::IntoArg::into_arg(file_content)),
             )
         }
@@ -2258,7 +2258,7 @@ pub mod storage {
 pub mod version {
     /// `disk.version.get`: reads one `disk.version` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html) · scope `disk` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2271,7 +2271,7 @@ pub mod version {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "disk.version.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html";
@@ -2304,7 +2304,7 @@ pub mod version {
     impl Group {
         /// `disk.version.get`: reads one `disk.version` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html) · scope `disk` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html) · scope `disk` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]

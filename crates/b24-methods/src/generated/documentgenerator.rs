@@ -274,17 +274,17 @@ pub mod document {
     impl List {
         /// `select` (`array`); the docs give the default `["*"]`.
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = crate::documentgenerator::document::list::Select>) -> Self {
-            Self(self.0.with("select", serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect())))
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+            Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `order` (`object`).
         #[inline]
-        pub fn order(self, value: crate::documentgenerator::document::list::Select) -> Self {
+        pub fn order(self, value: crate::documentgenerator::document::list::Order) -> Self {
             Self(self.0.with("order", value.0.into_value()))
         }
         /// `filter` (`object`).
         #[inline]
-        pub fn filter(self, value: crate::documentgenerator::document::list::Select) -> Self {
+        pub fn filter(self, value: crate::documentgenerator::document::list::Order) -> Self {
             Self(self.0.with("filter", value.0.into_value()))
         }
         /// `start` (`integer`).
@@ -589,14 +589,14 @@ pub mod document {
         /// A nested param of `documentgenerator.document.list` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Select(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Select {
+        pub struct Order(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Order {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Select {
+        impl Order {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -2580,17 +2580,17 @@ pub mod template {
     impl List {
         /// `select` (`array`); the docs give the default `["*"]`.
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = crate::documentgenerator::template::list::Select>) -> Self {
-            Self(self.0.with("select", serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect())))
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+            Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `order` (`object`).
         #[inline]
-        pub fn order(self, value: crate::documentgenerator::template::list::Select) -> Self {
+        pub fn order(self, value: crate::documentgenerator::template::list::Order) -> Self {
             Self(self.0.with("order", value.0.into_value()))
         }
         /// `filter` (`object`).
         #[inline]
-        pub fn filter(self, value: crate::documentgenerator::template::list::Select) -> Self {
+        pub fn filter(self, value: crate::documentgenerator::template::list::Order) -> Self {
             Self(self.0.with("filter", value.0.into_value()))
         }
         /// `start` (`integer`).
@@ -2803,8 +2803,8 @@ pub mod template {
                 Self(self.0.with("code", crate::rt::IntoArg::into_arg(value)))
             }
             /// `users` (`array`).
-            pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("users", crate::rt::list(value)))
+            pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
             }
             /// `active` (`char`); `true` sends `Y`, `false` sends `N`; the docs give the default `Y`.
             pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -2854,14 +2854,14 @@ pub mod template {
         /// A nested param of `documentgenerator.template.list` (set its documented fields with the setters, others with `set`).
         #[derive(Clone, PartialEq, Default)]
         #[must_use]
-        pub struct Select(pub(crate) crate::rt::Object);
-        impl std::fmt::Debug for Select {
+        pub struct Order(pub(crate) crate::rt::Object);
+        impl std::fmt::Debug for Order {
             #[inline]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
-        impl Select {
+        impl Order {
             /// A value with the required fields set.
             pub fn new() -> Self {
                 Self(crate::rt::Object::default())
@@ -2907,12 +2907,12 @@ pub mod template {
                 Self(self.0.with("withStamps", crate::rt::IntoArg::into_arg(value)))
             }
             /// `users` (`array`).
-            pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("users", crate::rt::list(value)))
+            pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
             }
             /// `providers` (`array`).
-            pub fn providers(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("providers", crate::rt::list(value)))
+            pub fn providers(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("providers", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -2958,12 +2958,12 @@ pub mod template {
                 Self(self.0.with("code", crate::rt::IntoArg::into_arg(value)))
             }
             /// `users` (`array`).
-            pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("users", crate::rt::list(value)))
+            pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
             }
             /// `providers` (`array`).
-            pub fn providers(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("providers", crate::rt::list(value)))
+            pub fn providers(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("providers", crate::rt::IntoArg::into_arg(value)))
             }
             /// `active` (`char`); `true` sends `Y`, `false` sends `N`.
             pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {

@@ -245,13 +245,13 @@ pub mod offline {
     impl Clear {
         /// `id` (`array`).
         #[inline]
-        pub fn id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("id", crate::rt::list(value)))
+        pub fn id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("id", crate::rt::IntoArg::into_arg(value)))
         }
         /// `message_id` (`array`).
         #[inline]
-        pub fn message_id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("message_id", crate::rt::list(value)))
+        pub fn message_id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("message_id", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Clear {
@@ -290,8 +290,8 @@ pub mod offline {
     impl Error {
         /// `message_id` (`array`).
         #[inline]
-        pub fn message_id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("message_id", crate::rt::list(value)))
+        pub fn message_id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("message_id", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Error {
@@ -336,8 +336,8 @@ pub mod offline {
         }
         /// `order` (`array`).
         #[inline]
-        pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("order", crate::rt::list(value)))
+        pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
         }
         /// `limit` (`integer`).
         #[inline]
@@ -387,8 +387,8 @@ pub mod offline {
         }
         /// `order` (`array`).
         #[inline]
-        pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("order", crate::rt::list(value)))
+        pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
         }
         /// `start` (`integer`).
         #[inline]

@@ -142,7 +142,7 @@ pub mod hcmlink {
         }
         /// `humanresources.hcmlink.company.list`: lists `humanresources.hcmlink.company` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-list.html) · scope `humanresources.hcmlink` · answers [`Vec<Company>`](crate::humanresources::hcmlink::company::Company)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-list.html) · scope `humanresources.hcmlink` · answers [`Company`](crate::humanresources::hcmlink::company::Company)
         ///
         /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
@@ -172,7 +172,7 @@ pub mod hcmlink {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::humanresources::hcmlink::company::Company>;
+            type Output = crate::humanresources::hcmlink::company::Company;
             const NAME: &'static str = "humanresources.hcmlink.company.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -269,7 +269,7 @@ pub mod hcmlink {
             }
             /// `humanresources.hcmlink.company.list`: lists `humanresources.hcmlink.company` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-list.html) · scope `humanresources.hcmlink` · answers [`Vec<Company>`](crate::humanresources::hcmlink::company::Company)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-list.html) · scope `humanresources.hcmlink` · answers [`Company`](crate::humanresources::hcmlink::company::Company)
             ///
             /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[inline]
@@ -678,7 +678,7 @@ pub mod hcmlink {
         pub mod user {
             /// `humanresources.hcmlink.company.user.list`: lists `humanresources.hcmlink.company.user` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html) · scope `humanresources.hcmlink` · answers [`Vec<User>`](crate::humanresources::hcmlink::company::user::User)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html) · scope `humanresources.hcmlink` · answers [`User`](crate::humanresources::hcmlink::company::user::User)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[derive(Clone)]
@@ -703,7 +703,7 @@ pub mod hcmlink {
                 }
             }
             impl crate::rt::Method for List {
-                type Output = Vec<crate::humanresources::hcmlink::company::user::User>;
+                type Output = crate::humanresources::hcmlink::company::user::User;
                 const NAME: &'static str = "humanresources.hcmlink.company.user.list";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html";
@@ -736,7 +736,7 @@ pub mod hcmlink {
             impl Group {
                 /// `humanresources.hcmlink.company.user.list`: lists `humanresources.hcmlink.company.user` records.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html) · scope `humanresources.hcmlink` · answers [`Vec<User>`](crate::humanresources::hcmlink::company::user::User)
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html) · scope `humanresources.hcmlink` · answers [`User`](crate::humanresources::hcmlink::company::user::User)
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
                 #[inline]
@@ -787,7 +787,7 @@ pub mod hcmlink {
     pub mod employee {
         /// `humanresources.hcmlink.employee.list`: lists `humanresources.hcmlink.employee` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html) · scope `humanresources.hcmlink` · answers [`Vec<Employee>`](crate::humanresources::hcmlink::employee::Employee)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html) · scope `humanresources.hcmlink` · answers [`Employee`](crate::humanresources::hcmlink::employee::Employee)
         ///
         /// Errors the docs list (match them with `MethodCode`): `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
@@ -817,7 +817,7 @@ pub mod hcmlink {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::humanresources::hcmlink::employee::Employee>;
+            type Output = crate::humanresources::hcmlink::employee::Employee;
             const NAME: &'static str = "humanresources.hcmlink.employee.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -893,7 +893,7 @@ pub mod hcmlink {
         impl Group {
             /// `humanresources.hcmlink.employee.list`: lists `humanresources.hcmlink.employee` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html) · scope `humanresources.hcmlink` · answers [`Vec<Employee>`](crate::humanresources::hcmlink::employee::Employee)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html) · scope `humanresources.hcmlink` · answers [`Employee`](crate::humanresources::hcmlink::employee::Employee)
             ///
             /// Errors the docs list (match them with `MethodCode`): `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[inline]

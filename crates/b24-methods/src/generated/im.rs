@@ -172,8 +172,8 @@ pub mod chat {
     impl Add {
         /// `USERS` (`array`).
         #[inline]
-        pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("USERS", crate::rt::list(value)))
+        pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("USERS", crate::rt::IntoArg::into_arg(value)))
         }
         /// `TYPE` (`string`).
         #[inline]
@@ -1016,7 +1016,7 @@ pub mod chat {
         }
         /// `im.chat.user.list`: lists `im.chat.user` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-list.html) · scope `im` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-list.html) · scope `im` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -1029,7 +1029,7 @@ pub mod chat {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "im.chat.user.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1070,12 +1070,12 @@ pub mod chat {
             pub fn add(
                 &self,
                 chat_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                users: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                users: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::im::chat::user::Add {
                 crate::im::chat::user::Add(
                     crate::rt::Request::new(self.actions.clone())
                         .with("CHAT_ID", crate::rt::IntoArg::into_arg(chat_id))
-                        .with("USERS", crate::rt::list(users)),
+                        .with("USERS", crate::rt::IntoArg::into_arg(users)),
                 )
             }
             /// `im.chat.user.delete`: deletes a `im.chat.user` record.
@@ -1097,7 +1097,7 @@ pub mod chat {
             }
             /// `im.chat.user.list`: lists `im.chat.user` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-list.html) · scope `im` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-list.html) · scope `im` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
             #[inline]
@@ -1207,7 +1207,7 @@ pub mod counters {
 pub mod department {
     /// `im.department.get`: reads one `im.department` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html) · scope `im` · answers [`Vec<Department>`](crate::im::department::Department)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html) · scope `im` · answers [`Department`](crate::im::department::Department)
     ///
     /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1227,7 +1227,7 @@ pub mod department {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::im::department::Department>;
+        type Output = crate::im::department::Department;
         const NAME: &'static str = "im.department.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html";
@@ -1270,15 +1270,14 @@ pub mod department {
         }
         /// `im.department.get`: reads one `im.department` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html) · scope `im` · answers [`Vec<Department>`](crate::im::department::Department)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html) · scope `im` · answers [`Department`](crate::im::department::Department)
         ///
         /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400), `ACCESS_ERROR` (403).
         #[inline]
-        pub fn get(
-            &self,
-            id: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-        ) -> crate::im::department::Get {
-            crate::im::department::Get(crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::list(id)))
+        pub fn get(&self, id: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::im::department::Get {
+            crate::im::department::Get(
+                crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::IntoArg::into_arg(id)),
+            )
         }
         /// The `im.department.managers.*` methods.
         #[inline]
@@ -1324,7 +1323,7 @@ pub mod department {
     pub mod colleagues {
         /// `im.department.colleagues.list`: lists `im.department.colleagues` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-colleagues-list.html) · scope `im` · answers [`Vec<Colleagues>`](crate::im::department::colleagues::Colleagues)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-colleagues-list.html) · scope `im` · answers [`Colleagues`](crate::im::department::colleagues::Colleagues)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (403).
         #[derive(Clone)]
@@ -1354,7 +1353,7 @@ pub mod department {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::im::department::colleagues::Colleagues>;
+            type Output = crate::im::department::colleagues::Colleagues;
             const NAME: &'static str = "im.department.colleagues.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1387,7 +1386,7 @@ pub mod department {
         impl Group {
             /// `im.department.colleagues.list`: lists `im.department.colleagues` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-colleagues-list.html) · scope `im` · answers [`Vec<Colleagues>`](crate::im::department::colleagues::Colleagues)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-colleagues-list.html) · scope `im` · answers [`Colleagues`](crate::im::department::colleagues::Colleagues)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (403).
             #[inline]
@@ -1560,12 +1559,9 @@ pub mod department {
             ///
             /// Errors the docs list (match them with `MethodCode`): `ID_EMPTY` (400), `ACCESS_ERROR` (403).
             #[inline]
-            pub fn get(
-                &self,
-                id: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> crate::im::department::employees::Get {
+            pub fn get(&self, id: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::im::department::employees::Get {
                 crate::im::department::employees::Get(
-                    crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::list(id)),
+                    crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::IntoArg::into_arg(id)),
                 )
             }
         }
@@ -1734,12 +1730,9 @@ pub mod department {
             ///
             /// Errors the docs list (match them with `MethodCode`): `ID_EMPTY` (400), `ACCESS_ERROR` (403).
             #[inline]
-            pub fn get(
-                &self,
-                id: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> crate::im::department::managers::Get {
+            pub fn get(&self, id: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::im::department::managers::Get {
                 crate::im::department::managers::Get(
-                    crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::list(id)),
+                    crate::rt::Request::new(self.actions.clone()).with("ID", crate::rt::IntoArg::into_arg(id)),
                 )
             }
         }
@@ -2498,7 +2491,7 @@ pub mod dialog {
     pub mod users {
         /// `im.dialog.users.list`: lists `im.dialog.users` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-dialog-users-list.html) · scope `im` · answers [`Vec<Users>`](crate::im::dialog::users::Users)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-dialog-users-list.html) · scope `im` · answers [`Users`](crate::im::dialog::users::Users)
         ///
         /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -2538,7 +2531,7 @@ pub mod dialog {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::im::dialog::users::Users>;
+            type Output = crate::im::dialog::users::Users;
             const NAME: &'static str = "im.dialog.users.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -2572,7 +2565,7 @@ pub mod dialog {
         impl Group {
             /// `im.dialog.users.list`: lists `im.dialog.users` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-dialog-users-list.html) · scope `im` · answers [`Vec<Users>`](crate::im::dialog::users::Users)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-dialog-users-list.html) · scope `im` · answers [`Users`](crate::im::dialog::users::Users)
             ///
             /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY`, `ACCESS_ERROR`.
             #[inline]
@@ -3989,11 +3982,8 @@ pub mod notify {
             }
             /// `SEARCH_TYPES` (`array`).
             #[inline]
-            pub fn search_types(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("SEARCH_TYPES", crate::rt::list(value)))
+            pub fn search_types(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SEARCH_TYPES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `SEARCH_DATE` (`string`).
             #[inline]
@@ -4012,11 +4002,8 @@ pub mod notify {
             }
             /// `SEARCH_AUTHORS` (`array`).
             #[inline]
-            pub fn search_authors(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("SEARCH_AUTHORS", crate::rt::list(value)))
+            pub fn search_authors(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SEARCH_AUTHORS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LAST_ID` (`integer`).
             #[inline]
@@ -4316,12 +4303,9 @@ pub mod notify {
             ///
             /// Errors the docs list (match them with `MethodCode`): `PARAMS_ERROR` (400).
             #[inline]
-            pub fn list(
-                &self,
-                ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> crate::im::notify::read::List {
+            pub fn list(&self, ids: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::im::notify::read::List {
                 crate::im::notify::read::List(
-                    crate::rt::Request::new(self.actions.clone()).with("IDS", crate::rt::list(ids)),
+                    crate::rt::Request::new(self.actions.clone()).with("IDS", crate::rt::IntoArg::into_arg(ids)),
                 )
             }
             /// `im.notify.read`: calls the REST method of this name.
@@ -4548,7 +4532,7 @@ pub mod notify {
 pub mod recent {
     /// `im.recent.get`: reads one `im.recent` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html) · scope `im` · answers [`Vec<Recent>`](crate::im::recent::Recent)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html) · scope `im` · answers [`Recent`](crate::im::recent::Recent)
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -4591,7 +4575,7 @@ pub mod recent {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::im::recent::Recent>;
+        type Output = crate::im::recent::Recent;
         const NAME: &'static str = "im.recent.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html";
@@ -4836,7 +4820,7 @@ pub mod recent {
     impl Group {
         /// `im.recent.get`: reads one `im.recent` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html) · scope `im` · answers [`Vec<Recent>`](crate::im::recent::Recent)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html) · scope `im` · answers [`Recent`](crate::im::recent::Recent)
         #[inline]
         pub fn get(&self) -> crate::im::recent::Get {
             crate::im::recent::Get(crate::rt::Request::new(self.actions.clone()))
@@ -5060,7 +5044,7 @@ pub mod search {
     pub mod chat {
         /// `im.search.chat.list`: lists `im.search.chat` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-chat-list.html) · scope `im` · answers [`Vec<Chat>`](crate::im::search::chat::Chat)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-chat-list.html) · scope `im` · answers [`Chat`](crate::im::search::chat::Chat)
         ///
         /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
         #[derive(Clone)]
@@ -5095,7 +5079,7 @@ pub mod search {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::im::search::chat::Chat>;
+            type Output = crate::im::search::chat::Chat;
             const NAME: &'static str = "im.search.chat.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -5128,7 +5112,7 @@ pub mod search {
         impl Group {
             /// `im.search.chat.list`: lists `im.search.chat` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-chat-list.html) · scope `im` · answers [`Vec<Chat>`](crate::im::search::chat::Chat)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-chat-list.html) · scope `im` · answers [`Chat`](crate::im::search::chat::Chat)
             ///
             /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
             #[inline]
@@ -5262,7 +5246,7 @@ pub mod search {
     pub mod department {
         /// `im.search.department.list`: lists `im.search.department` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-department-list.html) · scope `im` · answers [`Vec<Department>`](crate::im::search::department::Department)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-department-list.html) · scope `im` · answers [`Department`](crate::im::search::department::Department)
         ///
         /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
         #[derive(Clone)]
@@ -5292,7 +5276,7 @@ pub mod search {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<crate::im::search::department::Department>;
+            type Output = crate::im::search::department::Department;
             const NAME: &'static str = "im.search.department.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -5325,7 +5309,7 @@ pub mod search {
         impl Group {
             /// `im.search.department.list`: lists `im.search.department` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-department-list.html) · scope `im` · answers [`Vec<Department>`](crate::im::search::department::Department)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-department-list.html) · scope `im` · answers [`Department`](crate::im::search::department::Department)
             ///
             /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
             #[inline]
@@ -5447,7 +5431,7 @@ pub mod search {
         }
         /// `im.search.last.get`: reads one `im.search.last` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html) · scope `im` · answers [`Vec<Last>`](crate::im::search::last::Last)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html) · scope `im` · answers [`Last`](crate::im::search::last::Last)
         ///
         /// Deprecated: `im.search.last.get is deprecated (its development has stopped)`.
         #[deprecated(note = "im.search.last.get is deprecated (its development has stopped)")]
@@ -5478,7 +5462,7 @@ pub mod search {
             }
         }
         impl crate::rt::Method for Get {
-            type Output = Vec<crate::im::search::last::Last>;
+            type Output = crate::im::search::last::Last;
             const NAME: &'static str = "im.search.last.get";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html";
@@ -5542,7 +5526,7 @@ pub mod search {
             }
             /// `im.search.last.get`: reads one `im.search.last` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html) · scope `im` · answers [`Vec<Last>`](crate::im::search::last::Last)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html) · scope `im` · answers [`Last`](crate::im::search::last::Last)
             ///
             /// Deprecated: `im.search.last.get is deprecated (its development has stopped)`.
             #[deprecated(note = "im.search.last.get is deprecated (its development has stopped)")]

@@ -686,8 +686,8 @@ pub mod chat {
         }
         /// `USERS` (`array`).
         #[inline]
-        pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("USERS", crate::rt::list(value)))
+        pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("USERS", crate::rt::IntoArg::into_arg(value)))
         }
         /// `AVATAR` (`string`).
         #[inline]
@@ -1625,7 +1625,7 @@ pub mod chat {
         }
         /// `imbot.chat.user.list`: lists `imbot.chat.user` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html) · scope `imbot` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html) · scope `imbot` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
         ///
@@ -1653,7 +1653,7 @@ pub mod chat {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "imbot.chat.user.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1701,12 +1701,12 @@ pub mod chat {
             pub fn add(
                 &self,
                 chat_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                users: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                users: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::imbot::chat::user::Add {
                 crate::imbot::chat::user::Add(
                     crate::rt::Request::new(self.actions.clone())
                         .with("CHAT_ID", crate::rt::IntoArg::into_arg(chat_id))
-                        .with("USERS", crate::rt::list(users)),
+                        .with("USERS", crate::rt::IntoArg::into_arg(users)),
                 )
             }
             /// `imbot.chat.user.delete`: deletes a `imbot.chat.user` record.
@@ -1731,7 +1731,7 @@ pub mod chat {
             }
             /// `imbot.chat.user.list`: lists `imbot.chat.user` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html) · scope `imbot` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html) · scope `imbot` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
             ///
@@ -5162,18 +5162,12 @@ pub mod v2 {
                         Self(self.0.with("message", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `attach` (`array`).
-                    pub fn attach(
-                        self,
-                        value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    ) -> Self {
-                        Self(self.0.with("attach", crate::rt::list(value)))
+                    pub fn attach(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                        Self(self.0.with("attach", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `keyboard` (`array`).
-                    pub fn keyboard(
-                        self,
-                        value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    ) -> Self {
-                        Self(self.0.with("keyboard", crate::rt::list(value)))
+                    pub fn keyboard(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                        Self(self.0.with("keyboard", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `system` (`boolean`); the docs give the default `false`.
                     pub fn system(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {
@@ -5223,18 +5217,12 @@ pub mod v2 {
                         Self(self.0.with("message", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `attach` (`array`).
-                    pub fn attach(
-                        self,
-                        value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    ) -> Self {
-                        Self(self.0.with("attach", crate::rt::list(value)))
+                    pub fn attach(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                        Self(self.0.with("attach", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `keyboard` (`array`).
-                    pub fn keyboard(
-                        self,
-                        value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    ) -> Self {
-                        Self(self.0.with("keyboard", crate::rt::list(value)))
+                    pub fn keyboard(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                        Self(self.0.with("keyboard", crate::rt::IntoArg::into_arg(value)))
                     }
                     /// `urlPreview` (`string`); `true` sends `Y`, `false` sends `N`; the docs give the default `Y`.
                     pub fn url_preview(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -5991,15 +5979,12 @@ pub mod v2 {
                     Self(self.0.with("message", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `attach` (`array`).
-                pub fn attach(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("attach", crate::rt::list(value)))
+                pub fn attach(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("attach", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `keyboard` (`array`).
-                pub fn keyboard(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("keyboard", crate::rt::list(value)))
+                pub fn keyboard(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("keyboard", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `system` (`boolean`); the docs give the default `false`.
                 pub fn system(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {

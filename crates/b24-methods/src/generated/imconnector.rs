@@ -1056,8 +1056,8 @@ pub mod send {
                 Self(self.0.with("text", crate::rt::IntoArg::into_arg(value)))
             }
             /// `files` (`array`).
-            pub fn files(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("files", crate::rt::list(value)))
+            pub fn files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("files", crate::rt::IntoArg::into_arg(value)))
             }
             /// `disable_crm` (`string`).
             pub fn disable_crm(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -1337,8 +1337,8 @@ pub mod send {
                     Self(crate::rt::Object::default())
                 }
                 /// `id` (`array`).
-                pub fn id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("id", crate::rt::list(value)))
+                pub fn id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("id", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `date` (`integer`).
                 pub fn date(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -1477,8 +1477,8 @@ pub mod send {
                     Self(crate::rt::Object::default())
                 }
                 /// `id` (`array`).
-                pub fn id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("id", crate::rt::list(value)))
+                pub fn id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("id", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -1786,8 +1786,8 @@ pub mod update {
                 Self(self.0.with("text", crate::rt::IntoArg::into_arg(value)))
             }
             /// `files` (`array`).
-            pub fn files(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("files", crate::rt::list(value)))
+            pub fn files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("files", crate::rt::IntoArg::into_arg(value)))
             }
             /// `disable_crm` (`string`).
             pub fn disable_crm(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {

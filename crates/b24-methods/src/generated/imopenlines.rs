@@ -1101,8 +1101,8 @@ pub mod config {
                 Self(self.0.with("ACTIVE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `QUEUE` (`array`).
-            pub fn queue(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("QUEUE", crate::rt::list(value)))
+            pub fn queue(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("QUEUE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `QUEUE_TYPE` (`string`); values `evenly`, `strictly`, `all`.
             pub fn queue_type(
@@ -1275,11 +1275,8 @@ pub mod config {
                 Self(self.0.with("NO_ANSWER_TEXT", crate::rt::IntoArg::into_arg(value)))
             }
             /// `WORKTIME_DAYOFF` (`array`).
-            pub fn worktime_dayoff(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("WORKTIME_DAYOFF", crate::rt::list(value)))
+            pub fn worktime_dayoff(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("WORKTIME_DAYOFF", crate::rt::IntoArg::into_arg(value)))
             }
             /// `WORKTIME_HOLIDAYS` (`string`).
             pub fn worktime_holidays(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -1407,11 +1404,8 @@ pub mod config {
                 Self(self.0.with("KPI_FIRST_ANSWER_ALERT", crate::rt::IntoArg::into_arg(value)))
             }
             /// `KPI_FIRST_ANSWER_LIST` (`array`).
-            pub fn kpi_first_answer_list(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("KPI_FIRST_ANSWER_LIST", crate::rt::list(value)))
+            pub fn kpi_first_answer_list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("KPI_FIRST_ANSWER_LIST", crate::rt::IntoArg::into_arg(value)))
             }
             /// `KPI_FIRST_ANSWER_TEXT` (`string`).
             pub fn kpi_first_answer_text(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -1426,11 +1420,8 @@ pub mod config {
                 Self(self.0.with("KPI_FURTHER_ANSWER_ALERT", crate::rt::IntoArg::into_arg(value)))
             }
             /// `KPI_FURTHER_ANSWER_LIST` (`array`).
-            pub fn kpi_further_answer_list(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("KPI_FURTHER_ANSWER_LIST", crate::rt::list(value)))
+            pub fn kpi_further_answer_list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("KPI_FURTHER_ANSWER_LIST", crate::rt::IntoArg::into_arg(value)))
             }
             /// `KPI_FURTHER_ANSWER_TEXT` (`string`).
             pub fn kpi_further_answer_text(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -1470,7 +1461,7 @@ pub mod config {
     pub mod list {
         /// `imopenlines.config.list.get`: reads one `imopenlines.config.list` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-list-get.html) · scope `imopenlines` · answers [`Vec<List>`](crate::imopenlines::config::list::List)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-list-get.html) · scope `imopenlines` · answers [`List`](crate::imopenlines::config::list::List)
         ///
         /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400).
         #[derive(Clone)]
@@ -1495,7 +1486,7 @@ pub mod config {
             }
         }
         impl crate::rt::Method for Get {
-            type Output = Vec<crate::imopenlines::config::list::List>;
+            type Output = crate::imopenlines::config::list::List;
             const NAME: &'static str = "imopenlines.config.list.get";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1528,7 +1519,7 @@ pub mod config {
         impl Group {
             /// `imopenlines.config.list.get`: reads one `imopenlines.config.list` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-list-get.html) · scope `imopenlines` · answers [`Vec<List>`](crate::imopenlines::config::list::List)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-list-get.html) · scope `imopenlines` · answers [`List`](crate::imopenlines::config::list::List)
             ///
             /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400).
             #[inline]
@@ -1936,14 +1927,14 @@ pub mod config {
             /// A nested param of `imopenlines.config.list.get` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq, Default)]
             #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
+            pub struct Order(pub(crate) crate::rt::Object);
+            impl std::fmt::Debug for Order {
                 #[inline]
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     self.0.fmt(f)
                 }
             }
-            impl Select {
+            impl Order {
                 /// A value with the required fields set.
                 pub fn new() -> Self {
                     Self(crate::rt::Object::default())
@@ -2129,18 +2120,12 @@ pub mod config {
                     Self(self.0.with("WORKTIME_TIMEZONE", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `WORKTIME_HOLIDAYS` (`array`).
-                pub fn worktime_holidays(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("WORKTIME_HOLIDAYS", crate::rt::list(value)))
+                pub fn worktime_holidays(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("WORKTIME_HOLIDAYS", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `WORKTIME_DAYOFF` (`array`).
-                pub fn worktime_dayoff(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("WORKTIME_DAYOFF", crate::rt::list(value)))
+                pub fn worktime_dayoff(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("WORKTIME_DAYOFF", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `WORKTIME_DAYOFF_RULE` (`string`).
                 pub fn worktime_dayoff_rule(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2250,8 +2235,8 @@ pub mod config {
                     Self(self.0.with("OPERATOR_DATA", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `QUEUE` (`array`).
-                pub fn queue(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("QUEUE", crate::rt::list(value)))
+                pub fn queue(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("QUEUE", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `QUEUE_USERS_FIELDS` (`object`).
                 pub fn queue_users_fields(
@@ -2271,11 +2256,8 @@ pub mod config {
                     ))
                 }
                 /// `DEFAULT_OPERATOR_DATA` (`array`).
-                pub fn default_operator_data(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("DEFAULT_OPERATOR_DATA", crate::rt::list(value)))
+                pub fn default_operator_data(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("DEFAULT_OPERATOR_DATA", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `KPI_FIRST_ANSWER_TIME` (`string`).
                 pub fn kpi_first_answer_time(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2286,11 +2268,8 @@ pub mod config {
                     Self(self.0.with("KPI_FIRST_ANSWER_ALERT", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `KPI_FIRST_ANSWER_LIST` (`array`).
-                pub fn kpi_first_answer_list(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("KPI_FIRST_ANSWER_LIST", crate::rt::list(value)))
+                pub fn kpi_first_answer_list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("KPI_FIRST_ANSWER_LIST", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `KPI_FIRST_ANSWER_TEXT` (`string`).
                 pub fn kpi_first_answer_text(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2305,11 +2284,8 @@ pub mod config {
                     Self(self.0.with("KPI_FURTHER_ANSWER_ALERT", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `KPI_FURTHER_ANSWER_LIST` (`array`).
-                pub fn kpi_further_answer_list(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("KPI_FURTHER_ANSWER_LIST", crate::rt::list(value)))
+                pub fn kpi_further_answer_list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("KPI_FURTHER_ANSWER_LIST", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `KPI_FURTHER_ANSWER_TEXT` (`string`).
                 pub fn kpi_further_answer_text(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2368,21 +2344,15 @@ pub mod config {
                     Self(crate::rt::Object::default())
                 }
                 /// `select` (`array`).
-                pub fn select(
-                    self,
-                    value: impl IntoIterator<Item = crate::imopenlines::config::list::get::Select>,
-                ) -> Self {
-                    Self(self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ))
+                pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                    Self(self.0.with("select", crate::rt::list(value)))
                 }
                 /// `order` (`object`).
-                pub fn order(self, value: crate::imopenlines::config::list::get::Select) -> Self {
+                pub fn order(self, value: crate::imopenlines::config::list::get::Order) -> Self {
                     Self(self.0.with("order", value.0.into_value()))
                 }
                 /// `filter` (`object`).
-                pub fn filter(self, value: crate::imopenlines::config::list::get::Select) -> Self {
+                pub fn filter(self, value: crate::imopenlines::config::list::get::Order) -> Self {
                     Self(self.0.with("filter", value.0.into_value()))
                 }
                 /// `limit` (`integer`); the docs give the default `50`.
@@ -2546,7 +2516,7 @@ pub mod crm {
     pub mod chat {
         /// `imopenlines.crm.chat.get`: reads one `imopenlines.crm.chat` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html) · scope `imopenlines` · answers [`Vec<Chat>`](crate::imopenlines::crm::chat::Chat)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html) · scope `imopenlines` · answers [`Chat`](crate::imopenlines::crm::chat::Chat)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_ARGUMENT` (400).
         #[derive(Clone)]
@@ -2566,7 +2536,7 @@ pub mod crm {
             }
         }
         impl crate::rt::Method for Get {
-            type Output = Vec<crate::imopenlines::crm::chat::Chat>;
+            type Output = crate::imopenlines::crm::chat::Chat;
             const NAME: &'static str = "imopenlines.crm.chat.get";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -2634,7 +2604,7 @@ pub mod crm {
         impl Group {
             /// `imopenlines.crm.chat.get`: reads one `imopenlines.crm.chat` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html) · scope `imopenlines` · answers [`Vec<Chat>`](crate::imopenlines::crm::chat::Chat)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html) · scope `imopenlines` · answers [`Chat`](crate::imopenlines::crm::chat::Chat)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_ARGUMENT` (400).
             #[inline]

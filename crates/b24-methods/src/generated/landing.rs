@@ -1753,12 +1753,12 @@ pub mod block {
                 Self(crate::rt::Object::default())
             }
             /// `classList` (`array`).
-            pub fn class_list(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("classList", crate::rt::list(value)))
+            pub fn class_list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("classList", crate::rt::IntoArg::into_arg(value)))
             }
             /// `affect` (`array`).
-            pub fn affect(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("affect", crate::rt::list(value)))
+            pub fn affect(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("affect", crate::rt::IntoArg::into_arg(value)))
             }
             /// `style` (`object`).
             pub fn style(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
@@ -6390,8 +6390,8 @@ pub mod landing {
                 Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
             }
             /// `group` (`array`).
-            pub fn group(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("group", crate::rt::list(value)))
+            pub fn group(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("group", crate::rt::IntoArg::into_arg(value)))
             }
             /// `limit` (`integer`).
             pub fn limit(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -7672,7 +7672,7 @@ pub mod role {
     }
     /// `landing.role.getRights`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
     #[derive(Clone)]
@@ -7692,7 +7692,7 @@ pub mod role {
         }
     }
     impl crate::rt::Method for GetRights {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "landing.role.getRights";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -7891,7 +7891,7 @@ pub mod role {
         }
         /// `landing.role.getRights`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
         #[inline]
@@ -10172,8 +10172,8 @@ pub mod site {
                 Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
             }
             /// `group` (`array`).
-            pub fn group(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("group", crate::rt::list(value)))
+            pub fn group(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("group", crate::rt::IntoArg::into_arg(value)))
             }
             /// `limit` (`integer`).
             pub fn limit(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -11063,8 +11063,8 @@ pub mod template {
                 Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
             }
             /// `group` (`array`).
-            pub fn group(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("group", crate::rt::list(value)))
+            pub fn group(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("group", crate::rt::IntoArg::into_arg(value)))
             }
             /// `limit` (`integer`).
             pub fn limit(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {

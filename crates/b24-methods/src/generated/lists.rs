@@ -33,13 +33,13 @@ impl Add {
     }
     /// `MESSAGES` (`array`).
     #[inline]
-    pub fn messages(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("MESSAGES", crate::rt::list(value)))
+    pub fn messages(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("MESSAGES", crate::rt::IntoArg::into_arg(value)))
     }
     /// `RIGHTS` (`array`).
     #[inline]
-    pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("RIGHTS", crate::rt::list(value)))
+    pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("RIGHTS", crate::rt::IntoArg::into_arg(value)))
     }
 }
 impl crate::rt::Method for Add {
@@ -105,7 +105,7 @@ impl crate::rt::Method for Delete {
 }
 /// `lists.get`: reads one `lists` record.
 ///
-/// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html) · scope `lists` · answers [`Vec<Lists>`](crate::lists::Lists)
+/// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html) · scope `lists` · answers [`Lists`](crate::lists::Lists)
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -145,7 +145,7 @@ impl Get {
     }
 }
 impl crate::rt::Method for Get {
-    type Output = Vec<crate::lists::Lists>;
+    type Output = crate::lists::Lists;
     const NAME: &'static str = "lists.get";
     const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
     const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html";
@@ -186,13 +186,13 @@ impl Update {
     }
     /// `MESSAGES` (`array`).
     #[inline]
-    pub fn messages(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("MESSAGES", crate::rt::list(value)))
+    pub fn messages(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("MESSAGES", crate::rt::IntoArg::into_arg(value)))
     }
     /// `RIGHTS` (`array`).
     #[inline]
-    pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("RIGHTS", crate::rt::list(value)))
+    pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("RIGHTS", crate::rt::IntoArg::into_arg(value)))
     }
 }
 impl crate::rt::Method for Update {
@@ -396,8 +396,8 @@ pub mod add {
             Self(self.0.with("SORT", crate::rt::IntoArg::into_arg(value)))
         }
         /// `PICTURE` (`array`).
-        pub fn picture(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("PICTURE", crate::rt::list(value)))
+        pub fn picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("PICTURE", crate::rt::IntoArg::into_arg(value)))
         }
         /// `BIZPROC` (`string`); `true` sends `Y`, `false` sends `N`.
         pub fn bizproc(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {
@@ -532,7 +532,7 @@ pub mod element {
     }
     /// `lists.element.get`: reads one `lists.element` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html) · scope `lists` · answers [`Vec<Element>`](crate::lists::element::Element)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html) · scope `lists` · answers [`Element`](crate::lists::element::Element)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -557,7 +557,7 @@ pub mod element {
         }
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -578,7 +578,7 @@ pub mod element {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::lists::element::Element>;
+        type Output = crate::lists::element::Element;
         const NAME: &'static str = "lists.element.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html";
@@ -855,7 +855,7 @@ pub mod element {
             }
             /// `lists.element.get`: reads one `lists.element` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html) · scope `lists` · answers [`Vec<Element>`](crate::lists::element::Element)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html) · scope `lists` · answers [`Element`](crate::lists::element::Element)
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[inline]
@@ -902,7 +902,7 @@ pub mod element {
         pub mod file {
             /// `lists.element.get.file.url`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html) · scope `lists` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html) · scope `lists` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
@@ -915,7 +915,7 @@ pub mod element {
                 }
             }
             impl crate::rt::Method for Url {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "lists.element.get.file.url";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str =
@@ -953,7 +953,7 @@ pub mod element {
             impl Group {
                 /// `lists.element.get.file.url`: calls the REST method of this name.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html) · scope `lists` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html) · scope `lists` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_NOT_FOUND` (400), `ACCESS_DENIED` (400).
                 #[inline]
@@ -1139,7 +1139,7 @@ pub mod field {
     }
     /// `lists.field.get`: reads one `lists.field` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html) · scope `lists` · answers [`Vec<Field>`](crate::lists::field::Field)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html) · scope `lists` · answers [`Field`](crate::lists::field::Field)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1159,7 +1159,7 @@ pub mod field {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::lists::field::Field>;
+        type Output = crate::lists::field::Field;
         const NAME: &'static str = "lists.field.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html";
@@ -1275,7 +1275,7 @@ pub mod field {
         }
         /// `lists.field.get`: reads one `lists.field` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html) · scope `lists` · answers [`Vec<Field>`](crate::lists::field::Field)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html) · scope `lists` · answers [`Field`](crate::lists::field::Field)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -1451,31 +1451,28 @@ pub mod field {
                 Self(self.0.with("DEFAULT_VALUE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST` (`array`).
-            pub fn list(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("LIST", crate::rt::list(value)))
+            pub fn list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("LIST", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST_TEXT_VALUES` (`string`).
             pub fn list_text_values(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                 Self(self.0.with("LIST_TEXT_VALUES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST_DEF` (`array`).
-            pub fn list_def(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("LIST_DEF", crate::rt::list(value)))
+            pub fn list_def(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("LIST_DEF", crate::rt::IntoArg::into_arg(value)))
             }
             /// `CODE` (`string`).
             pub fn code(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                 Self(self.0.with("CODE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `SETTINGS` (`array`); the docs give the default `SHOW_ADD_FORM`.
-            pub fn settings(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("SETTINGS", crate::rt::list(value)))
+            pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SETTINGS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `USER_TYPE_SETTINGS` (`array`).
-            pub fn user_type_settings(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("USER_TYPE_SETTINGS", crate::rt::list(value)))
+            pub fn user_type_settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("USER_TYPE_SETTINGS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ROW_COUNT` (`integer`).
             pub fn row_count(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -1555,7 +1552,7 @@ pub mod field {
     pub mod type_ {
         /// `lists.field.type.get`: reads one `lists.field.type` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-type-get.html) · scope `lists` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-type-get.html) · scope `lists` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -1575,7 +1572,7 @@ pub mod field {
             }
         }
         impl crate::rt::Method for Get {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "lists.field.type.get";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -1612,7 +1609,7 @@ pub mod field {
         impl Group {
             /// `lists.field.type.get`: reads one `lists.field.type` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-type-get.html) · scope `lists` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-type-get.html) · scope `lists` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[inline]
@@ -1725,31 +1722,28 @@ pub mod field {
                 Self(self.0.with("DEFAULT_VALUE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST` (`array`).
-            pub fn list(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("LIST", crate::rt::list(value)))
+            pub fn list(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("LIST", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST_TEXT_VALUES` (`string`).
             pub fn list_text_values(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                 Self(self.0.with("LIST_TEXT_VALUES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `LIST_DEF` (`array`).
-            pub fn list_def(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("LIST_DEF", crate::rt::list(value)))
+            pub fn list_def(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("LIST_DEF", crate::rt::IntoArg::into_arg(value)))
             }
             /// `CODE` (`string`).
             pub fn code(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                 Self(self.0.with("CODE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `SETTINGS` (`array`).
-            pub fn settings(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("SETTINGS", crate::rt::list(value)))
+            pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SETTINGS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `USER_TYPE_SETTINGS` (`array`).
-            pub fn user_type_settings(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("USER_TYPE_SETTINGS", crate::rt::list(value)))
+            pub fn user_type_settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("USER_TYPE_SETTINGS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ROW_COUNT` (`integer`).
             pub fn row_count(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -1791,7 +1785,7 @@ pub mod get {
         }
         /// `lists.get`: reads one `lists` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html) · scope `lists` · answers [`Vec<Lists>`](crate::lists::Lists)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html) · scope `lists` · answers [`Lists`](crate::lists::Lists)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -2000,7 +1994,7 @@ pub mod section {
     }
     /// `lists.section.get`: reads one `lists.section` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html) · scope `lists` · answers [`Vec<Section>`](crate::lists::section::Section)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html) · scope `lists` · answers [`Section`](crate::lists::section::Section)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2021,12 +2015,12 @@ pub mod section {
         }
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::lists::section::Section>;
+        type Output = crate::lists::section::Section;
         const NAME: &'static str = "lists.section.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html";
@@ -2143,7 +2137,7 @@ pub mod section {
         }
         /// `lists.section.get`: reads one `lists.section` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html) · scope `lists` · answers [`Vec<Section>`](crate::lists::section::Section)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html) · scope `lists` · answers [`Section`](crate::lists::section::Section)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
         #[inline]
@@ -2316,8 +2310,8 @@ pub mod section {
                 Self(self.0.with("ACTIVE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `PICTURE` (`array`).
-            pub fn picture(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("PICTURE", crate::rt::list(value)))
+            pub fn picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("PICTURE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DESCRIPTION` (`string`).
             pub fn description(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2331,18 +2325,12 @@ pub mod section {
                 Self(self.0.with("DESCRIPTION_TYPE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DETAIL_PICTURE` (`array`).
-            pub fn detail_picture(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("DETAIL_PICTURE", crate::rt::list(value)))
+            pub fn detail_picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DETAIL_PICTURE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `SECTION_PROPERTY` (`array`).
-            pub fn section_property(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("SECTION_PROPERTY", crate::rt::list(value)))
+            pub fn section_property(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SECTION_PROPERTY", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -2487,8 +2475,8 @@ pub mod section {
                 Self(self.0.with("ACTIVE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `PICTURE` (`array`).
-            pub fn picture(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("PICTURE", crate::rt::list(value)))
+            pub fn picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("PICTURE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DESCRIPTION` (`string`).
             pub fn description(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -2502,18 +2490,12 @@ pub mod section {
                 Self(self.0.with("DESCRIPTION_TYPE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DETAIL_PICTURE` (`array`).
-            pub fn detail_picture(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("DETAIL_PICTURE", crate::rt::list(value)))
+            pub fn detail_picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DETAIL_PICTURE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `SECTION_PROPERTY` (`array`).
-            pub fn section_property(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("SECTION_PROPERTY", crate::rt::list(value)))
+            pub fn section_property(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("SECTION_PROPERTY", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -2573,8 +2555,8 @@ pub mod update {
             Self(self.0.with("SORT", crate::rt::IntoArg::into_arg(value)))
         }
         /// `PICTURE` (`array`).
-        pub fn picture(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("PICTURE", crate::rt::list(value)))
+        pub fn picture(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("PICTURE", crate::rt::IntoArg::into_arg(value)))
         }
         /// `BIZPROC` (`string`); `true` sends `Y`, `false` sends `N`.
         pub fn bizproc(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {

@@ -51,8 +51,8 @@ pub mod blogcomment {
     impl Add {
         /// `FILES` (`array`).
         #[inline]
-        pub fn files(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("FILES", crate::rt::list(value)))
+        pub fn files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("FILES", crate::rt::IntoArg::into_arg(value)))
         }
         /// `USER_ID` (`integer`).
         #[inline]
@@ -260,18 +260,18 @@ pub mod blogpost {
         }
         /// `DEST` (`array`).
         #[inline]
-        pub fn dest(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("DEST", crate::rt::list(value)))
+        pub fn dest(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("DEST", crate::rt::IntoArg::into_arg(value)))
         }
         /// `SPERM` (`array`).
         #[inline]
-        pub fn sperm(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("SPERM", crate::rt::list(value)))
+        pub fn sperm(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("SPERM", crate::rt::IntoArg::into_arg(value)))
         }
         /// `FILES` (`array`).
         #[inline]
-        pub fn files(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("FILES", crate::rt::list(value)))
+        pub fn files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("FILES", crate::rt::IntoArg::into_arg(value)))
         }
         /// `IMPORTANT` (`string`); `true` sends `Y`, `false` sends `N`.
         #[inline]
@@ -368,7 +368,7 @@ pub mod blogpost {
     }
     /// `log.blogpost.get`: reads one `log.blogpost` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html) · scope `log` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html) · scope `log` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -386,8 +386,8 @@ pub mod blogpost {
         }
         /// `LOG_RIGHTS` (`array`).
         #[inline]
-        pub fn log_rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("LOG_RIGHTS", crate::rt::list(value)))
+        pub fn log_rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("LOG_RIGHTS", crate::rt::IntoArg::into_arg(value)))
         }
         /// `LOG_DATE_FROM` (`string`).
         #[inline]
@@ -421,7 +421,7 @@ pub mod blogpost {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "log.blogpost.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html";
@@ -502,18 +502,18 @@ pub mod blogpost {
         }
         /// `DEST` (`array`).
         #[inline]
-        pub fn dest(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("DEST", crate::rt::list(value)))
+        pub fn dest(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("DEST", crate::rt::IntoArg::into_arg(value)))
         }
         /// `SPERM` (`array`).
         #[inline]
-        pub fn sperm(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("SPERM", crate::rt::list(value)))
+        pub fn sperm(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("SPERM", crate::rt::IntoArg::into_arg(value)))
         }
         /// `FILES` (`array`).
         #[inline]
-        pub fn files(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("FILES", crate::rt::list(value)))
+        pub fn files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("FILES", crate::rt::IntoArg::into_arg(value)))
         }
         /// `IMPORTANT` (`string`); `true` sends `Y`, `false` sends `N`.
         #[inline]
@@ -593,7 +593,7 @@ pub mod blogpost {
         }
         /// `log.blogpost.get`: reads one `log.blogpost` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html) · scope `log` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html) · scope `log` · answers `serde_json::Value`
         #[inline]
         pub fn get(&self) -> crate::log::blogpost::Get {
             crate::log::blogpost::Get(crate::rt::Request::new(self.actions.clone()))
@@ -610,12 +610,12 @@ pub mod blogpost {
         pub fn share(
             &self,
             post_id: impl crate::rt::IntoArg<crate::rt::Int>,
-            dest: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            dest: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::log::blogpost::Share {
             crate::log::blogpost::Share(
                 crate::rt::Request::new(self.actions.clone())
                     .with("POST_ID", crate::rt::IntoArg::into_arg(post_id))
-                    .with("DEST", crate::rt::list(dest)),
+                    .with("DEST", crate::rt::IntoArg::into_arg(dest)),
             )
         }
         /// `log.blogpost.update`: changes a `log.blogpost` record.
@@ -634,7 +634,7 @@ pub mod blogpost {
     pub mod getusers {
         /// `log.blogpost.getusers.important`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-getusers-important.html) · scope `log` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-getusers-important.html) · scope `log` · answers `serde_json::Value`
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Important(pub(crate) crate::rt::Request);
@@ -645,7 +645,7 @@ pub mod blogpost {
             }
         }
         impl crate::rt::Method for Important {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "log.blogpost.getusers.important";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -677,7 +677,7 @@ pub mod blogpost {
         impl Group {
             /// `log.blogpost.getusers.important`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-getusers-important.html) · scope `log` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-getusers-important.html) · scope `log` · answers `serde_json::Value`
             #[inline]
             pub fn important(
                 &self,

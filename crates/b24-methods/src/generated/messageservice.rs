@@ -251,7 +251,7 @@ pub mod sender {
     }
     /// `messageservice.sender.list`: lists `messageservice.sender` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-list.html) · scope `messageservice` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-list.html) · scope `messageservice` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -264,7 +264,7 @@ pub mod sender {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "messageservice.sender.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -386,7 +386,7 @@ pub mod sender {
         }
         /// `messageservice.sender.list`: lists `messageservice.sender` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-list.html) · scope `messageservice` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-list.html) · scope `messageservice` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`.
         #[inline]

@@ -13,7 +13,7 @@
 
 /// `method.get`: reads one `method` record.
 ///
-/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/method-get.html) · scope `basic` · answers `Vec<serde_json::Value>`
+/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/method-get.html) · scope `basic` · answers `serde_json::Value`
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -31,7 +31,7 @@ impl Get {
     }
 }
 impl crate::rt::Method for Get {
-    type Output = Vec<serde_json::Value>;
+    type Output = serde_json::Value;
     const NAME: &'static str = "method.get";
     const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
     const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/common/system/method-get.html";
@@ -62,7 +62,7 @@ impl std::fmt::Debug for Group {
 impl Group {
     /// `method.get`: reads one `method` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/method-get.html) · scope `basic` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/method-get.html) · scope `basic` · answers `serde_json::Value`
     #[inline]
     pub fn get(&self) -> crate::method::Get {
         crate::method::Get(crate::rt::Request::new(self.actions.clone()))

@@ -142,8 +142,10 @@ pub trait Methods {
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_BATCH_METHOD_NOT_ALLOWED` (405), `ERROR_BATCH_LENGTH_EXCEEDED` (400).
     #[inline]
-    fn batch(&self, cmd: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> crate::root::Batch {
-        crate::root::Batch(crate::rt::Request::new(self.methods_actions()).with("cmd", crate::rt::list(cmd)))
+    fn batch(&self, cmd: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::root::Batch {
+        crate::root::Batch(
+            crate::rt::Request::new(self.methods_actions()).with("cmd", crate::rt::IntoArg::into_arg(cmd)),
+        )
     }
     #[cfg(feature = "biconnector")]
     /// The `biconnector.*` methods.
@@ -294,7 +296,7 @@ pub trait Methods {
     #[cfg(feature = "basic")]
     /// `methods`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/methods.html) · scope `basic` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/methods.html) · scope `basic` · answers `serde_json::Value`
     ///
     /// Deprecated: `methods is deprecated: use method.get`.
     #[deprecated(note = "methods is deprecated: use method.get")]
@@ -343,7 +345,7 @@ pub trait Methods {
     #[cfg(feature = "basic")]
     /// `scope`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/scope.html) · scope `basic` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/scope.html) · scope `basic` · answers `serde_json::Value`
     #[inline]
     fn scope(&self) -> crate::root::Scope {
         crate::root::Scope(crate::rt::Request::new(self.methods_actions()))

@@ -96,7 +96,7 @@ impl crate::rt::Method for Events {
 }
 /// `methods`: calls the REST method of this name.
 ///
-/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/methods.html) · scope `basic` · answers `Vec<serde_json::Value>`
+/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/methods.html) · scope `basic` · answers `serde_json::Value`
 ///
 /// Deprecated: `methods is deprecated: use method.get`.
 #[deprecated(note = "methods is deprecated: use method.get")]
@@ -122,7 +122,7 @@ impl Methods {
     }
 }
 impl crate::rt::Method for Methods {
-    type Output = Vec<serde_json::Value>;
+    type Output = serde_json::Value;
     const NAME: &'static str = "methods";
     const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
     const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/common/system/methods.html";
@@ -171,7 +171,7 @@ impl crate::rt::Method for Profile {
 }
 /// `scope`: calls the REST method of this name.
 ///
-/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/scope.html) · scope `basic` · answers `Vec<serde_json::Value>`
+/// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/scope.html) · scope `basic` · answers `serde_json::Value`
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Scope(pub(crate) crate::rt::Request);
@@ -189,7 +189,7 @@ impl Scope {
     }
 }
 impl crate::rt::Method for Scope {
-    type Output = Vec<serde_json::Value>;
+    type Output = serde_json::Value;
     const NAME: &'static str = "scope";
     const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
     const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/common/system/scope.html";

@@ -457,13 +457,13 @@ pub mod fields {
             &self,
             type_id: impl crate::rt::IntoArg<crate::rt::Int>,
             visibility: impl crate::rt::IntoArg<crate::rt::Text>,
-            fields: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            fields: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::rpa::fields::SetVisibilitySettings {
             crate::rpa::fields::SetVisibilitySettings(
                 crate::rt::Request::new(self.actions.clone())
                     .with("typeId", crate::rt::IntoArg::into_arg(type_id))
                     .with("visibility", crate::rt::IntoArg::into_arg(visibility))
-                    .with("fields", crate::rt::list(fields)),
+                    .with("fields", crate::rt::IntoArg::into_arg(fields)),
             )
         }
     }
@@ -490,8 +490,8 @@ pub mod item {
     impl Add {
         /// `fields` (`array`).
         #[inline]
-        pub fn fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("fields", crate::rt::list(value)))
+        pub fn fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("fields", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Add {
@@ -2048,7 +2048,7 @@ pub mod type_ {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `order` (`object`).
@@ -2112,8 +2112,8 @@ pub mod type_ {
         }
         /// `fields` (`array`).
         #[inline]
-        pub fn fields(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("fields", crate::rt::list(value)))
+        pub fn fields(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("fields", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Update {
@@ -2273,15 +2273,12 @@ pub mod type_ {
                 Self(self.0.with("image", crate::rt::IntoArg::into_arg(value)))
             }
             /// `settings` (`array`).
-            pub fn settings(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("settings", crate::rt::list(value)))
+            pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("settings", crate::rt::IntoArg::into_arg(value)))
             }
             /// `permissions` (`array`).
-            pub fn permissions(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("permissions", crate::rt::list(value)))
+            pub fn permissions(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("permissions", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {

@@ -398,7 +398,7 @@ pub mod basketitem {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -831,7 +831,7 @@ pub mod basketproperties {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -1210,7 +1210,7 @@ pub mod business_value_person_domain {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -1367,8 +1367,8 @@ pub mod cashbox {
         }
         /// `SETTINGS` (`array`).
         #[inline]
-        pub fn settings(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("SETTINGS", crate::rt::list(value)))
+        pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("SETTINGS", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Add {
@@ -1449,7 +1449,7 @@ pub mod cashbox {
     impl List {
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -2402,7 +2402,7 @@ pub mod delivery {
     impl Getlist {
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -4150,7 +4150,7 @@ pub mod order {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -5089,7 +5089,7 @@ pub mod payment_item_shipment {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -5435,7 +5435,7 @@ pub mod paymentitembasket {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -5738,7 +5738,7 @@ pub mod paysystem {
     impl List {
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `FILTER` (`object`).
@@ -6754,7 +6754,7 @@ pub mod persontype {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7200,7 +7200,7 @@ pub mod property {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7557,7 +7557,7 @@ pub mod property_relation {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -7836,7 +7836,7 @@ pub mod propertygroup {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8129,7 +8129,7 @@ pub mod propertyvalue {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8454,7 +8454,7 @@ pub mod propertyvariant {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -8787,7 +8787,7 @@ pub mod shipment {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -9132,7 +9132,7 @@ pub mod shipmentitem {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -9467,7 +9467,7 @@ pub mod shipmentproperty {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -9823,7 +9823,7 @@ pub mod shipmentpropertyvalue {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -10156,7 +10156,7 @@ pub mod status {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -10499,7 +10499,7 @@ pub mod status_lang {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -10668,7 +10668,7 @@ pub mod trade_binding {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).
@@ -10803,7 +10803,7 @@ pub mod trade_platform {
     impl List {
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `filter` (`object`).

@@ -93,7 +93,7 @@ pub mod b2e {
         pub mod provider {
             /// `sign.b2e.company.provider.list`: lists `sign.b2e.company.provider` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-company-provider-list.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-company-provider-list.html) · scope `sign.b2e` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200), `WRONG_AUTH_TYPE` (200), `510` (200).
             #[derive(Clone)]
@@ -123,7 +123,7 @@ pub mod b2e {
                 }
             }
             impl crate::rt::Method for List {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "sign.b2e.company.provider.list";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str =
@@ -157,7 +157,7 @@ pub mod b2e {
             impl Group {
                 /// `sign.b2e.company.provider.list`: lists `sign.b2e.company.provider` records.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-company-provider-list.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-company-provider-list.html) · scope `sign.b2e` · answers `serde_json::Value`
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200), `WRONG_AUTH_TYPE` (200), `510` (200).
                 #[inline]
@@ -650,7 +650,7 @@ pub mod b2e {
     pub mod mysafe {
         /// `sign.b2e.mysafe.tail`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Tail(pub(crate) crate::rt::Request);
@@ -673,7 +673,7 @@ pub mod b2e {
             }
         }
         impl crate::rt::Method for Tail {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "sign.b2e.mysafe.tail";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html";
@@ -704,7 +704,7 @@ pub mod b2e {
         impl Group {
             /// `sign.b2e.mysafe.tail`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
             #[inline]
             pub fn tail(&self) -> crate::sign::b2e::mysafe::Tail {
                 crate::sign::b2e::mysafe::Tail(crate::rt::Request::new(self.actions.clone()))
@@ -715,7 +715,7 @@ pub mod b2e {
     pub mod personal {
         /// `sign.b2e.personal.tail`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Tail(pub(crate) crate::rt::Request);
@@ -738,7 +738,7 @@ pub mod b2e {
             }
         }
         impl crate::rt::Method for Tail {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "sign.b2e.personal.tail";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html";
@@ -769,7 +769,7 @@ pub mod b2e {
         impl Group {
             /// `sign.b2e.personal.tail`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html) · scope `sign.b2e` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
             #[inline]
             pub fn tail(&self) -> crate::sign::b2e::personal::Tail {
                 crate::sign::b2e::personal::Tail(crate::rt::Request::new(self.actions.clone()))

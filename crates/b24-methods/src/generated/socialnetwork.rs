@@ -108,16 +108,8 @@ pub mod api {
             }
             /// `select` (`array`).
             #[inline]
-            pub fn select(
-                self,
-                value: impl IntoIterator<Item = crate::socialnetwork::api::workgroup::list::Select>,
-            ) -> Self {
-                Self(
-                    self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ),
-                )
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `order` (`object`).
             #[inline]
@@ -379,98 +371,6 @@ pub mod api {
         /// Types of `socialnetwork.api.workgroup.get`.
         pub mod get {
             /// A nested param of `socialnetwork.api.workgroup.get` (set its documented fields with the setters, others with `set`).
-            #[derive(Clone, PartialEq, Default)]
-            #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
-                #[inline]
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    self.0.fmt(f)
-                }
-            }
-            impl Select {
-                /// A value with the required fields set.
-                pub fn new() -> Self {
-                    Self(crate::rt::Object::default())
-                }
-                /// `ACTIONS` (`string`).
-                pub fn actions(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("ACTIONS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `AVATAR` (`string`).
-                pub fn avatar(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("AVATAR", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `AVATAR_DATA` (`string`).
-                pub fn avatar_data(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("AVATAR_DATA", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `AVATAR_TYPES` (`string`).
-                pub fn avatar_types(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("AVATAR_TYPES", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `COUNTERS` (`string`).
-                pub fn counters(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("COUNTERS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DATE_CREATE` (`string`).
-                pub fn date_create(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("DATE_CREATE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DEPARTMENTS` (`string`).
-                pub fn departments(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("DEPARTMENTS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `EFFICIENCY` (`string`).
-                pub fn efficiency(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("EFFICIENCY", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `FEATURES` (`string`).
-                pub fn features(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("FEATURES", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `GROUP_MEMBERS_LIST` (`string`).
-                pub fn group_members_list(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("GROUP_MEMBERS_LIST", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `LIST_OF_MEMBERS` (`string`).
-                pub fn list_of_members(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("LIST_OF_MEMBERS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `LIST_OF_MEMBERS_AWAITING_INVITE` (`string`).
-                pub fn list_of_members_awaiting_invite(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("LIST_OF_MEMBERS_AWAITING_INVITE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `OWNER_DATA` (`string`).
-                pub fn owner_data(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("OWNER_DATA", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `PIN` (`string`).
-                pub fn pin(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("PIN", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `PRIVACY_TYPE` (`string`).
-                pub fn privacy_type(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("PRIVACY_TYPE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SUBJECT_DATA` (`string`).
-                pub fn subject_data(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("SUBJECT_DATA", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `TAGS` (`string`).
-                pub fn tags(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("TAGS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `USER_DATA` (`string`).
-                pub fn user_data(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("USER_DATA", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
-                pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-                    Self(self.0.with(key, value.into()))
-                }
-            }
-            /// A nested param of `socialnetwork.api.workgroup.get` (set its documented fields with the setters, others with `set`).
             #[derive(Clone, PartialEq)]
             #[must_use]
             pub struct Params(pub(crate) crate::rt::Object);
@@ -486,14 +386,8 @@ pub mod api {
                     Self(crate::rt::Object::default().with("groupId", crate::rt::IntoArg::into_arg(group_id)))
                 }
                 /// `select` (`array`).
-                pub fn select(
-                    self,
-                    value: impl IntoIterator<Item = crate::socialnetwork::api::workgroup::get::Select>,
-                ) -> Self {
-                    Self(self.0.with(
-                        "select",
-                        serde_json::Value::Array(value.into_iter().map(|v| v.0.into_value()).collect()),
-                    ))
+                pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
+                    Self(self.0.with("select", crate::rt::list(value)))
                 }
                 /// `mode` (`string`).
                 pub fn mode(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -579,138 +473,6 @@ pub mod api {
                     Self(self.0.with(key, value.into()))
                 }
             }
-            /// A nested param of `socialnetwork.api.workgroup.list` (set its documented fields with the setters, others with `set`).
-            #[derive(Clone, PartialEq, Default)]
-            #[must_use]
-            pub struct Select(pub(crate) crate::rt::Object);
-            impl std::fmt::Debug for Select {
-                #[inline]
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    self.0.fmt(f)
-                }
-            }
-            impl Select {
-                /// A value with the required fields set.
-                pub fn new() -> Self {
-                    Self(crate::rt::Object::default())
-                }
-                /// `ID` (`integer`).
-                pub fn id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `ACTIVE` (`string`).
-                pub fn active(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("ACTIVE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SUBJECT_ID` (`integer`).
-                pub fn subject_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("SUBJECT_ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `NAME` (`string`).
-                pub fn name(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("NAME", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DESCRIPTION` (`string`).
-                pub fn description(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("DESCRIPTION", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `KEYWORDS` (`string`).
-                pub fn keywords(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("KEYWORDS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `CLOSED` (`string`).
-                pub fn closed(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("CLOSED", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `VISIBLE` (`string`).
-                pub fn visible(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("VISIBLE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `OPENED` (`string`).
-                pub fn opened(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("OPENED", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `PROJECT` (`string`).
-                pub fn project(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("PROJECT", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `LANDING` (`string`).
-                pub fn landing(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("LANDING", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DATE_CREATE` (`datetime`).
-                pub fn date_create(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("DATE_CREATE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DATE_UPDATE` (`datetime`).
-                pub fn date_update(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("DATE_UPDATE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `DATE_ACTIVITY` (`datetime`).
-                pub fn date_activity(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("DATE_ACTIVITY", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `IMAGE_ID` (`integer`).
-                pub fn image_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("IMAGE_ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `AVATAR_TYPE` (`string`).
-                pub fn avatar_type(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("AVATAR_TYPE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `OWNER_ID` (`integer`).
-                pub fn owner_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("OWNER_ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `NUMBER_OF_MEMBERS` (`integer`).
-                pub fn number_of_members(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("NUMBER_OF_MEMBERS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `NUMBER_OF_MODERATORS` (`integer`).
-                pub fn number_of_moderators(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("NUMBER_OF_MODERATORS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `INITIATE_PERMS` (`string`).
-                pub fn initiate_perms(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("INITIATE_PERMS", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `PROJECT_DATE_START` (`datetime`).
-                pub fn project_date_start(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("PROJECT_DATE_START", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `PROJECT_DATE_FINISH` (`datetime`).
-                pub fn project_date_finish(self, value: impl crate::rt::IntoArg<crate::rt::When>) -> Self {
-                    Self(self.0.with("PROJECT_DATE_FINISH", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SCRUM_OWNER_ID` (`integer`).
-                pub fn scrum_owner_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("SCRUM_OWNER_ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SCRUM_MASTER_ID` (`integer`).
-                pub fn scrum_master_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("SCRUM_MASTER_ID", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SCRUM_SPRINT_DURATION` (`integer`).
-                pub fn scrum_sprint_duration(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
-                    Self(self.0.with("SCRUM_SPRINT_DURATION", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `SCRUM_TASK_RESPONSIBLE` (`string`).
-                pub fn scrum_task_responsible(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("SCRUM_TASK_RESPONSIBLE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `TYPE` (`string`).
-                pub fn type_(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("TYPE", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// `AVATAR` (`string`).
-                pub fn avatar(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
-                    Self(self.0.with("AVATAR", crate::rt::IntoArg::into_arg(value)))
-                }
-                /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
-                pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-                    Self(self.0.with(key, value.into()))
-                }
-            }
             /// The values the docs list for a param of `socialnetwork.api.workgroup.list`.
             #[derive(Debug, Clone, PartialEq, Eq, Hash)]
             #[non_exhaustive]
@@ -761,18 +523,12 @@ pub mod api {
                     Self(self.0.with("mode", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `features` (`array`).
-                pub fn features(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("features", crate::rt::list(value)))
+                pub fn features(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("features", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `mandatoryFeatures` (`array`).
-                pub fn mandatory_features(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("mandatoryFeatures", crate::rt::list(value)))
+                pub fn mandatory_features(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("mandatoryFeatures", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `shouldSelectDialogId` (`string`); `true` sends `Y`, `false` sends `N`.
                 pub fn should_select_dialog_id(self, value: impl crate::rt::IntoArg<crate::rt::YesNo>) -> Self {

@@ -93,8 +93,8 @@ impl Create {
     }
     /// `SITE_ID` (`array`).
     #[inline]
-    pub fn site_id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("SITE_ID", crate::rt::list(value)))
+    pub fn site_id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("SITE_ID", crate::rt::IntoArg::into_arg(value)))
     }
     /// `SUBJECT_ID` (`integer`).
     #[inline]
@@ -316,8 +316,8 @@ impl Update {
     }
     /// `SITE_ID` (`array`).
     #[inline]
-    pub fn site_id(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("SITE_ID", crate::rt::list(value)))
+    pub fn site_id(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("SITE_ID", crate::rt::IntoArg::into_arg(value)))
     }
 }
 impl crate::rt::Method for Update {
@@ -732,7 +732,7 @@ pub mod update {
 pub mod user {
     /// `sonet_group.user.add`: creates a `sonet_group.user` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -743,7 +743,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Add {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.add";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -763,7 +763,7 @@ pub mod user {
     }
     /// `sonet_group.user.delete`: deletes a `sonet_group.user` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-delete.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-delete.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -774,7 +774,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Delete {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.delete";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -794,7 +794,7 @@ pub mod user {
     }
     /// `sonet_group.user.get`: reads one `sonet_group.user` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-get.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-get.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -805,7 +805,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -825,7 +825,7 @@ pub mod user {
     }
     /// `sonet_group.user.groups`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Groups(pub(crate) crate::rt::Request);
@@ -836,7 +836,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Groups {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.groups";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html";
@@ -855,7 +855,7 @@ pub mod user {
     }
     /// `sonet_group.user.invite`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-invite.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-invite.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Invite(pub(crate) crate::rt::Request);
@@ -873,7 +873,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Invite {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.invite";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -931,7 +931,7 @@ pub mod user {
     }
     /// `sonet_group.user.update`: changes a `sonet_group.user` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-update.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-update.html) · scope `sonet` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -942,7 +942,7 @@ pub mod user {
         }
     }
     impl crate::rt::Method for Update {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "sonet_group.user.update";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -974,7 +974,7 @@ pub mod user {
     impl Group {
         /// `sonet_group.user.add`: creates a `sonet_group.user` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn add(
             &self,
@@ -989,7 +989,7 @@ pub mod user {
         }
         /// `sonet_group.user.delete`: deletes a `sonet_group.user` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-delete.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-delete.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn delete(
             &self,
@@ -1004,7 +1004,7 @@ pub mod user {
         }
         /// `sonet_group.user.get`: reads one `sonet_group.user` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-get.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-get.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn get(&self, id: impl crate::rt::IntoArg<crate::rt::Int>) -> crate::sonet_group::user::Get {
             crate::sonet_group::user::Get(
@@ -1013,14 +1013,14 @@ pub mod user {
         }
         /// `sonet_group.user.groups`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn groups(&self) -> crate::sonet_group::user::Groups {
             crate::sonet_group::user::Groups(crate::rt::Request::new(self.actions.clone()))
         }
         /// `sonet_group.user.invite`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-invite.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-invite.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn invite(
             &self,
@@ -1044,7 +1044,7 @@ pub mod user {
         }
         /// `sonet_group.user.update`: changes a `sonet_group.user` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-update.html) · scope `sonet` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-update.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]
         pub fn update(
             &self,

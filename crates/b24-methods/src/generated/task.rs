@@ -218,7 +218,7 @@ pub mod checklistitem {
     }
     /// `task.checklistitem.getlist`: lists `task.checklistitem` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-list.html) · scope `task` · answers [`Vec<Checklistitem>`](crate::task::checklistitem::Checklistitem)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-list.html) · scope `task` · answers [`Checklistitem`](crate::task::checklistitem::Checklistitem)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -239,7 +239,7 @@ pub mod checklistitem {
         }
     }
     impl crate::rt::Method for Getlist {
-        type Output = Vec<crate::task::checklistitem::Checklistitem>;
+        type Output = crate::task::checklistitem::Checklistitem;
         const NAME: &'static str = "task.checklistitem.getlist";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -512,7 +512,7 @@ pub mod checklistitem {
         }
         /// `task.checklistitem.getlist`: lists `task.checklistitem` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-list.html) · scope `task` · answers [`Vec<Checklistitem>`](crate::task::checklistitem::Checklistitem)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-list.html) · scope `task` · answers [`Checklistitem`](crate::task::checklistitem::Checklistitem)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[inline]
@@ -939,7 +939,7 @@ pub mod commentitem {
     }
     /// `task.commentitem.getlist`: lists `task.commentitem` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-list.html) · scope `task` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
@@ -969,7 +969,7 @@ pub mod commentitem {
         }
     }
     impl crate::rt::Method for Getlist {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "task.commentitem.getlist";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1165,7 +1165,7 @@ pub mod commentitem {
         }
         /// `task.commentitem.getlist`: lists `task.commentitem` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-list.html) · scope `task` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         ///
@@ -1293,11 +1293,8 @@ pub mod commentitem {
                 Self(self.0.with("POST_DATE", crate::rt::IntoArg::into_arg(value)))
             }
             /// `UF_FORUM_MESSAGE_DOC` (`array`).
-            pub fn uf_forum_message_doc(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("UF_FORUM_MESSAGE_DOC", crate::rt::list(value)))
+            pub fn uf_forum_message_doc(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("UF_FORUM_MESSAGE_DOC", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -1323,11 +1320,8 @@ pub mod commentitem {
                 Self(crate::rt::Object::default().with("POST_MESSAGE", crate::rt::IntoArg::into_arg(post_message)))
             }
             /// `UF_FORUM_MESSAGE_DOC` (`array`).
-            pub fn uf_forum_message_doc(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("UF_FORUM_MESSAGE_DOC", crate::rt::list(value)))
+            pub fn uf_forum_message_doc(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("UF_FORUM_MESSAGE_DOC", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -1582,7 +1576,7 @@ pub mod elapseditem {
     }
     /// `task.elapseditem.getlist`: lists `task.elapseditem` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html) · scope `task` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `0x100002` (400), `0x000004` (400), `0x000040` (400), `0x000100` (400).
     #[derive(Clone)]
@@ -1614,7 +1608,7 @@ pub mod elapseditem {
         }
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
         /// `PARAMS` (`object`).
@@ -1624,7 +1618,7 @@ pub mod elapseditem {
         }
     }
     impl crate::rt::Method for Getlist {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "task.elapseditem.getlist";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1818,7 +1812,7 @@ pub mod elapseditem {
         }
         /// `task.elapseditem.getlist`: lists `task.elapseditem` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html) · scope `task` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `0x100002` (400), `0x000004` (400), `0x000040` (400), `0x000100` (400).
         #[inline]
@@ -1890,8 +1884,8 @@ pub mod item {
     impl Add {
         /// `TASKDATA` (`array`).
         #[inline]
-        pub fn taskdata(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("TASKDATA", crate::rt::list(value)))
+        pub fn taskdata(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("TASKDATA", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Add {
@@ -2747,12 +2741,12 @@ pub mod item {
         }
         /// `PARAMS` (`array`).
         #[inline]
-        pub fn params(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("PARAMS", crate::rt::list(value)))
+        pub fn params(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("PARAMS", crate::rt::IntoArg::into_arg(value)))
         }
         /// `SELECT` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("SELECT", crate::rt::list(value)))
         }
     }
@@ -3326,7 +3320,7 @@ pub mod item {
         }
         /// `task.item.userfield.getlist`: lists `task.item.userfield` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-list.html) · scope `task` · answers [`Vec<Userfield>`](crate::task::item::userfield::Userfield)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-list.html) · scope `task` · answers [`Userfield`](crate::task::item::userfield::Userfield)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Getlist(pub(crate) crate::rt::Request);
@@ -3351,7 +3345,7 @@ pub mod item {
             }
         }
         impl crate::rt::Method for Getlist {
-            type Output = Vec<crate::task::item::userfield::Userfield>;
+            type Output = crate::task::item::userfield::Userfield;
             const NAME: &'static str = "task.item.userfield.getlist";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -3372,7 +3366,7 @@ pub mod item {
         }
         /// `task.item.userfield.gettypes`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-types.html) · scope `task` · answers [`Vec<Output>`](crate::task::item::userfield::gettypes::Output)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-types.html) · scope `task` · answers [`Output`](crate::task::item::userfield::gettypes::Output)
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Gettypes(pub(crate) crate::rt::Request);
@@ -3383,7 +3377,7 @@ pub mod item {
             }
         }
         impl crate::rt::Method for Gettypes {
-            type Output = Vec<crate::task::item::userfield::gettypes::Output>;
+            type Output = crate::task::item::userfield::gettypes::Output;
             const NAME: &'static str = "task.item.userfield.gettypes";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -3492,14 +3486,14 @@ pub mod item {
             }
             /// `task.item.userfield.getlist`: lists `task.item.userfield` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-list.html) · scope `task` · answers [`Vec<Userfield>`](crate::task::item::userfield::Userfield)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-list.html) · scope `task` · answers [`Userfield`](crate::task::item::userfield::Userfield)
             #[inline]
             pub fn getlist(&self) -> crate::task::item::userfield::Getlist {
                 crate::task::item::userfield::Getlist(crate::rt::Request::new(self.actions.clone()))
             }
             /// `task.item.userfield.gettypes`: calls the REST method of this name.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-types.html) · scope `task` · answers [`Vec<Output>`](crate::task::item::userfield::gettypes::Output)
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-types.html) · scope `task` · answers [`Output`](crate::task::item::userfield::gettypes::Output)
             #[inline]
             pub fn gettypes(&self) -> crate::task::item::userfield::Gettypes {
                 crate::task::item::userfield::Gettypes(crate::rt::Request::new(self.actions.clone()))
@@ -3985,13 +3979,13 @@ pub mod items {
         }
         /// `TASKDATA` (`array`).
         #[inline]
-        pub fn taskdata(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("TASKDATA", crate::rt::list(value)))
+        pub fn taskdata(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("TASKDATA", crate::rt::IntoArg::into_arg(value)))
         }
         /// `NAV_PARAMS` (`array`).
         #[inline]
-        pub fn nav_params(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("NAV_PARAMS", crate::rt::list(value)))
+        pub fn nav_params(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("NAV_PARAMS", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Getlist {
@@ -4105,7 +4099,7 @@ pub mod logitem {
 pub mod planner {
     /// `task.planner.getlist`: lists `task.planner` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html) · scope `task` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getlist(pub(crate) crate::rt::Request);
@@ -4116,7 +4110,7 @@ pub mod planner {
         }
     }
     impl crate::rt::Method for Getlist {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "task.planner.getlist";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html";
@@ -4148,7 +4142,7 @@ pub mod planner {
     impl Group {
         /// `task.planner.getlist`: lists `task.planner` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html) · scope `task` · answers `serde_json::Value`
         #[inline]
         pub fn getlist(&self) -> crate::task::planner::Getlist {
             crate::task::planner::Getlist(crate::rt::Request::new(self.actions.clone()))
@@ -4491,12 +4485,12 @@ pub mod stages {
         pub fn update(
             &self,
             id: impl crate::rt::IntoArg<crate::rt::Int>,
-            fields: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+            fields: impl crate::rt::IntoArg<crate::rt::Json>,
         ) -> crate::task::stages::Update {
             crate::task::stages::Update(
                 crate::rt::Request::new(self.actions.clone())
                     .with("id", crate::rt::IntoArg::into_arg(id))
-                    .with("fields", crate::rt::list(fields)),
+                    .with("fields", crate::rt::IntoArg::into_arg(fields)),
             )
         }
     }

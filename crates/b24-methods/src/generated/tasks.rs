@@ -565,8 +565,8 @@ pub mod api {
             impl List {
                 /// `order` (`array`).
                 #[inline]
-                pub fn order(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("order", crate::rt::list(value)))
+                pub fn order(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("order", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `filter` (`array`).
                 ///
@@ -576,7 +576,7 @@ pub mod api {
                 }
                 /// `select` (`array`).
                 #[inline]
-                pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+                pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                     Self(self.0.with("select", crate::rt::list(value)))
                 }
                 /// `start` (`integer`).
@@ -715,12 +715,12 @@ pub mod api {
                 pub fn update(
                     &self,
                     id: impl crate::rt::IntoArg<crate::rt::Int>,
-                    fields: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    fields: impl crate::rt::IntoArg<crate::rt::Json>,
                 ) -> crate::tasks::api::scrum::epic::Update {
                     crate::tasks::api::scrum::epic::Update(
                         crate::rt::Request::new(self.actions.clone())
                             .with("id", crate::rt::IntoArg::into_arg(id))
-                            .with("fields", crate::rt::list(fields)),
+                            .with("fields", crate::rt::IntoArg::into_arg(fields)),
                     )
                 }
             }
@@ -2979,7 +2979,7 @@ pub mod task {
         }
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
     }
@@ -3020,8 +3020,8 @@ pub mod task {
     impl Getaccess {
         /// `users` (`array`).
         #[inline]
-        pub fn users(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-            Self(self.0.with("users", crate::rt::list(value)))
+        pub fn users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+            Self(self.0.with("users", crate::rt::IntoArg::into_arg(value)))
         }
     }
     impl crate::rt::Method for Getaccess {
@@ -3103,7 +3103,7 @@ pub mod task {
         }
         /// `select` (`array`).
         #[inline]
-        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+        pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
             Self(self.0.with("select", crate::rt::list(value)))
         }
         /// `params` (`object`).
@@ -4220,15 +4220,12 @@ pub mod task {
                 Self(self.0.with("ufChecklistFiles", crate::rt::IntoArg::into_arg(value)))
             }
             /// `members` (`array`).
-            pub fn members(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("members", crate::rt::list(value)))
+            pub fn members(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("members", crate::rt::IntoArg::into_arg(value)))
             }
             /// `attachments` (`array`).
-            pub fn attachments(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("attachments", crate::rt::list(value)))
+            pub fn attachments(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("attachments", crate::rt::IntoArg::into_arg(value)))
             }
             /// `entityId` (`string`).
             pub fn entity_id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -4279,11 +4276,8 @@ pub mod task {
                 Self(self.0.with("image", crate::rt::IntoArg::into_arg(value)))
             }
             /// `additionalData` (`array`).
-            pub fn additional_data(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("additionalData", crate::rt::list(value)))
+            pub fn additional_data(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("additionalData", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -4490,15 +4484,12 @@ pub mod task {
                 Self(self.0.with("completedCount", crate::rt::IntoArg::into_arg(value)))
             }
             /// `members` (`array`).
-            pub fn members(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("members", crate::rt::list(value)))
+            pub fn members(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("members", crate::rt::IntoArg::into_arg(value)))
             }
             /// `attachments` (`array`).
-            pub fn attachments(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("attachments", crate::rt::list(value)))
+            pub fn attachments(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("attachments", crate::rt::IntoArg::into_arg(value)))
             }
             /// `nodeId` (`string`).
             pub fn node_id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -4533,15 +4524,12 @@ pub mod task {
                 Self(self.0.with("fields", value.0.into_value()))
             }
             /// `action` (`array`).
-            pub fn action(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("action", crate::rt::list(value)))
+            pub fn action(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("action", crate::rt::IntoArg::into_arg(value)))
             }
             /// `descendants` (`array`).
-            pub fn descendants(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("descendants", crate::rt::list(value)))
+            pub fn descendants(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("descendants", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -4800,15 +4788,12 @@ pub mod task {
                 Self(self.0.with("groupId", crate::rt::IntoArg::into_arg(value)))
             }
             /// `auditors` (`array`).
-            pub fn auditors(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("auditors", crate::rt::list(value)))
+            pub fn auditors(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("auditors", crate::rt::IntoArg::into_arg(value)))
             }
             /// `accomplices` (`array`).
-            pub fn accomplices(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("accomplices", crate::rt::list(value)))
+            pub fn accomplices(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("accomplices", crate::rt::IntoArg::into_arg(value)))
             }
             /// `checklist` (`object`).
             pub fn checklist(self, value: crate::tasks::task::add::Checklist) -> Self {
@@ -4854,18 +4839,12 @@ pub mod task {
                 Self(self.0.with("checkListCanAdd", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufCrmTask` (`array`).
-            pub fn uf_crm_task(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ufCrmTask", crate::rt::list(value)))
+            pub fn uf_crm_task(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ufCrmTask", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufTaskWebdavFiles` (`array`).
-            pub fn uf_task_webdav_files(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ufTaskWebdavFiles", crate::rt::list(value)))
+            pub fn uf_task_webdav_files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ufTaskWebdavFiles", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufMailMessage` (`string`).
             pub fn uf_mail_message(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -5741,7 +5720,7 @@ pub mod task {
         }
         /// `tasks.task.result.list`: lists `tasks.task.result` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list.html) · scope `task` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -5754,7 +5733,7 @@ pub mod task {
             }
         }
         impl crate::rt::Method for List {
-            type Output = Vec<serde_json::Value>;
+            type Output = serde_json::Value;
             const NAME: &'static str = "tasks.task.result.list";
             const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
             const DOC: &'static str =
@@ -5817,7 +5796,7 @@ pub mod task {
             }
             /// `tasks.task.result.list`: lists `tasks.task.result` records.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list.html) · scope `task` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list.html) · scope `task` · answers `serde_json::Value`
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[inline]
@@ -6100,15 +6079,12 @@ pub mod task {
                 Self(self.0.with("ufChecklistFiles", crate::rt::IntoArg::into_arg(value)))
             }
             /// `members` (`array`).
-            pub fn members(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("members", crate::rt::list(value)))
+            pub fn members(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("members", crate::rt::IntoArg::into_arg(value)))
             }
             /// `attachments` (`array`).
-            pub fn attachments(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("attachments", crate::rt::list(value)))
+            pub fn attachments(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("attachments", crate::rt::IntoArg::into_arg(value)))
             }
             /// `entityId` (`string`).
             pub fn entity_id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -6159,11 +6135,8 @@ pub mod task {
                 Self(self.0.with("image", crate::rt::IntoArg::into_arg(value)))
             }
             /// `additionalData` (`array`).
-            pub fn additional_data(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("additionalData", crate::rt::list(value)))
+            pub fn additional_data(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("additionalData", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -6370,15 +6343,12 @@ pub mod task {
                 Self(self.0.with("completedCount", crate::rt::IntoArg::into_arg(value)))
             }
             /// `members` (`array`).
-            pub fn members(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("members", crate::rt::list(value)))
+            pub fn members(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("members", crate::rt::IntoArg::into_arg(value)))
             }
             /// `attachments` (`array`).
-            pub fn attachments(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("attachments", crate::rt::list(value)))
+            pub fn attachments(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("attachments", crate::rt::IntoArg::into_arg(value)))
             }
             /// `nodeId` (`string`).
             pub fn node_id(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -6413,15 +6383,12 @@ pub mod task {
                 Self(self.0.with("fields", value.0.into_value()))
             }
             /// `action` (`array`).
-            pub fn action(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("action", crate::rt::list(value)))
+            pub fn action(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("action", crate::rt::IntoArg::into_arg(value)))
             }
             /// `descendants` (`array`).
-            pub fn descendants(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("descendants", crate::rt::list(value)))
+            pub fn descendants(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("descendants", crate::rt::IntoArg::into_arg(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
             pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -6683,15 +6650,12 @@ pub mod task {
                 Self(self.0.with("groupId", crate::rt::IntoArg::into_arg(value)))
             }
             /// `auditors` (`array`).
-            pub fn auditors(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("auditors", crate::rt::list(value)))
+            pub fn auditors(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("auditors", crate::rt::IntoArg::into_arg(value)))
             }
             /// `accomplices` (`array`).
-            pub fn accomplices(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("accomplices", crate::rt::list(value)))
+            pub fn accomplices(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("accomplices", crate::rt::IntoArg::into_arg(value)))
             }
             /// `checklist` (`object`).
             pub fn checklist(self, value: crate::tasks::task::update::Checklist) -> Self {
@@ -6740,18 +6704,12 @@ pub mod task {
                 Self(self.0.with("checkListCanAdd", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufCrmTask` (`array`).
-            pub fn uf_crm_task(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ufCrmTask", crate::rt::list(value)))
+            pub fn uf_crm_task(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ufCrmTask", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufTaskWebdavFiles` (`array`).
-            pub fn uf_task_webdav_files(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ufTaskWebdavFiles", crate::rt::list(value)))
+            pub fn uf_task_webdav_files(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ufTaskWebdavFiles", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ufMailMessage` (`string`).
             pub fn uf_mail_message(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -7238,26 +7196,20 @@ pub mod template {
                 Self(self.0.with("RESPONSIBLE_ID", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DEPENDS_ON` (`array`).
-            pub fn depends_on(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("DEPENDS_ON", crate::rt::list(value)))
+            pub fn depends_on(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DEPENDS_ON", crate::rt::IntoArg::into_arg(value)))
             }
             /// `RESPONSIBLES` (`array`).
-            pub fn responsibles(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("RESPONSIBLES", crate::rt::list(value)))
+            pub fn responsibles(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("RESPONSIBLES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ACCOMPLICES` (`array`).
-            pub fn accomplices(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ACCOMPLICES", crate::rt::list(value)))
+            pub fn accomplices(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ACCOMPLICES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `AUDITORS` (`array`).
-            pub fn auditors(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("AUDITORS", crate::rt::list(value)))
+            pub fn auditors(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("AUDITORS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `STATUS` (`enum`).
             pub fn status(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -7550,7 +7502,7 @@ pub mod template {
             }
             /// `select` (`array`).
             #[inline]
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// `order` (`object`).
@@ -7802,13 +7754,13 @@ pub mod template {
                 &self,
                 template_id: impl crate::rt::IntoArg<crate::rt::Int>,
                 check_list_item_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                files_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                files_ids: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::tasks::template::checklist::AddAttachmentsFromDisk {
                 crate::tasks::template::checklist::AddAttachmentsFromDisk(
                     crate::rt::Request::new(self.actions.clone())
                         .with("templateId", crate::rt::IntoArg::into_arg(template_id))
                         .with("checkListItemId", crate::rt::IntoArg::into_arg(check_list_item_id))
-                        .with("filesIds", crate::rt::list(files_ids)),
+                        .with("filesIds", crate::rt::IntoArg::into_arg(files_ids)),
                 )
             }
             /// `tasks.template.checklist.complete`: calls the REST method of this name.
@@ -7925,13 +7877,13 @@ pub mod template {
                 &self,
                 template_id: impl crate::rt::IntoArg<crate::rt::Int>,
                 check_list_item_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                attachments_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                attachments_ids: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::tasks::template::checklist::RemoveAttachments {
                 crate::tasks::template::checklist::RemoveAttachments(
                     crate::rt::Request::new(self.actions.clone())
                         .with("templateId", crate::rt::IntoArg::into_arg(template_id))
                         .with("checkListItemId", crate::rt::IntoArg::into_arg(check_list_item_id))
-                        .with("attachmentsIds", crate::rt::list(attachments_ids)),
+                        .with("attachmentsIds", crate::rt::IntoArg::into_arg(attachments_ids)),
                 )
             }
             /// `tasks.template.checklist.renew`: calls the REST method of this name.
@@ -8417,7 +8369,7 @@ pub mod template {
                 Self(crate::rt::Object::default())
             }
             /// `select` (`array`); the docs give the default `['*', 'UF_*']`.
-            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+            pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
                 Self(self.0.with("select", crate::rt::list(value)))
             }
             /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
@@ -8480,26 +8432,20 @@ pub mod template {
                 Self(self.0.with("RESPONSIBLE_ID", crate::rt::IntoArg::into_arg(value)))
             }
             /// `DEPENDS_ON` (`array`).
-            pub fn depends_on(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("DEPENDS_ON", crate::rt::list(value)))
+            pub fn depends_on(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("DEPENDS_ON", crate::rt::IntoArg::into_arg(value)))
             }
             /// `RESPONSIBLES` (`array`).
-            pub fn responsibles(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("RESPONSIBLES", crate::rt::list(value)))
+            pub fn responsibles(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("RESPONSIBLES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `ACCOMPLICES` (`array`).
-            pub fn accomplices(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("ACCOMPLICES", crate::rt::list(value)))
+            pub fn accomplices(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("ACCOMPLICES", crate::rt::IntoArg::into_arg(value)))
             }
             /// `AUDITORS` (`array`).
-            pub fn auditors(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                Self(self.0.with("AUDITORS", crate::rt::list(value)))
+            pub fn auditors(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("AUDITORS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `STATUS` (`enum`).
             pub fn status(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {

@@ -452,7 +452,7 @@ pub mod external_call {
     }
     /// `telephony.externalCall.searchCrmEntities`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-search-crm-entities.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-search-crm-entities.html) · scope `telephony` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -465,7 +465,7 @@ pub mod external_call {
         }
     }
     impl crate::rt::Method for SearchCrmEntities {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -599,7 +599,7 @@ pub mod external_call {
         }
         /// `telephony.externalCall.searchCrmEntities`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-search-crm-entities.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-search-crm-entities.html) · scope `telephony` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[inline]
@@ -1007,7 +1007,7 @@ pub mod external_line {
     }
     /// `telephony.externalLine.delete`: deletes a `telephony.externalLine` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-delete.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-delete.html) · scope `telephony` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
     #[derive(Clone)]
@@ -1020,7 +1020,7 @@ pub mod external_line {
         }
     }
     impl crate::rt::Method for Delete {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "telephony.externalLine.delete";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1041,7 +1041,7 @@ pub mod external_line {
     }
     /// `telephony.externalLine.get`: reads one `telephony.externalLine` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-get.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-get.html) · scope `telephony` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
     #[derive(Clone)]
@@ -1054,7 +1054,7 @@ pub mod external_line {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "telephony.externalLine.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1145,7 +1145,7 @@ pub mod external_line {
         }
         /// `telephony.externalLine.delete`: deletes a `telephony.externalLine` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-delete.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-delete.html) · scope `telephony` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
         #[inline]
@@ -1159,7 +1159,7 @@ pub mod external_line {
         }
         /// `telephony.externalLine.get`: reads one `telephony.externalLine` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-get.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-get.html) · scope `telephony` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
         #[inline]

@@ -418,7 +418,7 @@ pub mod networkrange {
     }
     /// `timeman.networkrange.get`: reads one `timeman.networkrange` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-get.html) · scope `timeman` · answers [`Vec<Networkrange>`](crate::timeman::networkrange::Networkrange)
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-get.html) · scope `timeman` · answers [`Networkrange`](crate::timeman::networkrange::Networkrange)
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
     #[derive(Clone)]
@@ -431,7 +431,7 @@ pub mod networkrange {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<crate::timeman::networkrange::Networkrange>;
+        type Output = crate::timeman::networkrange::Networkrange;
         const NAME: &'static str = "timeman.networkrange.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -508,7 +508,7 @@ pub mod networkrange {
         }
         /// `timeman.networkrange.get`: reads one `timeman.networkrange` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-get.html) · scope `timeman` · answers [`Vec<Networkrange>`](crate::timeman::networkrange::Networkrange)
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-get.html) · scope `timeman` · answers [`Networkrange`](crate::timeman::networkrange::Networkrange)
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
         #[inline]
@@ -1296,7 +1296,7 @@ pub mod timecontrol {
         pub mod users {
             /// `timeman.timecontrol.reports.users.get`: reads one `timeman.timecontrol.reports.users` record.
             ///
-            /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html) · scope `timeman` · answers `Vec<serde_json::Value>`
+            /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html) · scope `timeman` · answers `serde_json::Value`
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -1314,7 +1314,7 @@ pub mod timecontrol {
                 }
             }
             impl crate::rt::Method for Get {
-                type Output = Vec<serde_json::Value>;
+                type Output = serde_json::Value;
                 const NAME: &'static str = "timeman.timecontrol.reports.users.get";
                 const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
                 const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html";
@@ -1345,7 +1345,7 @@ pub mod timecontrol {
             impl Group {
                 /// `timeman.timecontrol.reports.users.get`: reads one `timeman.timecontrol.reports.users` record.
                 ///
-                /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html) · scope `timeman` · answers `Vec<serde_json::Value>`
+                /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html) · scope `timeman` · answers `serde_json::Value`
                 #[inline]
                 pub fn get(&self) -> crate::timeman::timecontrol::reports::users::Get {
                     crate::timeman::timecontrol::reports::users::Get(crate::rt::Request::new(self.actions.clone()))
@@ -1439,11 +1439,8 @@ pub mod timecontrol {
             }
             /// `REPORT_REQUEST_USERS` (`array`).
             #[inline]
-            pub fn report_request_users(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("REPORT_REQUEST_USERS", crate::rt::list(value)))
+            pub fn report_request_users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("REPORT_REQUEST_USERS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `REPORT_SIMPLE_TYPE` (`string`); values `all`, `user`, `none`.
             #[inline]
@@ -1455,11 +1452,8 @@ pub mod timecontrol {
             }
             /// `REPORT_SIMPLE_USERS` (`array`).
             #[inline]
-            pub fn report_simple_users(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("REPORT_SIMPLE_USERS", crate::rt::list(value)))
+            pub fn report_simple_users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("REPORT_SIMPLE_USERS", crate::rt::IntoArg::into_arg(value)))
             }
             /// `REPORT_FULL_TYPE` (`string`); values `all`, `user`, `none`.
             #[inline]
@@ -1471,11 +1465,8 @@ pub mod timecontrol {
             }
             /// `REPORT_FULL_USERS` (`array`).
             #[inline]
-            pub fn report_full_users(
-                self,
-                value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-            ) -> Self {
-                Self(self.0.with("REPORT_FULL_USERS", crate::rt::list(value)))
+            pub fn report_full_users(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                Self(self.0.with("REPORT_FULL_USERS", crate::rt::IntoArg::into_arg(value)))
             }
         }
         impl crate::rt::Method for Set {

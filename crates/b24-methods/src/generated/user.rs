@@ -93,8 +93,8 @@ impl Add {
     }
     /// `PERSONAL_PHOTO` (`array`).
     #[inline]
-    pub fn personal_photo(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("PERSONAL_PHOTO", crate::rt::list(value)))
+    pub fn personal_photo(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("PERSONAL_PHOTO", crate::rt::IntoArg::into_arg(value)))
     }
     /// `PERSONAL_ICQ` (`string`).
     #[inline]
@@ -228,8 +228,8 @@ impl Add {
     }
     /// `WORK_LOGO` (`array`).
     #[inline]
-    pub fn work_logo(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("WORK_LOGO", crate::rt::list(value)))
+    pub fn work_logo(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("WORK_LOGO", crate::rt::IntoArg::into_arg(value)))
     }
     /// `WORK_NOTES` (`string`).
     #[inline]
@@ -452,7 +452,7 @@ impl Get {
     }
     /// `select` (`array`).
     #[inline]
-    pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+    pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
         Self(self.0.with("select", crate::rt::list(value)))
     }
     /// `IMAGE_RESIZE` (`string`).
@@ -520,7 +520,7 @@ impl Search {
     }
     /// `select` (`array`).
     #[inline]
-    pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
+    pub fn select(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Text>>) -> Self {
         Self(self.0.with("select", crate::rt::list(value)))
     }
     /// `start` (`integer`).
@@ -609,8 +609,8 @@ impl Update {
     }
     /// `PERSONAL_PHOTO` (`array`).
     #[inline]
-    pub fn personal_photo(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("PERSONAL_PHOTO", crate::rt::list(value)))
+    pub fn personal_photo(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("PERSONAL_PHOTO", crate::rt::IntoArg::into_arg(value)))
     }
     /// `PERSONAL_ICQ` (`string`).
     #[inline]
@@ -744,8 +744,8 @@ impl Update {
     }
     /// `WORK_LOGO` (`array`).
     #[inline]
-    pub fn work_logo(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("WORK_LOGO", crate::rt::list(value)))
+    pub fn work_logo(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("WORK_LOGO", crate::rt::IntoArg::into_arg(value)))
     }
     /// `WORK_NOTES` (`string`).
     #[inline]
@@ -853,11 +853,10 @@ impl Group {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/users/user-access.html) · scope `basic` · answers `bool`
     #[inline]
-    pub fn access(
-        &self,
-        access: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-    ) -> crate::user::Access {
-        crate::user::Access(crate::rt::Request::new(self.actions.clone()).with("ACCESS", crate::rt::list(access)))
+    pub fn access(&self, access: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::user::Access {
+        crate::user::Access(
+            crate::rt::Request::new(self.actions.clone()).with("ACCESS", crate::rt::IntoArg::into_arg(access)),
+        )
     }
     /// `user.add`: creates a `user` record.
     ///
@@ -1028,12 +1027,9 @@ pub mod option {
         ///
         /// Errors the docs list (match them with `MethodCode`): `ArgumentNullException` (400), `AccessException` (400).
         #[inline]
-        pub fn set(
-            &self,
-            options: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-        ) -> crate::user::option::Set {
+        pub fn set(&self, options: impl crate::rt::IntoArg<crate::rt::Json>) -> crate::user::option::Set {
             crate::user::option::Set(
-                crate::rt::Request::new(self.actions.clone()).with("options", crate::rt::list(options)),
+                crate::rt::Request::new(self.actions.clone()).with("options", crate::rt::IntoArg::into_arg(options)),
             )
         }
     }

@@ -38,7 +38,7 @@ impl Group {
 pub mod agreement {
     /// `userconsent.agreement.list`: lists `userconsent.agreement` records.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-list.html) · scope `userconsent` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-list.html) · scope `userconsent` · answers `serde_json::Value`
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -49,7 +49,7 @@ pub mod agreement {
         }
     }
     impl crate::rt::Method for List {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "userconsent.agreement.list";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -69,7 +69,7 @@ pub mod agreement {
     }
     /// `userconsent.agreement.text`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-text.html) · scope `userconsent` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-text.html) · scope `userconsent` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400).
     #[derive(Clone)]
@@ -89,7 +89,7 @@ pub mod agreement {
         }
     }
     impl crate::rt::Method for Text {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "userconsent.agreement.text";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -122,14 +122,14 @@ pub mod agreement {
     impl Group {
         /// `userconsent.agreement.list`: lists `userconsent.agreement` records.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-list.html) · scope `userconsent` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-list.html) · scope `userconsent` · answers `serde_json::Value`
         #[inline]
         pub fn list(&self) -> crate::userconsent::agreement::List {
             crate::userconsent::agreement::List(crate::rt::Request::new(self.actions.clone()))
         }
         /// `userconsent.agreement.text`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-text.html) · scope `userconsent` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-text.html) · scope `userconsent` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400).
         #[inline]

@@ -38,8 +38,8 @@ impl Add {
     }
     /// `OPTIONS` (`array`).
     #[inline]
-    pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("OPTIONS", crate::rt::list(value)))
+    pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("OPTIONS", crate::rt::IntoArg::into_arg(value)))
     }
 }
 impl crate::rt::Method for Add {
@@ -146,8 +146,8 @@ impl Update {
     }
     /// `OPTIONS` (`array`); the docs give the default `0`.
     #[inline]
-    pub fn options(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-        Self(self.0.with("OPTIONS", crate::rt::list(value)))
+    pub fn options(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+        Self(self.0.with("OPTIONS", crate::rt::IntoArg::into_arg(value)))
     }
 }
 impl crate::rt::Method for Update {

@@ -5258,10 +5258,11 @@ pub mod rest {
             #[inline]
             pub fn list(
                 &self,
-                attributes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                attributes: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::v3::rest::application::List {
                 crate::v3::rest::application::List(
-                    crate::rt::Request::new(self.actions.clone()).with("attributes", crate::rt::list(attributes)),
+                    crate::rt::Request::new(self.actions.clone())
+                        .with("attributes", crate::rt::IntoArg::into_arg(attributes)),
                 )
             }
             /// The `rest.application.local.*` methods.
@@ -5637,19 +5638,13 @@ pub mod rest {
                 }
                 /// `settings` (`array`).
                 #[inline]
-                pub fn settings(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("settings", crate::rt::list(value)))
+                pub fn settings(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("settings", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `languages` (`array`).
                 #[inline]
-                pub fn languages(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("languages", crate::rt::list(value)))
+                pub fn languages(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("languages", crate::rt::IntoArg::into_arg(value)))
                 }
             }
             impl crate::rt::Method for Add {
@@ -6245,19 +6240,19 @@ pub mod rest {
                     &self,
                     title: impl crate::rt::IntoArg<crate::rt::Text>,
                     handler_url: impl crate::rt::IntoArg<crate::rt::Text>,
-                    scopes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    scopes: impl crate::rt::IntoArg<crate::rt::Json>,
                     mobile: impl crate::rt::IntoArg<crate::rt::Flag>,
-                    menu_titles: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    attributes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    menu_titles: impl crate::rt::IntoArg<crate::rt::Json>,
+                    attributes: impl crate::rt::IntoArg<crate::rt::Json>,
                 ) -> crate::v3::rest::application::local::Install {
                     crate::v3::rest::application::local::Install(
                         crate::rt::Request::new(self.actions.clone())
                             .with("title", crate::rt::IntoArg::into_arg(title))
                             .with("handlerUrl", crate::rt::IntoArg::into_arg(handler_url))
-                            .with("scopes", crate::rt::list(scopes))
+                            .with("scopes", crate::rt::IntoArg::into_arg(scopes))
                             .with("mobile", crate::rt::IntoArg::into_arg(mobile))
-                            .with("menuTitles", crate::rt::list(menu_titles))
-                            .with("attributes", crate::rt::list(attributes)),
+                            .with("menuTitles", crate::rt::IntoArg::into_arg(menu_titles))
+                            .with("attributes", crate::rt::IntoArg::into_arg(attributes)),
                     )
                 }
                 /// `rest.application.local.uninstall`: calls the REST method of this name.
@@ -6498,19 +6493,19 @@ pub mod rest {
                     &self,
                     title: impl crate::rt::IntoArg<crate::rt::Text>,
                     handler_url: impl crate::rt::IntoArg<crate::rt::Text>,
-                    scopes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    scopes: impl crate::rt::IntoArg<crate::rt::Json>,
                     mobile: impl crate::rt::IntoArg<crate::rt::Flag>,
-                    menu_titles: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                    attributes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    menu_titles: impl crate::rt::IntoArg<crate::rt::Json>,
+                    attributes: impl crate::rt::IntoArg<crate::rt::Json>,
                 ) -> crate::v3::rest::application::personal::Install {
                     crate::v3::rest::application::personal::Install(
                         crate::rt::Request::new(self.actions.clone())
                             .with("title", crate::rt::IntoArg::into_arg(title))
                             .with("handlerUrl", crate::rt::IntoArg::into_arg(handler_url))
-                            .with("scopes", crate::rt::list(scopes))
+                            .with("scopes", crate::rt::IntoArg::into_arg(scopes))
                             .with("mobile", crate::rt::IntoArg::into_arg(mobile))
-                            .with("menuTitles", crate::rt::list(menu_titles))
-                            .with("attributes", crate::rt::list(attributes)),
+                            .with("menuTitles", crate::rt::IntoArg::into_arg(menu_titles))
+                            .with("attributes", crate::rt::IntoArg::into_arg(attributes)),
                     )
                 }
                 /// `rest.application.personal.uninstall`: calls the REST method of this name.
@@ -7078,14 +7073,14 @@ pub mod rest {
             pub fn add(
                 &self,
                 title: impl crate::rt::IntoArg<crate::rt::Text>,
-                scopes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                attributes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                scopes: impl crate::rt::IntoArg<crate::rt::Json>,
+                attributes: impl crate::rt::IntoArg<crate::rt::Json>,
             ) -> crate::v3::rest::incomingwebhook::Add {
                 crate::v3::rest::incomingwebhook::Add(
                     crate::rt::Request::new(self.actions.clone())
                         .with("title", crate::rt::IntoArg::into_arg(title))
-                        .with("scopes", crate::rt::list(scopes))
-                        .with("attributes", crate::rt::list(attributes)),
+                        .with("scopes", crate::rt::IntoArg::into_arg(scopes))
+                        .with("attributes", crate::rt::IntoArg::into_arg(attributes)),
                 )
             }
             /// `rest.incomingwebhook.delete`: deletes a `rest.incomingwebhook` record.
@@ -7291,8 +7286,8 @@ pub mod rest {
                     Self(crate::rt::Object::default())
                 }
                 /// `scopes` (`array`).
-                pub fn scopes(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("scopes", crate::rt::list(value)))
+                pub fn scopes(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("scopes", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `title` (`string`).
                 pub fn title(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
@@ -8944,18 +8939,12 @@ pub mod tasks {
                     Self(self.0.with("endPlan", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `fileIds` (`array`).
-                pub fn file_ids(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("fileIds", crate::rt::list(value)))
+                pub fn file_ids(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("fileIds", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `checklist` (`array`).
-                pub fn checklist(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("checklist", crate::rt::list(value)))
+                pub fn checklist(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("checklist", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `groupId` (`integer`).
                 pub fn group_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -9142,26 +9131,20 @@ pub mod tasks {
                     Self(self.0.with("link", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `rights` (`array`).
-                pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("rights", crate::rt::list(value)))
+                pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("rights", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `archiveLink` (`string`).
                 pub fn archive_link(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                     Self(self.0.with("archiveLink", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `crmItemIds` (`array`).
-                pub fn crm_item_ids(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("crmItemIds", crate::rt::list(value)))
+                pub fn crm_item_ids(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("crmItemIds", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `reminders` (`array`).
-                pub fn reminders(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("reminders", crate::rt::list(value)))
+                pub fn reminders(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("reminders", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `requireResult` (`boolean`).
                 pub fn require_result(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {
@@ -9196,43 +9179,28 @@ pub mod tasks {
                     Self(self.0.with("requireDeadlineChangeReason", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inFavorite` (`array`).
-                pub fn in_favorite(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inFavorite", crate::rt::list(value)))
+                pub fn in_favorite(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inFavorite", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inPin` (`array`).
-                pub fn in_pin(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("inPin", crate::rt::list(value)))
+                pub fn in_pin(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inPin", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inGroupPin` (`array`).
-                pub fn in_group_pin(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inGroupPin", crate::rt::list(value)))
+                pub fn in_group_pin(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inGroupPin", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inMute` (`array`).
-                pub fn in_mute(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inMute", crate::rt::list(value)))
+                pub fn in_mute(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inMute", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `dependsOn` (`array`).
-                pub fn depends_on(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("dependsOn", crate::rt::list(value)))
+                pub fn depends_on(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("dependsOn", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `scenarios` (`array`).
-                pub fn scenarios(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("scenarios", crate::rt::list(value)))
+                pub fn scenarios(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("scenarios", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -9640,12 +9608,12 @@ pub mod tasks {
                 pub fn attach(
                     &self,
                     task_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                    file_ids: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                    file_ids: impl crate::rt::IntoArg<crate::rt::Json>,
                 ) -> crate::v3::tasks::task::file::Attach {
                     crate::v3::tasks::task::file::Attach(
                         crate::rt::Request::new(self.actions.clone())
                             .with("taskId", crate::rt::IntoArg::into_arg(task_id))
-                            .with("fileIds", crate::rt::list(file_ids)),
+                            .with("fileIds", crate::rt::IntoArg::into_arg(file_ids)),
                     )
                 }
             }
@@ -10248,18 +10216,12 @@ pub mod tasks {
                     Self(self.0.with("endPlan", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `fileIds` (`array`).
-                pub fn file_ids(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("fileIds", crate::rt::list(value)))
+                pub fn file_ids(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("fileIds", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `checklist` (`array`).
-                pub fn checklist(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("checklist", crate::rt::list(value)))
+                pub fn checklist(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("checklist", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `groupId` (`integer`).
                 pub fn group_id(self, value: impl crate::rt::IntoArg<crate::rt::Int>) -> Self {
@@ -10446,26 +10408,20 @@ pub mod tasks {
                     Self(self.0.with("link", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `rights` (`array`).
-                pub fn rights(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("rights", crate::rt::list(value)))
+                pub fn rights(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("rights", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `archiveLink` (`string`).
                 pub fn archive_link(self, value: impl crate::rt::IntoArg<crate::rt::Text>) -> Self {
                     Self(self.0.with("archiveLink", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `crmItemIds` (`array`).
-                pub fn crm_item_ids(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("crmItemIds", crate::rt::list(value)))
+                pub fn crm_item_ids(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("crmItemIds", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `reminders` (`array`).
-                pub fn reminders(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("reminders", crate::rt::list(value)))
+                pub fn reminders(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("reminders", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `requireResult` (`boolean`).
                 pub fn require_result(self, value: impl crate::rt::IntoArg<crate::rt::Flag>) -> Self {
@@ -10500,43 +10456,28 @@ pub mod tasks {
                     Self(self.0.with("requireDeadlineChangeReason", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inFavorite` (`array`).
-                pub fn in_favorite(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inFavorite", crate::rt::list(value)))
+                pub fn in_favorite(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inFavorite", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inPin` (`array`).
-                pub fn in_pin(self, value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>) -> Self {
-                    Self(self.0.with("inPin", crate::rt::list(value)))
+                pub fn in_pin(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inPin", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inGroupPin` (`array`).
-                pub fn in_group_pin(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inGroupPin", crate::rt::list(value)))
+                pub fn in_group_pin(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inGroupPin", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `inMute` (`array`).
-                pub fn in_mute(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("inMute", crate::rt::list(value)))
+                pub fn in_mute(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("inMute", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `dependsOn` (`array`).
-                pub fn depends_on(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("dependsOn", crate::rt::list(value)))
+                pub fn depends_on(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("dependsOn", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// `scenarios` (`array`).
-                pub fn scenarios(
-                    self,
-                    value: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
-                ) -> Self {
-                    Self(self.0.with("scenarios", crate::rt::list(value)))
+                pub fn scenarios(self, value: impl crate::rt::IntoArg<crate::rt::Json>) -> Self {
+                    Self(self.0.with("scenarios", crate::rt::IntoArg::into_arg(value)))
                 }
                 /// Any field by its wire name (custom `UF_*` fields, fields newer than the catalogue).
                 pub fn set(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -11241,12 +11182,12 @@ pub mod vibecodeconnector {
                     pub fn set(
                         &self,
                         catalog_item_id: impl crate::rt::IntoArg<crate::rt::Int>,
-                        access_codes: impl IntoIterator<Item = impl crate::rt::IntoArg<crate::rt::Json>>,
+                        access_codes: impl crate::rt::IntoArg<crate::rt::Json>,
                     ) -> crate::v3::vibecodeconnector::catalog::item::access::Set {
                         crate::v3::vibecodeconnector::catalog::item::access::Set(
                             crate::rt::Request::new(self.actions.clone())
                                 .with("catalogItemId", crate::rt::IntoArg::into_arg(catalog_item_id))
-                                .with("accessCodes", crate::rt::list(access_codes)),
+                                .with("accessCodes", crate::rt::IntoArg::into_arg(access_codes)),
                         )
                     }
                 }

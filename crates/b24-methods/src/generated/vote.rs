@@ -263,7 +263,7 @@ pub mod attached_vote {
     }
     /// `vote.AttachedVote.resume`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html) · scope `vote` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html) · scope `vote` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
@@ -276,7 +276,7 @@ pub mod attached_vote {
         }
     }
     impl crate::rt::Method for Resume {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "vote.AttachedVote.resume";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html";
@@ -297,7 +297,7 @@ pub mod attached_vote {
     }
     /// `vote.AttachedVote.stop`: calls the REST method of this name.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html) · scope `vote` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html) · scope `vote` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
@@ -310,7 +310,7 @@ pub mod attached_vote {
         }
     }
     impl crate::rt::Method for Stop {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "vote.AttachedVote.stop";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str = "https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html";
@@ -461,7 +461,7 @@ pub mod attached_vote {
         }
         /// `vote.AttachedVote.resume`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html) · scope `vote` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html) · scope `vote` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
         #[inline]
@@ -472,7 +472,7 @@ pub mod attached_vote {
         }
         /// `vote.AttachedVote.stop`: calls the REST method of this name.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html) · scope `vote` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html) · scope `vote` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
         #[inline]

@@ -1282,7 +1282,7 @@ pub mod sip {
 pub mod statistic {
     /// `voximplant.statistic.get`: reads one `voximplant.statistic` record.
     ///
-    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-statistic-get.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+    /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-statistic-get.html) · scope `telephony` · answers `serde_json::Value`
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -1317,7 +1317,7 @@ pub mod statistic {
         }
     }
     impl crate::rt::Method for Get {
-        type Output = Vec<serde_json::Value>;
+        type Output = serde_json::Value;
         const NAME: &'static str = "voximplant.statistic.get";
         const API: crate::rt::ApiVersion = crate::rt::ApiVersion::V2;
         const DOC: &'static str =
@@ -1350,7 +1350,7 @@ pub mod statistic {
     impl Group {
         /// `voximplant.statistic.get`: reads one `voximplant.statistic` record.
         ///
-        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-statistic-get.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+        /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-statistic-get.html) · scope `telephony` · answers `serde_json::Value`
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[inline]
