@@ -51,6 +51,13 @@ impl AppConfig {
         self
     }
 
+    /// The portals' plan: the limits every portal's client keeps to (each portal with its own
+    /// limiter state). Other transport settings are kept.
+    pub fn plan(mut self, plan: b24_transport::config::Plan) -> AppConfig {
+        self.transport.set_plan(plan);
+        self
+    }
+
     /// Trust another OAuth server (host, or `host:port`, or a URL): installations naming any
     /// other are refused, since the refresh token and the client secret are sent there.
     pub fn trust_oauth_server(mut self, server: &str) -> AppConfig {

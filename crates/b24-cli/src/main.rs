@@ -50,13 +50,13 @@ enum PlanArg {
 /// How to reach and pace a portal: the options of every command that calls one.
 #[derive(Debug, Args)]
 struct PortalArgs {
-    /// The inbound webhook URL.
+    /// The inbound webhook URL (or the environment's `B24_WEBHOOK_URL`, read by
+    /// [`commands::client`] rather than by clap, so that a usage message never lists a flag the
+    /// user did not type).
     #[arg(
         long,
-        env = "B24_WEBHOOK_URL",
-        hide_env_values = true,
         value_name = "URL",
-        help = "The inbound webhook URL: https://<portal>/rest/<user id>/<secret>/"
+        help = "The inbound webhook URL: https://<portal>/rest/<user id>/<secret>/ [env: B24_WEBHOOK_URL]"
     )]
     webhook: Option<String>,
     /// Allow plain http to a portal that is not on loopback (a self-hosted portal).
@@ -79,8 +79,8 @@ struct PortalArgs {
     #[arg(long, value_name = "FILE")]
     ca_cert: Vec<PathBuf>,
     /// Share the rate limiter and operating budget with other processes through Redis
-    /// (redis://host:port/).
-    #[arg(long, env = "B24_REDIS_URL", hide_env_values = true, value_name = "URL")]
+    /// (redis://host:port/; or the environment's `B24_REDIS_URL`).
+    #[arg(long, value_name = "URL")]
     redis: Option<String>,
     /// Show the trace of every attempt on stderr (never a secret).
     #[arg(long, short)]

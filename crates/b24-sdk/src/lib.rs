@@ -78,6 +78,8 @@ pub mod app;
 mod builder;
 #[cfg(feature = "methods")]
 mod method_layer;
+#[cfg(feature = "emulator")]
+pub mod testing;
 pub mod typed;
 
 /// Event handlers for apps: the portal's event POST read whole (`event`, `event_handler_id`,

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use b24_emulator::{BucketLimits, Emulator, EmulatorHandle, FaultKind, FaultSettings, Settings};
 use b24_sdk::prelude::*;
-use b24_sdk::transport::credentials::OAuthCredentials;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
@@ -33,15 +32,7 @@ fn webhook_client(portal: &EmulatorHandle) -> Client {
 }
 
 fn oauth_client(portal: &EmulatorHandle) -> Client {
-    let s = portal.settings();
-    let pair = portal.issue_tokens();
-    let tokens = TokenSet::new(
-        pair.access_token,
-        pair.refresh_token,
-        portal.client_endpoint(),
-        Some(format!("{}/rest/", portal.base_url())),
-    );
-    builder().oauth(OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens)).build().expect("client")
+    builder().oauth(b24_sdk::testing::oauth_credentials(portal)).build().expect("client")
 }
 
 fn id(row: &Value) -> u64 {

@@ -24,7 +24,9 @@ impl LocalLocks {
     }
 }
 
-/// A name for this process's lock holders: the process id and a random part.
+/// A name for this process's lock holders: the process id and a random part (the SQLite lease
+/// row records it; PostgreSQL's advisory locks belong to the session instead).
+#[cfg(feature = "sqlite")]
 pub(crate) fn owner_id() -> String {
     format!("{}:{}", std::process::id(), fastrand::u64(..))
 }

@@ -6,9 +6,11 @@
 //! is what makes a single-use refresh token be used once: the OAuth credentials take the lock,
 //! re-read the pair, and refresh only when no other process already has.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod locks;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -109,6 +111,7 @@ impl TokenStore for PortalTokens {
 
 /// A store error: what failed, with the database's own words as the cause (no statement
 /// parameter is ever part of them: every value is bound).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn store_error(what: &str, cause: impl std::fmt::Display) -> Error {
     Error::sdk_caused(
         Code::JssdkStoreUnavailable,

@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use b24_emulator::{BucketLimits, Emulator, FaultKind, FaultSettings, Settings};
-use b24_sdk::transport::credentials::OAuthCredentials;
-use b24_sdk::{Batch, Client, Command, Error, ListQuery, OAuthApp, Outcome, Plan, TokenSet};
+use b24_sdk::{Batch, Client, Command, Error, ListQuery, Outcome, Plan};
 use serde_json::json;
 
 use futures::TryStreamExt;
@@ -75,16 +74,8 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     );
 
     step(4, "An expired OAuth token, refreshed once, transparently");
-    let s = portal.settings();
-    let pair = portal.issue_tokens();
-    let tokens = TokenSet::new(
-        pair.access_token,
-        pair.refresh_token,
-        portal.client_endpoint(),
-        Some(format!("{}/rest/", portal.base_url())),
-    );
     let oauth = Client::builder()
-        .oauth(OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens))
+        .oauth(b24_sdk::testing::oauth_credentials(&portal))
         .time_scale(scale)
         .build()?;
     portal.expire_access_tokens();

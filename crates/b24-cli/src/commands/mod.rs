@@ -20,15 +20,20 @@ fn seconds(flag: &str, secs: f64) -> Result<Duration, Error> {
     })
 }
 
+/// A flag's value, or else the environment variable's (unset or empty: neither).
+fn flag_or_env(flag: Option<&str>, variable: &str) -> Option<String> {
+    flag.map(str::to_owned).or_else(|| std::env::var(variable).ok()).filter(|v| !v.trim().is_empty())
+}
+
 /// The client the portal options describe.
 pub fn client(portal: &PortalArgs) -> Result<Client, Error> {
-    let Some(url) = portal.webhook.as_deref().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = flag_or_env(portal.webhook.as_deref(), "B24_WEBHOOK_URL") else {
         return Err(Error::sdk(
             Code::JssdkInvalidConfig,
             "no webhook: pass --webhook https://<portal>/rest/<user id>/<secret>/ or set B24_WEBHOOK_URL (a portal makes one under Developer resources > Other > Inbound webhook; `b24 demo` runs without a portal)",
         ));
     };
-    let mut builder = Client::builder().webhook(url).allow_http(portal.allow_http).plan(match portal.plan {
+    let mut builder = Client::builder().webhook(&url).allow_http(portal.allow_http).plan(match portal.plan {
         PlanArg::Standard => Plan::Standard,
         PlanArg::Enterprise => Plan::Enterprise,
         PlanArg::Unlimited => Plan::Unlimited,
@@ -45,8 +50,8 @@ pub fn client(portal: &PortalArgs) -> Result<Client, Error> {
     for file in &portal.ca_cert {
         builder = builder.ca_certificate_file(file);
     }
-    if let Some(url) = portal.redis.as_deref() {
-        let shared = b24_sdk::redis::RedisShared::open(url, b24_sdk::redis::RedisOptions::default())?;
+    if let Some(url) = flag_or_env(portal.redis.as_deref(), "B24_REDIS_URL") {
+        let shared = b24_sdk::redis::RedisShared::open(&url, b24_sdk::redis::RedisOptions::default())?;
         builder = builder.shared_state(Arc::new(shared));
     }
     builder.build()
