@@ -4,7 +4,9 @@
 //! the layer, else the last commit of main before it), and now with default features, with
 //! `crm`, and with every group of methods. CPU time (user + system of the build's processes) is the figure the
 //! ratios use: wall time on a shared machine moves with its load. The table goes to
-//! `xtask/build-times.md`, which `cargo xtask codegen` puts into `docs/methods.md`.
+//! `xtask/build-times.md`, which `cargo xtask codegen` puts into `docs/methods.md`. Each build is
+//! of a scratch crate depending on `b24-sdk` by path, so the profile is a user's (not this
+//! workspace's tuned one).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -65,29 +67,45 @@ fn children_cpu() -> Result<f64, String> {
     Ok((ticks(13)? + ticks(14)?) / tck)
 }
 
-fn build(dir: &Path, target: &Path, features: &str) -> Result<(f64, f64), String> {
-    if target.exists() {
-        std::fs::remove_dir_all(target).map_err(|e| format!("{}: {e}", target.display()))?;
-    }
+/// A scratch crate that depends on `b24-sdk` from `tree` as a user's would (its own
+/// workspace, the default dev profile), with the tree's `Cargo.lock` so versions match.
+fn user_crate(tree: &Path, dir: &Path, features: &str) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let features: Vec<String> = features.split(',').filter(|f| !f.is_empty()).map(|f| format!("{f:?}")).collect();
+    let manifest = format!(
+        "[package]\nname = \"b24-build-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\nb24-sdk = {{ path = {:?}, features = [{}] }}\n\n[workspace]\n",
+        tree.join("crates/b24-sdk").display().to_string(),
+        features.join(", ")
+    );
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    write("Cargo.toml", &manifest)?;
+    write("src/main.rs", "fn main() {\n    let _ = b24_sdk::Client::builder();\n}\n")?;
+    let lock = std::fs::read_to_string(tree.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    write("Cargo.lock", &lock)
+}
+
+fn build(tree: &Path, scratch: &Path, features: &str) -> Result<(f64, f64), String> {
+    let dir = scratch.join("probe");
+    user_crate(tree, &dir, features)?;
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_INCREMENTAL", "0")
-        .args(["build", "--locked", "-p", "b24-sdk"]);
-    if !features.is_empty() {
-        cmd.args(["--features", features]);
-    }
-    eprintln!("build-times: {} {}", dir.display(), if features.is_empty() { "(default features)" } else { features });
+    cmd.current_dir(&dir).env("CARGO_TARGET_DIR", dir.join("target")).env("CARGO_INCREMENTAL", "0").arg("build");
+    // The probe is its own workspace: the caller's (the xtask's) settings must not leak in.
+    cmd.env_remove("CARGO_MANIFEST_DIR").env_remove("RUSTFLAGS");
+    eprintln!("build-times: {} {}", tree.display(), if features.is_empty() { "(default features)" } else { features });
     let cpu_before = children_cpu()?;
     let start = Instant::now();
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     let wall = start.elapsed().as_secs_f64();
     if !status.success() {
-        return Err(format!("the build in {} failed", dir.display()));
+        return Err(format!("the build against {} failed", tree.display()));
     }
     let cpu = children_cpu()? - cpu_before;
     // Each clean build takes a gigabyte or two: free it before the next.
-    let _ = std::fs::remove_dir_all(target);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok((wall, cpu))
 }
 
@@ -119,9 +137,9 @@ pub(crate) fn run(root: &Path, base: Option<&str>) -> Result<(), String> {
         ("after, every group", root.to_path_buf(), "all-methods"),
     ];
     let mut runs = Vec::new();
-    for (i, (label, dir, features)) in plan.iter().enumerate() {
+    for (label, dir, features) in &plan {
         let before = load();
-        let (wall, cpu) = build(dir, &scratch.join(format!("target-{i}")), features)?;
+        let (wall, cpu) = build(dir, &scratch, features)?;
         runs.push(Run { label, features, wall, cpu, load: (before + load()) / 2.0 });
     }
     let _ = std::fs::remove_dir_all(&scratch);
