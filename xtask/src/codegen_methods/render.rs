@@ -52,7 +52,7 @@ fn summary(name: &str) -> String {
     let sentence = match leaf.to_ascii_lowercase().as_str() {
         "list" | "getlist" => format!("lists {f} records"),
         "get" => format!("reads one {f} record"),
-        "add" | "create" => format!("creates a {f} record"),
+        "add" | "create" => format!("adds to {f}"),
         "update" => format!("changes a {f} record"),
         "delete" => format!("deletes a {f} record"),
         "fields" | "getfields" => format!("describes the fields of {f} records"),
@@ -83,7 +83,7 @@ fn struct_of(o: &Output) -> Option<&str> {
 }
 
 /// The doc block shared by a builder and its accessor.
-fn method_doc(m: &Method, codes: &BTreeMap<String, String>) -> String {
+fn method_doc(m: &Method, codes: &BTreeMap<String, String>, builder: bool) -> String {
     let mut d = format!("/// {}\n///\n", summary(&m.name));
     if m.doc_url.is_empty() {
         d.push_str("/// No docs page: the portal's OpenAPI document describes it.");
@@ -100,6 +100,9 @@ fn method_doc(m: &Method, codes: &BTreeMap<String, String>) -> String {
         None => {
             let _ = writeln!(d, " · answers {}", code(&output_ty(&m.output)));
         }
+    }
+    if builder {
+        d.push_str("///\n/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).\n");
     }
     if !m.errors.is_empty() {
         let list: Vec<String> = m
@@ -127,7 +130,7 @@ fn deprecated_attr(m: &Method) -> String {
 fn accessor(out: &mut String, fn_name: &str, m: &Method, node: &Node, actions: &str, codes: &BTreeMap<String, String>) {
     let builder = abs(&node.builder_module, &node.builder);
     let (args, sets) = required(&m.params, &node.module);
-    out.push_str(&method_doc(m, codes));
+    out.push_str(&method_doc(m, codes, false));
     out.push_str(&deprecated_attr(m));
     let _ = writeln!(
         out,
@@ -224,7 +227,7 @@ impl Renderer<'_> {
     }
 
     fn builder(&self, m: &Method, node: &Node, root: &mut Module) {
-        let mut out = method_doc(m, self.codes);
+        let mut out = method_doc(m, self.codes, true);
         out.push_str(&deprecated_attr(m));
         let name = &node.builder;
         let _ = writeln!(
