@@ -95,6 +95,10 @@ pub(crate) fn run(root: &Path, mode: Mode) -> Result<(), String> {
     let v3 = format_rust(&crate::v3_table::render(root)?)?;
     let mut files =
         vec![(RUST_OUT.to_owned(), rust), (DOCS_OUT.to_owned(), docs), (crate::v3_table::OUT.to_owned(), v3)];
+    match crate::codegen_emulator::render(root)? {
+        Some(source) => files.push((crate::codegen_emulator::OUT.to_owned(), format_rust(&source)?)),
+        None => eprintln!("skipped {}: ../shared/catalog is absent", crate::codegen_emulator::OUT),
+    }
     let mut stale = crate::codegen_methods::add_files(root, &mut files, mode)?;
     for (rel, contents) in files {
         let path = root.join(&rel);

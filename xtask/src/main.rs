@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
 //!   from `crates/b24-errors/codes.toml`, the version manager's v3 method table from
-//!   `crates/b24-actions/openapi-v3.json`, and the method layer (`crates/b24-methods`,
-//!   `docs/methods.md`) from `../shared/catalog`; with `--check`, fail when a generated file is stale.
+//!   `crates/b24-actions/openapi-v3.json`, the emulator's table of documented methods and the
+//!   method layer (`crates/b24-methods`, `docs/methods.md`) from `../shared/catalog`; with
+//!   `--check`, fail when a generated file is stale.
 //! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
 //! - `cargo xtask reliability`: the fault-injection suite at full size (100,000 rows).
 //! - `cargo xtask build-times [--base REV]`: clean builds of `b24-sdk` before and after the method
@@ -12,6 +13,7 @@
 mod bench;
 mod build_times;
 mod codegen;
+mod codegen_emulator;
 mod codegen_methods;
 mod v3_table;
 

@@ -5,8 +5,9 @@
 //! rows. A page shorter than a full one ends the data; whatever the portal does with the broken
 //! references after it is discarded (every page must continue strictly after the last id).
 //!
-//! With `chains > 1` (ascending) the id range is cut into windows fetched in parallel (the
-//! `windows` module). Lists ordered by anything else fall back to offset paging (which counts).
+//! Ascending exports cut the id range into windows fetched in parallel (the `windows` module),
+//! as many at once as the portal serves (`concurrency`), unless `chains(1)` asks for one
+//! chain. Lists ordered by anything else fall back to offset paging (which counts).
 
 use std::collections::VecDeque;
 
@@ -16,7 +17,8 @@ use b24_transport::{B24Request, Transport};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value, json};
 
-use crate::query::{ListKey, ListQuery};
+use crate::concurrency::{Answer, Concurrency};
+use crate::query::{ListKey, ListQuery, number};
 
 /// Pages chained in one batch.
 pub(crate) const PAGES_PER_BATCH: usize = 50;
@@ -26,8 +28,8 @@ const TOP: &str = "top";
 pub(crate) const PAGE: usize = 50;
 
 /// Wrap a page failure as the JS SDK's fetch-list error.
-pub(crate) fn fetch_failed(e: Error, delivered: u64) -> Error {
-    let message = format!("a page request failed after {delivered} rows were delivered; they stay valid");
+pub(crate) fn fetch_failed(method: &str, e: Error, delivered: u64) -> Error {
+    let message = format!("a page of {method} failed after {delivered} rows were delivered; they stay valid");
     Error::wrap(Code::JssdkCoreB24FetchListMethodApiV2, message, e)
 }
 
@@ -42,14 +44,6 @@ pub(crate) struct Plan {
     pub(crate) start: Option<u64>,
     /// The user's own far bound (`<ID` / `<=ID` when ascending), exclusive.
     pub(crate) end: Option<u64>,
-}
-
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 impl Plan {
@@ -157,6 +151,14 @@ pub(crate) struct Step {
     pub(crate) top: Option<u64>,
     /// A page was refused with `OPERATION_TIME_LIMIT`: wait, then go on from `cursor`.
     pub(crate) blocked: bool,
+    /// What the answer said about the portal's timing (for adaptive concurrency).
+    pub(crate) answer: Option<Answer>,
+}
+
+/// A request of long-running work: transient failures are retried for the transport's
+/// `work_retry_budget` rather than `max_retries` times.
+pub(crate) fn long_running(transport: &Transport, request: B24Request) -> B24Request {
+    request.retry_within(transport.config().retry.work_retry_budget)
 }
 
 /// How many times in a row a chain may be held back by the operating limit before it gives up.
@@ -170,7 +172,8 @@ pub(crate) async fn run_chain(
     top: bool,
     pages: usize,
 ) -> Step {
-    let mut step = Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false };
+    let mut step =
+        Step { pages: Vec::new(), cursor, ended: false, error: None, top: None, blocked: false, answer: None };
     // The stack's operating limiter only sees `batch`; the pages are charged to the list method.
     let permit = match transport.operating_permit(&plan.q.method).await {
         Ok(permit) => permit,
@@ -187,12 +190,16 @@ pub(crate) async fn run_chain(
         }
     };
     let answer = async {
-        let request = B24Request::v2("batch", &batch.v2_params()?)?;
+        let request = long_running(transport, B24Request::v2("batch", &batch.v2_params()?)?);
         let response = transport.call(request).await?;
-        b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())
+        let answer = Answer::of(&response);
+        Ok::<_, Error>((b24_batch::parse_v2_owned(&batch, response.value()?, response.request_id())?, answer))
     };
     let result = match answer.await {
-        Ok(r) => r,
+        Ok((r, answer)) => {
+            step.answer = Some(answer);
+            r
+        }
         Err(e) => {
             step.error = Some(e);
             return step;
@@ -200,16 +207,26 @@ pub(crate) async fn run_chain(
     };
     for (key, _, outcome) in result.into_entries() {
         match outcome {
-            Outcome::Done(r) if key == TOP => {
-                step.top = plan.q.rows(r.value).first().and_then(|row| plan.q.row_id(row));
-            }
+            Outcome::Done(r) if key == TOP => match plan.q.rows(r.value) {
+                Ok(rows) => step.top = rows.first().and_then(|row| plan.q.row_id(row)),
+                Err(e) => {
+                    step.error = Some(e);
+                    return step;
+                }
+            },
             Outcome::Done(r) => {
                 if let Some(time) =
                     r.time.as_ref().and_then(|t| serde_json::from_value::<b24_transport::Time>(t.clone()).ok())
                 {
                     permit.observe(&time);
                 }
-                let rows = plan.q.rows(r.value);
+                let rows = match plan.q.rows(r.value) {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        step.error = Some(e);
+                        return step;
+                    }
+                };
                 let mut last = step.cursor;
                 let continues = rows.iter().all(|row| {
                     let id = plan.q.row_id(row);
@@ -260,7 +277,9 @@ pub(crate) async fn run_chain(
 /// The export as a stream of pages.
 pub(crate) fn fetch(transport: Transport, q: ListQuery) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     match q.id_order() {
-        Some(ascending) if q.chains > 1 && ascending => crate::windows::windows(transport, Plan::new(q, true)),
+        Some(true) if !matches!(q.concurrency, Concurrency::Fixed(1) | Concurrency::Adaptive { max: 1 }) => {
+            crate::windows::windows(transport, Plan::new(q, true))
+        }
         Some(ascending) => single_chain(transport, Plan::new(q, ascending)),
         None => crate::offset::offset_pages(transport, q),
     }
@@ -303,7 +322,7 @@ pub(crate) fn single_chain(transport: Transport, plan: Plan) -> BoxStream<'stati
             s.blocked = if step.blocked { s.blocked + 1 } else { 0 };
             let error = step.error.or_else(|| (s.blocked > MAX_BLOCKED).then(|| blocked_too_often(&s.plan.q.method)));
             if let Some(e) = error {
-                s.pending.push_back(Err(fetch_failed(e, s.delivered)));
+                s.pending.push_back(Err(fetch_failed(&s.plan.q.method, e, s.delivered)));
                 s.done = true;
             }
             s.done |= step.ended;

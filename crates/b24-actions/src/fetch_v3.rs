@@ -57,7 +57,7 @@ async fn next_page(s: &mut State) -> Result<Vec<Value>, Error> {
         }
     }
     let response = s.transport.call(B24Request::new(ApiVersion::V3, s.method.clone(), &Value::Object(params))?).await?;
-    let rows = s.q.rows(response.value()?);
+    let rows = s.q.rows(response.value()?)?;
     match &mut s.mode {
         Mode::Pages { page } => *page += 1,
         Mode::Tail { after } => *after = rows.last().and_then(|r| r.get(&s.q.id_row)).cloned(),

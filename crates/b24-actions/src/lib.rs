@@ -10,6 +10,7 @@
 //! | `fetch_tail` | | ✓ | keyset pages through `*.tail` |
 //! | `batch` | ✓ | ✓ | a [`BatchResult`] to inspect |
 //! | `batch_by_chunk` | ✓ | ✓ | any number of commands, 50 to a batch |
+//! | `write` | ✓ | ✓ | a `Stream` of row outcomes: the bulk writer, exactly once ([`writer`]) |
 //!
 //! The v2 `fetch_list` is the fast export: an id cursor without COUNT, 50 pages chained per
 //! batch through `$result[prev][49][ID]`, 2,500 rows per HTTP request, and optionally several
@@ -42,9 +43,11 @@
 
 mod batch;
 mod call;
+pub mod concurrency;
 mod deprecated;
 mod fetch_v2;
 mod fetch_v3;
+pub mod journal;
 mod offset;
 mod query;
 mod v3_filter;
@@ -52,6 +55,7 @@ mod v3_filter;
 mod v3_methods;
 pub mod versions;
 mod windows;
+pub mod writer;
 
 use b24_errors::{ApiVersion, Code, Error};
 use b24_transport::Transport;
@@ -64,6 +68,7 @@ pub use b24_batch::{Batch, BatchResult, Command, CommandResult, Commands, Outcom
 pub use call::CallResult;
 pub use query::{ListKey, ListQuery};
 pub use v3_filter::{V3Filter, V3Op};
+pub use writer::{BulkWrite, WriteRow, Written};
 
 /// Chunks of a `batch_by_chunk` sent at once (the limiters pace them further).
 const CHUNK_CONCURRENCY: usize = 4;
@@ -193,6 +198,16 @@ impl V2 {
         let transport = self.transport.clone();
         async move { batch::batch_by_chunk(&transport, ApiVersion::V2, commands, halt, CHUNK_CONCURRENCY).await }
     }
+
+    /// Write any number of rows, one call each, 50 to a batch, exactly once (see [`writer`]):
+    /// one outcome per row, in the order they come back; an error ends the stream.
+    pub fn write<S>(&self, plan: BulkWrite, rows: S) -> BoxStream<'static, Result<Written, Error>>
+    where
+        S: futures::Stream<Item = Result<WriteRow, Error>> + Send + 'static,
+    {
+        versions::note_v2_call(&plan.method);
+        writer::write(self.transport.clone(), ApiVersion::V2, plan, rows.boxed())
+    }
 }
 
 /// REST v3 actions.
@@ -264,6 +279,18 @@ impl V3 {
     ) -> impl Future<Output = Result<BatchResult, Error>> + Send + use<> {
         let transport = self.transport.clone();
         async move { batch::batch_by_chunk(&transport, ApiVersion::V3, commands, halt, CHUNK_CONCURRENCY).await }
+    }
+
+    /// Write any number of rows as v3 batches, each with an `Idempotency-Key` made from its
+    /// content, so that a batch sent again is never applied twice (see [`writer`]).
+    pub fn write<S>(&self, plan: BulkWrite, rows: S) -> BoxStream<'static, Result<Written, Error>>
+    where
+        S: futures::Stream<Item = Result<WriteRow, Error>> + Send + 'static,
+    {
+        if let Err(e) = versions::require_v3(&plan.method) {
+            return futures::stream::iter([Err(e)]).boxed();
+        }
+        writer::write(self.transport.clone(), ApiVersion::V3, plan, rows.boxed())
     }
 }
 

@@ -30,20 +30,20 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
         async move {
             let response = transport.call(B24Request::v2(q.method.clone(), &params(&q, 0))?).await?;
             let total = response.total().unwrap_or(0);
-            Ok::<_, Error>((q.rows(response.value()?), total))
+            Ok::<_, Error>((q.rows(response.value()?)?, total))
         }
     };
     stream::once(first)
         .flat_map(move |first| match first {
-            Err(e) => stream::iter(vec![Err(fetch_failed(e, 0))]).boxed(),
+            Err(e) => stream::iter(vec![Err(fetch_failed(&q.method, e, 0))]).boxed(),
             Ok((rows, total)) => {
                 let delivered = rows.len() as u64;
                 let offsets: Vec<u64> = (1..).map(|i| i * 50).take_while(|s| *s < total).collect();
                 let chunks: Vec<Vec<u64>> = offsets.chunks(50).map(<[u64]>::to_vec).collect();
-                let (transport, q) = (transport.clone(), q.clone());
+                let (transport, list) = (transport.clone(), q.clone());
                 let rest = stream::iter(chunks)
                     .then(move |starts| {
-                        let (transport, q) = (transport.clone(), q.clone());
+                        let (transport, q) = (transport.clone(), list.clone());
                         async move {
                             let commands =
                                 starts.iter().map(|s| Command::new(q.method.clone(), params(&q, *s))).collect();
@@ -53,7 +53,7 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
                             let mut pages = Vec::new();
                             for (_, _, outcome) in result.into_entries() {
                                 match outcome {
-                                    Outcome::Done(r) => pages.push(Ok(q.rows(r.value))),
+                                    Outcome::Done(r) => pages.push(q.rows(r.value)),
                                     Outcome::Failed(e) => {
                                         pages.push(Err(e));
                                         break;
@@ -70,6 +70,7 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
                     });
                 let mut delivered = delivered;
                 let mut failed = false;
+                let method = q.method.clone();
                 stream::iter(vec![Ok(rows)])
                     .chain(rest)
                     .filter_map(move |page| {
@@ -83,7 +84,7 @@ pub(crate) fn offset_pages(transport: Transport, q: ListQuery) -> BoxStream<'sta
                                 }
                                 Err(e) => {
                                     failed = true;
-                                    Some(Err(fetch_failed(e, delivered)))
+                                    Some(Err(fetch_failed(&method, e, delivered)))
                                 }
                             }
                         };

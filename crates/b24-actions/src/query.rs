@@ -1,6 +1,9 @@
 //! [`ListQuery`]: what to list and how to read its pages, with defaults per method.
 
+use b24_errors::{Code, Error};
 use serde_json::{Map, Value};
+
+use crate::concurrency::Concurrency;
 
 /// Where a page's rows sit in the result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +26,7 @@ pub struct ListQuery {
     pub(crate) id_filter: String,
     pub(crate) id_row: String,
     pub(crate) page_size: u32,
-    pub(crate) chains: usize,
+    pub(crate) concurrency: Concurrency,
 }
 
 impl ListQuery {
@@ -50,7 +53,7 @@ impl ListQuery {
             id_filter: id_filter.into(),
             id_row: id_row.into(),
             page_size: 50,
-            chains: 1,
+            concurrency: Concurrency::default(),
         }
     }
 
@@ -105,13 +108,55 @@ impl ListQuery {
         self
     }
 
-    /// v2 fast export: how many id windows to fetch at once (default 1: one chain). More use the
-    /// portal's workers in parallel (set it to the number of workers the portal gives you); as
-    /// many windows again are queued ahead, so up to `2 x chains` requests are in flight. Pages
-    /// still come out in id order.
+    /// v2 fast export: fetch exactly `chains` id windows at once (1: one chain, no windows),
+    /// with as many windows again queued ahead, so up to `2 x chains` requests are in flight.
+    /// Pages still come out in id order. Without this, the number of windows adapts to the
+    /// portal (see [`ListQuery::max_chains`]); set it only to override what the portal shows.
     pub fn chains(mut self, chains: usize) -> ListQuery {
-        self.chains = chains.clamp(1, 32);
+        self.concurrency = Concurrency::fixed(chains);
         self
+    }
+
+    /// v2 fast export, the default: find how many requests the portal serves at once from its
+    /// answers and keep that many id windows in flight (plus a few queued ahead), never more
+    /// than `max` requests at once (default [`crate::concurrency::DEFAULT_MAX`], 16); see
+    /// [`crate::concurrency`].
+    pub fn max_chains(mut self, max: usize) -> ListQuery {
+        self.concurrency = Concurrency::adaptive(max);
+        self
+    }
+
+    /// How the export decides how many requests to keep in flight.
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// Continue after row `id`: the first page starts at the first row whose id is greater,
+    /// whatever lower bound the filter had (a higher one is kept). This is how an export that
+    /// stopped resumes from the last id it delivered.
+    pub fn after(mut self, id: u64) -> ListQuery {
+        let key = &self.id_filter;
+        let bound = |k: &str, prefix: &str| k.strip_prefix(prefix).is_some_and(|rest| rest.eq_ignore_ascii_case(key));
+        let mut start = id;
+        self.filter.retain(|k, v| {
+            let lower = if bound(k, ">=") {
+                number(v).map(|n| n.saturating_sub(1))
+            } else if bound(k, ">") {
+                number(v)
+            } else {
+                return true;
+            };
+            start = start.max(lower.unwrap_or(0));
+            false
+        });
+        self.filter.insert(format!(">{key}"), Value::from(start));
+        self
+    }
+
+    /// The id field in filters and order, and in rows (`ID` and `ID` for `crm.deal.list`, `id`
+    /// and `id` for `crm.item.list`, `ID` and `id` for `tasks.task.list`).
+    pub fn id_keys(&self) -> (&str, &str) {
+        (&self.id_filter, &self.id_row)
     }
 
     /// The method.
@@ -121,27 +166,31 @@ impl ListQuery {
 
     /// The id of a row.
     pub(crate) fn row_id(&self, row: &Value) -> Option<u64> {
-        match row.get(&self.id_row)? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        number(row.get(&self.id_row)?)
     }
 
     /// The rows of a page's result.
-    pub(crate) fn rows(&self, result: Value) -> Vec<Value> {
+    pub(crate) fn rows(&self, result: Value) -> Result<Vec<Value>, Error> {
         let list = match (&self.list_key, result) {
             (ListKey::Bare, v) => v,
-            (ListKey::Field(k), Value::Object(mut map)) => map.remove(k).unwrap_or(Value::Null),
+            (ListKey::Field(k), Value::Object(mut map)) => match map.remove(k) {
+                Some(list) => list,
+                None => return Err(not_a_list(&self.method, &format!("an object without `{k}`"))),
+            },
             // A list where a key was expected: the rows themselves (v3's OpenAPI documents its
             // lists as a bare `result` array; portals answer `result.items`).
             (ListKey::Field(_), rows @ Value::Array(_)) => rows,
-            (ListKey::Field(_), _) => Value::Null,
+            (ListKey::Field(k), other) => {
+                return Err(not_a_list(&self.method, &format!("{} where an object with `{k}` belongs", kind(&other))));
+            }
         };
         match list {
-            Value::Array(rows) => rows,
-            Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
-            _ => Vec::new(),
+            Value::Array(rows) => Ok(rows),
+            // PHP writes a list with gaps in its keys as an object of rows.
+            Value::Object(map) if map.values().all(Value::is_object) => Ok(map.into_iter().map(|(_, v)| v).collect()),
+            // PHP writes an empty list as `[]` but a missing one as `null`/`false` in some methods.
+            Value::Null | Value::Bool(false) => Ok(Vec::new()),
+            other => Err(not_a_list(&self.method, &kind(&other))),
         }
     }
 
@@ -168,4 +217,34 @@ impl ListQuery {
             _ => None,
         }
     }
+}
+
+/// An id as JSON: a number or a numeric string.
+pub(crate) fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object (one record, not rows)".into(),
+    }
+}
+
+/// A list read of a method that does not answer a list (`server.time`, a `*.get`).
+fn not_a_list(method: &str, what: &str) -> Error {
+    Error::sdk(
+        Code::JssdkResponseUnexpectedShape,
+        format!(
+            "{method} answered {what}, not a list of rows: list reads (fetch_list, call_list, b24 export) take list methods such as crm.deal.list"
+        ),
+    )
 }

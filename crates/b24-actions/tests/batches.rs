@@ -13,6 +13,8 @@ async fn setup(rows: u64) -> (EmulatorHandle, Actions) {
     let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
     let mut config = TransportConfig::unlimited();
     config.retry.max_retries = 0;
+    // Exports retry within a time budget rather than a count: none here, to see failures at once.
+    config.retry.work_retry_budget = std::time::Duration::ZERO;
     let transport = TransportBuilder::new(hook).config(config).build().expect("transport");
     (portal, Actions::new(transport))
 }

@@ -51,7 +51,7 @@ async fn single_chain_every_size_every_method() {
             for (query, field) in queries() {
                 let method = query.method().to_owned();
                 let before = portal.counters().requests;
-                let got = export(&actions, query, field).await;
+                let got = export(&actions, query.chains(1), field).await;
                 assert_eq!(got.len(), expected.len(), "{method} N={rows} {arrays:?}");
                 assert!(got == expected, "{method} N={rows} {arrays:?}: rows out of order or not exactly once");
                 let requests = portal.counters().requests - before;
@@ -200,5 +200,87 @@ async fn a_long_export_waits_for_the_operating_budget_instead_of_failing() {
         let got = export(&actions, ListQuery::new("crm.deal.list").select(["ID"]), "ID").await;
         assert!(got == portal.seeded_ids().collect::<Vec<_>>(), "{charging:?}: {} rows", got.len());
         assert_eq!(portal.counters().status_429, 0, "{charging:?}: the limiter waited instead of being refused");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_adapts_to_the_portal_and_stays_under_its_cap() {
+    use b24_actions::concurrency::{DEFAULT_MAX, INITIAL_LANES};
+    use b24_emulator::CostModel;
+    // (workers, the cap asked for, the most requests the portal may see at once)
+    for (workers, cap, most) in
+        [(1usize, None, INITIAL_LANES), (3, None, INITIAL_LANES), (32, None, DEFAULT_MAX), (32, Some(4), 4)]
+    {
+        // Time scale 0.1: a page is 5.5 ms, well above the client's own jitter.
+        let settings = Settings {
+            time_scale: 0.1,
+            cost: CostModel { workers, ..CostModel::CLOUD },
+            ..Settings::fast().with_rows(20_000)
+        };
+        let portal = Emulator::start(settings).await.expect("emulator");
+        let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
+        let config = TransportConfig::unlimited().with_time_scale(0.1);
+        let actions = Actions::new(TransportBuilder::new(hook).config(config).build().expect("transport"));
+        let mut query = ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id"]);
+        if let Some(cap) = cap {
+            query = query.max_chains(cap);
+        }
+        let got = export(&actions, query, "id").await;
+        assert!(got == portal.seeded_ids().collect::<Vec<_>>(), "{workers} workers: {} rows", got.len());
+        let c = portal.counters();
+        println!("{workers} workers, cap {cap:?}: {} requests, {} at once", c.requests, c.max_in_flight);
+        assert!(c.max_in_flight as usize <= most, "{workers} workers, cap {cap:?}: {} at once", c.max_in_flight);
+        assert!(c.max_in_flight > 1, "{workers} workers: windows ran in parallel");
+        assert_eq!(c.count_queries, 0);
+    }
+}
+
+/// The export's decisions in paused time against the emulator's cost model (`cloud` limits and
+/// costs, `workers` workers): the client's own CPU costs no virtual time, so what is left is
+/// what the scheduling wastes. (Wall-clock figures are in `cargo xtask bench`.)
+#[tokio::test(start_paused = true)]
+async fn in_paused_time_the_default_stays_near_the_bound_on_any_portal() {
+    use b24_actions::concurrency::DEFAULT_MAX;
+    use b24_emulator::CostModel;
+    async fn seconds(rows: u64, workers: usize, chains: Option<usize>) -> f64 {
+        let settings =
+            Settings { cost: CostModel { workers, ..CostModel::CLOUD }, ..Settings::cloud().with_rows(rows) };
+        let portal = Emulator::start(settings).await.expect("emulator");
+        let hook = Webhook::parse(&portal.webhook_url(), false).expect("hook");
+        let actions = Actions::new(TransportBuilder::new(hook).config(TransportConfig::standard()).build().expect("t"));
+        let mut query = ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id", "title"]);
+        if let Some(chains) = chains {
+            query = query.chains(chains);
+        }
+        let started = tokio::time::Instant::now();
+        let got = export(&actions, query, "id").await;
+        assert_eq!(got.len() as u64, rows);
+        let c = portal.counters();
+        assert_eq!((c.status_503, c.status_429), (0, 0), "{rows} rows, {workers} workers");
+        if chains.is_none() {
+            assert_eq!(c.rows_served, rows + 50, "no page past a window's end, only the highest-id probe");
+        }
+        started.elapsed().as_secs_f64()
+    }
+    for (rows, workers) in [(20_000u64, 1usize), (20_000, 2), (20_000, 8), (20_000, 32), (100_000, 8), (100_000, 32)] {
+        // The server-time bound: every page's handler time over the workers the default may use.
+        let bound = (rows / 50) as f64 * 0.055 / workers.min(DEFAULT_MAX) as f64;
+        let took = seconds(rows, workers, None).await;
+        assert!(took <= 1.1 * bound, "{rows} rows, {workers} workers: {took:.3} s for a bound of {bound:.3} s");
+    }
+    // A single worker: not slower than one chain at a time.
+    let (adaptive, sequential) = (seconds(20_000, 1, None).await, seconds(20_000, 1, Some(1)).await);
+    assert!(adaptive <= 1.05 * sequential, "{adaptive:.3} s against {sequential:.3} s for one chain");
+}
+
+/// A list read of a method that answers no list is an error naming the method, not "0 rows".
+#[tokio::test]
+async fn a_method_that_answers_no_list_is_refused() {
+    let (_portal, actions) = portal(10, ArrayFilterValue::Intval).await;
+    for method in ["server.time", "crm.deal.get"] {
+        let result: Result<Vec<Value>, _> = actions.v2().call_list(ListQuery::new(method).param("id", 1)).await;
+        let e = result.expect_err("not a list");
+        assert_eq!(e.root().code(), b24_transport::Code::JssdkResponseUnexpectedShape, "{method}: {e}");
+        assert!(e.to_string().contains(method) && e.root().message().contains("not a list"), "{e}");
     }
 }

@@ -77,6 +77,7 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::JssdkConnectError => "check the portal's address and the network",
         Code::JssdkStoreUnavailable => "check that the Redis server of --redis is running",
         Code::JssdkInvalidMethod => "name the method alone, e.g. crm.deal.list",
+        Code::JssdkResponseUnexpectedShape => "check the method name: the message says what the portal answered",
         Code::JssdkResponseTooLarge => "select fewer fields (--select) or fewer rows (--filter)",
         Code::JssdkParamsTooLarge => "split the work into smaller calls",
         Code::QueryLimitExceeded | Code::OverloadLimit => {

@@ -3,7 +3,8 @@
 //! ```text
 //! b24 call METHOD [key=value ...] [--json JSON] [--v3]      [portal options]
 //! b24 batch FILE [--halt] [--v3]                            [portal options]
-//! b24 export METHOD --out FILE [--filter k=v ...] [--select F,...] [--param k=v ...] [--format jsonl|csv]
+//! b24 export METHOD --out FILE [--filter k=v ...] [--select F,...] [--param k=v ...] [--format jsonl|csv] [--resume]
+//! b24 import METHOD --in FILE [--format jsonl|csv] [--key FIELD] [--results FILE] [--param k=v ...]
 //! b24 emulator [--rows N] [--profile fast|cloud] [--time-scale F] [--port P] [--tls]
 //! b24 demo [--rows N]
 //! ```
@@ -128,34 +129,9 @@ enum Command {
         portal: PortalArgs,
     },
     /// Export every row of a list to a file, with a progress bar.
-    Export {
-        /// The list method, e.g. crm.deal.list, crm.item.list, tasks.task.list.
-        method: String,
-        /// Filter conditions as key=value, the key with its operator: `>ID=100`, `STAGE_ID=WON`,
-        /// `@ID=[1,2,3]` (not the `filter[...]` form of `call`).
-        #[arg(long = "filter", value_name = "KEY=VALUE")]
-        filter: Vec<String>,
-        /// Fields to select, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        select: Vec<String>,
-        /// Other params as key=value (entityTypeId=2).
-        #[arg(long = "param", value_name = "KEY=VALUE")]
-        param: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: Format,
-        /// Output file.
-        #[arg(long)]
-        out: PathBuf,
-        /// Id windows fetched at once.
-        #[arg(long, default_value_t = 1)]
-        chains: usize,
-        /// Ask for the total first (one COUNT query) to show a percentage.
-        #[arg(long)]
-        count: bool,
-        #[command(flatten)]
-        portal: PortalArgs,
-    },
+    Export(commands::export::Args),
+    /// Write every row of a file (one call each, 50 to a batch, exactly once), with a progress bar.
+    Import(commands::import::Args),
     /// Run a local Bitrix24 portal until Ctrl-C.
     Emulator {
         /// Rows in each seeded data set.
@@ -185,9 +161,9 @@ enum Command {
 impl Command {
     fn verbose(&self) -> bool {
         match self {
-            Command::Call { portal, .. } | Command::Batch { portal, .. } | Command::Export { portal, .. } => {
-                portal.verbose
-            }
+            Command::Call { portal, .. } | Command::Batch { portal, .. } => portal.verbose,
+            Command::Export(args) => args.portal.verbose,
+            Command::Import(args) => args.portal.verbose,
             Command::Emulator { .. } | Command::Demo { .. } => false,
         }
     }

@@ -160,7 +160,9 @@ async fn rust_log_selects_the_trace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_usage_message_lists_only_what_was_typed() {
-    let out = b24(args(&["export", "crm.deal.list"]), Some("https://example.bitrix24.com/rest/1/fakesecret123/".into())).await;
+    let out =
+        b24(args(&["export", "crm.deal.list"]), Some("https://example.bitrix24.com/rest/1/fakesecret123/".into()))
+            .await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--out") && !err.contains("--webhook"), "the webhook came from the environment: {err}");

@@ -2,6 +2,11 @@
 //! rotating refresh tokens and authorization codes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Tokens are numbered across every emulator of the process, so that one portal's token is
+/// never valid on another.
+static ISSUED: AtomicU64 = AtomicU64::new(0);
 
 /// A pair issued by the OAuth server.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,15 +32,14 @@ pub(crate) struct Tokens {
     access: HashMap<String, f64>,
     refresh: HashMap<String, ()>,
     codes: HashMap<String, ()>,
-    counter: u64,
 }
 
 impl Tokens {
     fn fresh(&mut self, kind: &str) -> String {
-        self.counter += 1;
-        // Obviously fake tokens, unique within the emulator's life.
-        let mix = (self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ 0x5DEE_CE66;
-        format!("fake{kind}{:08x}{mix:016x}", self.counter)
+        let n = ISSUED.fetch_add(1, Ordering::Relaxed) + 1;
+        // Obviously fake tokens, unique within the process.
+        let mix = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ 0x5DEE_CE66;
+        format!("fake{kind}{n:08x}{mix:016x}")
     }
 
     /// Issue a new pair with `lifetime` virtual seconds.

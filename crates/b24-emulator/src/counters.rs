@@ -20,6 +20,8 @@ pub(crate) struct Counters {
     bucket_refusals: AtomicU64,
     oauth_refreshes: AtomicU64,
     oauth_refused: AtomicU64,
+    events_delivered: AtomicU64,
+    events_failed: AtomicU64,
     methods: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -47,6 +49,10 @@ pub struct Snapshot {
     pub oauth_refreshes: u64,
     /// Refused grants (`invalid_grant`, `invalid_client`...).
     pub oauth_refused: u64,
+    /// Events a handler took (a 2xx answer).
+    pub events_delivered: u64,
+    /// Events whose handler failed or could not be reached.
+    pub events_failed: u64,
     /// Calls per method (lower case), batch sub-calls included.
     pub methods: BTreeMap<String, u64>,
     /// Injected faults per kind.
@@ -92,6 +98,10 @@ impl Counters {
         bump(if granted { &self.oauth_refreshes } else { &self.oauth_refused });
     }
 
+    pub(crate) fn event_delivered(&self, ok: bool) {
+        bump(if ok { &self.events_delivered } else { &self.events_failed });
+    }
+
     pub(crate) fn method(&self, name: &str) {
         if let Ok(mut m) = self.methods.lock() {
             *m.entry(name.to_owned()).or_default() += 1;
@@ -117,6 +127,8 @@ impl Counters {
             bucket_refusals: load(&self.bucket_refusals),
             oauth_refreshes: load(&self.oauth_refreshes),
             oauth_refused: load(&self.oauth_refused),
+            events_delivered: load(&self.events_delivered),
+            events_failed: load(&self.events_failed),
             methods: self.methods.lock().map(|m| m.clone()).unwrap_or_default(),
             faults: self
                 .faults

@@ -20,7 +20,7 @@ use crate::portal::{Api, Caller, Outcome, Portal, StoredAnswer, lock};
 use crate::reply::{self, Body};
 use crate::route::{Format, RestRoute, parse_rest_path};
 use crate::settings::{BatchCharging, FaultKind, Settings};
-use crate::{emulator_api, oauth};
+use crate::{emulator_api, events, oauth};
 
 /// Serve one request. `Err` drops the connection without an answer.
 pub(crate) async fn handle(
@@ -217,16 +217,22 @@ async fn rest(
             (permit, tokio::time::Instant::now())
         }
     };
-    let (handled, result_json) = off_the_async_threads(settings.cost.enabled, || {
-        let handled = {
+    let (handled, result_json, posts) = off_the_async_threads(settings.cost.enabled, || {
+        let (handled, posts) = {
             let mut data = lock(&portal.data);
-            let mut ctx = Ctx { portal, caller: &caller, data: &mut data, now: start };
-            (def.handler)(&mut ctx, &params)
+            let mut ctx = Ctx { portal, caller: &caller, data: &mut data, now: start, changes: Vec::new() };
+            let handled = def.call(&mut ctx, &params);
+            let changes = std::mem::take(&mut ctx.changes);
+            (handled, events::publish(portal, &mut data, changes, start))
         };
         // The envelope around the result waits for the finish time.
         let result_json = handled.as_ref().ok().filter(|_| format == Format::Json).map(|o| to_php_json(&o.result));
-        (handled, result_json)
+        (handled, result_json, posts)
     });
+    if !posts.is_empty() {
+        let portal = portal.clone();
+        tokio::spawn(async move { events::deliver::send_all(&portal, posts).await });
+    }
     let cost = handled.as_ref().map_or(0.0, |o| o.cost);
     let timed_out = cost > settings.cost.request_timeout_secs;
     let sleep_for = portal.clock.real(cost.min(settings.cost.request_timeout_secs));

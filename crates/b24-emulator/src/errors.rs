@@ -150,6 +150,13 @@ pub(crate) fn argument(name: &str) -> MethodError {
     e
 }
 
+/// 400 `100` "Could not find value for parameter {name}" (the controller engine's binder).
+pub(crate) fn missing_parameter(name: &str) -> MethodError {
+    let mut e = MethodError::bad("100", format!("Could not find value for parameter {{{name}}}"));
+    e.extra.push(("argument", Value::from(name)));
+    e
+}
+
 /// The legacy CRM methods' 400 with an empty code.
 pub(crate) fn legacy(text: &str) -> MethodError {
     MethodError::bad("", text)

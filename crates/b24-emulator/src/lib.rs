@@ -9,10 +9,16 @@
 //!   (v3), OAuth routes `/rest/<method>` and `/rest/api/<method>`, and the OAuth server
 //!   `/oauth/token/` with rotating single-use refresh tokens;
 //! - HTTP or HTTPS (a self-signed certificate generated at start);
-//! - `server.time`, `user.current`, `profile`, `app.info`, `scope`, `methods`, `method.get`,
-//!   `batch` (v2 and v3), `crm.deal.*`, `crm.item.*`, `tasks.task.list`, v3 lists and `*.tail`,
-//!   `rest.documentation.openapi`;
-//! - a seeded data set of N rows generated lazily (a million rows cost no memory);
+//! - every documented REST v2 method (a table generated from the shared catalogue by `cargo
+//!   xtask codegen`): `server.time`, `user.current`, `user.get`, `batch` (v2 and v3),
+//!   `crm.item.*`, `im.notify.*`, `event.*` modelled in depth; every documented entity family
+//!   (`crm.deal`, `crm.contact`, `tasks.task`, `catalog.product`...) served with its documented
+//!   parameters, fields and answer shapes; every other method answered with its documented
+//!   result type after its required parameters are checked; v3 lists and `*.tail`;
+//! - seeded data generated lazily (a million rows cost no memory): deals, tasks, contacts,
+//!   companies, leads, users;
+//! - the portal's side of apps: bound events delivered as form POSTs to the app, offline
+//!   events, install and uninstall, several portals with their own identities;
 //! - the request-rate bucket, the operating-time limit, the cost model with a time scale;
 //! - seeded fault injection, and counters readable in-process and at `/_emulator/counters`.
 //!
@@ -35,6 +41,7 @@
 
 mod auth;
 mod caller;
+mod catalogue;
 mod clock;
 mod counters;
 mod data;
@@ -42,6 +49,7 @@ mod dispatch;
 mod emulator_api;
 mod envelope;
 mod errors;
+mod events;
 mod faults;
 mod input;
 mod json_out;
@@ -65,9 +73,11 @@ use tokio::task::JoinHandle;
 
 pub use auth::TokenPair;
 pub use counters::Snapshot;
+pub use data::Notification;
+pub use events::deliver::Delivery;
 pub use settings::{
     ArrayFilterValue, BatchCharging, BucketLimits, CostModel, FaultKind, FaultSettings, OperatingLimits, Profile,
-    Settings,
+    SeedSizes, Settings,
 };
 
 use portal::{Portal, lock};
@@ -214,11 +224,34 @@ impl EmulatorHandle {
         (0..self.portal.settings().rows).map(data::id_of)
     }
 
-    /// Rows that exist now in a CRM entity type's table (2: deals), adds and deletes included.
+    /// Rows that exist now in a CRM entity type's table (2: deals, 3: contacts...), adds and
+    /// deletes included.
     pub fn item_count(&self, entity_type_id: u64) -> u64 {
+        let Some(key) = data::tables::crm_type_key(entity_type_id) else { return 0 };
         let data = lock(&self.portal.data);
-        let table = if entity_type_id == 2 { Some(&data.deals) } else { data.other_items.get(&entity_type_id) };
-        table.map_or(0, |t| t.count_in_range(0, u64::MAX))
+        data.existing(&key).map_or_else(|| data.seeded(&key), |t| t.count_in_range(0, u64::MAX))
+    }
+
+    /// The notifications `im.notify.*` recorded, oldest first.
+    pub fn notifications(&self) -> Vec<Notification> {
+        lock(&self.portal.data).notifications.clone()
+    }
+
+    /// Every event delivery attempted (bound events, installs), oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.portal.deliveries).clone()
+    }
+
+    /// Install the app: POST `ONAPPINSTALL` (a fresh token pair, the application token) to
+    /// `url`. The app's HTTP status, or `None` when it could not be reached.
+    pub async fn install_app(&self, url: &str) -> Option<u16> {
+        events::app::install(&self.portal, url).await
+    }
+
+    /// Uninstall the app: POST `ONAPPUNINSTALL` to `url`, then forget its bindings, offline
+    /// queue and tokens.
+    pub async fn uninstall_app(&self, url: &str) -> Option<u16> {
+        events::app::uninstall(&self.portal, url).await
     }
 
     /// The wall-clock time now as the portal reports it (unix seconds).

@@ -12,11 +12,25 @@ fn refuse(portal: &Portal, status: u16, code: &str, text: &str) -> http::Respons
     reply::json(status, &json!({"error": code, "error_description": text}))
 }
 
+/// The portal's domain as reported: the setting, or the listening host and port.
+pub(crate) fn domain(portal: &Portal, settings: &crate::Settings) -> String {
+    let base = portal.base_url();
+    settings.domain.clone().unwrap_or_else(|| base.split("://").nth(1).unwrap_or("").to_owned())
+}
+
+/// The `auth` block of an event: the grant's fields for `user_id` and the application token.
+pub(crate) fn auth_block(portal: &Portal, pair: &TokenPair, user_id: u64) -> Value {
+    let mut block = grant_json(portal, pair);
+    block["user_id"] = json!(user_id);
+    block["application_token"] = json!(portal.settings().application_token);
+    block
+}
+
 /// The answer of a successful grant.
 pub(crate) fn grant_json(portal: &Portal, pair: &TokenPair) -> Value {
-    let settings = portal.settings.read().map(|s| s.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    let settings = portal.settings();
     let base = portal.base_url();
-    let domain = settings.domain.clone().unwrap_or_else(|| base.split("://").nth(1).unwrap_or("").to_owned());
+    let domain = domain(portal, &settings);
     json!({
         "access_token": pair.access_token,
         "expires": portal.clock.wall(pair.expires).floor() as i64,
@@ -26,7 +40,7 @@ pub(crate) fn grant_json(portal: &Portal, pair: &TokenPair) -> Value {
         "server_endpoint": format!("{base}/rest/"),
         "status": "L",
         "client_endpoint": format!("{base}/rest/"),
-        "member_id": "fakememberid0000000000000000000",
+        "member_id": settings.member_id,
         "user_id": settings.webhook_user_id,
         "refresh_token": pair.refresh_token,
     })

@@ -9,8 +9,9 @@ use tokio::sync::Semaphore;
 use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::counters::Counters;
-use crate::data::{DEALS, TASKS, Table};
+pub(crate) use crate::data::Data;
 pub(crate) use crate::errors::MethodError;
+use crate::events::deliver::{self, Delivery, HttpClient};
 use crate::faults::Faults;
 use crate::limits::{Buckets, Operating};
 use crate::settings::Settings;
@@ -59,15 +60,6 @@ impl Outcome {
 /// A method's result.
 pub(crate) type MethodResult = Result<Outcome, MethodError>;
 
-/// The data sets.
-#[derive(Debug)]
-pub(crate) struct Data {
-    pub(crate) deals: Table,
-    pub(crate) tasks: Table,
-    /// Other CRM entity types, created empty on first use.
-    pub(crate) other_items: HashMap<u64, Table>,
-}
-
 /// A stored v3 idempotent answer.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredAnswer {
@@ -89,6 +81,10 @@ pub(crate) struct Portal {
     pub(crate) counters: Counters,
     pub(crate) workers: Semaphore,
     pub(crate) idempotency: Mutex<HashMap<String, StoredAnswer>>,
+    /// The client events are delivered with.
+    pub(crate) http: HttpClient,
+    /// Every event delivery attempted.
+    pub(crate) deliveries: Mutex<Vec<Delivery>>,
     /// `scheme://host:port`, set once the listener is bound.
     pub(crate) base_url: RwLock<String>,
 }
@@ -100,11 +96,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Portal {
     pub(crate) fn new(settings: Settings) -> Portal {
-        let data = Data {
-            deals: Table::new(&DEALS, settings.rows, settings.data_seed),
-            tasks: Table::new(&TASKS, settings.rows, settings.data_seed ^ 0xA5A5),
-            other_items: HashMap::new(),
-        };
+        let data = Data::new(&settings);
         Portal {
             clock: Clock::new(settings.time_scale),
             data: Mutex::new(data),
@@ -115,6 +107,8 @@ impl Portal {
             counters: Counters::default(),
             workers: Semaphore::new(settings.cost.workers.max(1)),
             idempotency: Mutex::new(HashMap::new()),
+            http: deliver::client(),
+            deliveries: Mutex::new(Vec::new()),
             base_url: RwLock::new(String::new()),
             settings: RwLock::new(settings),
         }

@@ -195,6 +195,26 @@ impl Default for FaultSettings {
     }
 }
 
+/// Seeded rows of the main entities besides deals and tasks (which have [`Settings::rows`]).
+/// Every seeded row is a pure function of [`Settings::data_seed`] and its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedSizes {
+    /// `crm.contact` rows (each points at a seeded company, when there are any).
+    pub contacts: u64,
+    /// `crm.company` rows.
+    pub companies: u64,
+    /// `crm.lead` rows.
+    pub leads: u64,
+    /// Users (`user.get`; owners of seeded rows point at them). At least one: the webhook's.
+    pub users: u64,
+}
+
+impl Default for SeedSizes {
+    fn default() -> Self {
+        SeedSizes { contacts: 100, companies: 50, leads: 100, users: 10 }
+    }
+}
+
 /// The emulator's profile: costs and limits on (`Cloud`) or off (`Fast`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -210,6 +230,8 @@ pub enum Profile {
 pub struct Settings {
     /// Rows in each seeded data set (deals, tasks).
     pub rows: u64,
+    /// Rows of the other main entities (contacts, companies, leads, users).
+    pub seeds: SeedSizes,
     /// Seed of the data set (titles, stages, amounts).
     pub data_seed: u64,
     /// Multiplies every duration: 0.1 runs ten times faster than real time. Limits and costs are
@@ -242,8 +264,11 @@ pub struct Settings {
     pub require_https: bool,
     /// What a `>ID` filter does with an array value.
     pub array_filter_value: ArrayFilterValue,
-    /// The portal's domain as reported in OAuth answers (the listening address when None).
+    /// The portal's domain as reported in OAuth answers and events (the listening address
+    /// when None).
     pub domain: Option<String>,
+    /// The portal's `member_id` (OAuth answers, events).
+    pub member_id: String,
 }
 
 impl Settings {
@@ -251,6 +276,7 @@ impl Settings {
     pub fn fast() -> Settings {
         Settings {
             rows: 1000,
+            seeds: SeedSizes::default(),
             data_seed: 42,
             time_scale: 1.0,
             bucket: None,
@@ -259,10 +285,7 @@ impl Settings {
             faults: FaultSettings::default(),
             webhook_user_id: 1,
             webhook_secret: "fakewebhooksecret".to_owned(),
-            scopes: ["crm", "task", "user", "user_basic", "placement", "rest", "basic"]
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            scopes: crate::catalogue::scopes().into_iter().map(str::to_owned).collect(),
             client_id: "local.fakeclient000000.00000000".to_owned(),
             client_secret: "fake-client-secret".to_owned(),
             application_token: "fake-application-token".to_owned(),
@@ -270,6 +293,7 @@ impl Settings {
             require_https: false,
             array_filter_value: ArrayFilterValue::Intval,
             domain: None,
+            member_id: "fakememberid0000000000000000000".to_owned(),
         }
     }
 
@@ -296,6 +320,22 @@ impl Settings {
     /// Whether a method of `scope` may be called (`""`: needs none).
     pub fn granted(&self, scope: &str) -> bool {
         scope.is_empty() || self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The identity of portal number `n` (for apps installed in several portals): its own
+    /// `member_id`, domain, application token and webhook secret.
+    pub fn numbered(mut self, n: u32) -> Settings {
+        self.member_id = format!("fakememberid{n:019}");
+        self.domain = Some(format!("portal{n}.example.invalid"));
+        self.application_token = format!("fake-application-token-{n}");
+        self.webhook_secret = format!("fakewebhooksecret{n}");
+        self
+    }
+
+    /// Set the seeded sizes of contacts, companies, leads and users.
+    pub fn with_seeds(mut self, seeds: SeedSizes) -> Settings {
+        self.seeds = seeds;
+        self
     }
 
     /// Set the row count.

@@ -269,9 +269,19 @@ impl Error {
     }
 
     /// True when the request may have reached the portal although no answer was read: a
-    /// non-idempotent call must not be re-sent blindly after it.
+    /// non-idempotent call must not be re-sent blindly after it. An answer that is not JSON
+    /// counts: a proxy's error page (a 502 or 504 while the portal was still working) or a
+    /// body cut or garbled after the portal applied the call says nothing about what it did.
     pub fn is_ambiguous(&self) -> bool {
-        matches!(self.code().known(), Some(Code::JssdkNetworkError | Code::JssdkTimeout | Code::JssdkResponseTruncated))
+        matches!(
+            self.code().known(),
+            Some(
+                Code::JssdkNetworkError
+                    | Code::JssdkTimeout
+                    | Code::JssdkResponseTruncated
+                    | Code::JssdkResponseNotJson
+            )
+        )
     }
 
     /// The innermost b24 error: the portal's own failure under wrappers.

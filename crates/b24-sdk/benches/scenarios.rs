@@ -5,9 +5,11 @@
 //!   emulator (profile `fast`), concurrency 1 and 64; calls per second and the ratio.
 //! - `memory N`: starts an emulator with N rows and a child process that streams them with
 //!   `fetch_list`, dropping each page; the child's peak RSS.
-//! - `export N`: profile `cloud` at time scale 0.1, client limits scaled to match; wall time,
-//!   requests, 503s and 429s, rows served, rows per second, and the lower bound the settings
-//!   allow. With `B24_TIMELINE` set, each attempt's answer is printed with its time on stderr.
+//! - `export N [--workers W] [--chains C]`: profile `cloud` with W workers (default 8) at time
+//!   scale 0.1 (more for more workers), client limits scaled to match, default settings
+//!   (adaptive concurrency) or `chains(C)`; wall time, requests, the most in flight, 503s and
+//!   429s, rows served, rows per second, and the lower bound the settings allow. With
+//!   `B24_TIMELINE` set, each attempt's answer is printed with its time on stderr.
 
 use std::time::Instant;
 
@@ -187,7 +189,28 @@ fn memory(n: u64) -> Res<Value> {
     Ok(json!({"scenario": "memory", "rows": n, "child": {"rows": rows, "peak_rss_kib": median}, "peaks_kib": peaks}))
 }
 
-fn export(n: u64) -> Res<Value> {
+/// The export scenario's settings: the emulator's worker count and the client's concurrency.
+struct ExportCase {
+    rows: u64,
+    workers: usize,
+    /// `Some(n)`: `chains(n)`; `None`: the default (adaptive).
+    chains: Option<usize>,
+}
+
+impl ExportCase {
+    fn parse(args: &[String]) -> ExportCase {
+        let flag = |name: &str| {
+            args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok())
+        };
+        ExportCase {
+            rows: args.get(1).and_then(|v| v.parse().ok()).unwrap_or(20_000),
+            workers: flag("--workers").map_or(8, |w| w.max(1) as usize),
+            chains: flag("--chains").map(|c| c as usize),
+        }
+    }
+}
+
+fn export(case: &ExportCase) -> Res<Value> {
     if std::env::var_os("B24_TIMELINE").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("B24_TIMELINE").unwrap_or_default())
@@ -195,16 +218,22 @@ fn export(n: u64) -> Res<Value> {
             .with_writer(std::io::stderr)
             .try_init();
     }
-    let scale = 0.1;
-    let settings = Settings::cloud().with_rows(n).with_time_scale(scale);
+    let n = case.rows;
+    // The time scale grows with the worker count so that the rows per real second (the client's
+    // and the emulator's CPU) stay the same for every portal: 0.1 up to 8 workers.
+    let scale = 0.1 * (case.workers as f64 / 8.0).max(1.0);
+    let mut settings = Settings::cloud().with_rows(n).with_time_scale(scale);
+    settings.cost.workers = case.workers;
     let (cost, bucket, operating) = (settings.cost, settings.bucket, settings.operating);
     let (portal, _server) = emulator(settings)?;
     let rt = runtime("client")?;
     let client = Client::builder().webhook(&portal.webhook_url()).plan(Plan::Standard).time_scale(scale).build()?;
     let started = Instant::now();
     let rows = rt.block_on(async {
-        let query =
-            ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id", "title"]).chains(cost.workers);
+        let mut query = ListQuery::new("crm.item.list").param("entityTypeId", 2).select(["id", "title"]);
+        if let Some(chains) = case.chains {
+            query = query.chains(chains);
+        }
         let mut pages = client.v2().fetch_list::<Value>(query);
         let mut rows = 0u64;
         while let Some(page) = pages.try_next().await? {
@@ -214,7 +243,12 @@ fn export(n: u64) -> Res<Value> {
     })?;
     let wall = started.elapsed().as_secs_f64();
     let c = portal.counters();
-    // The lower bound, in portal seconds, from the same settings.
+    // The lower bound, in portal seconds, from the same settings: the portal's workers, or the
+    // default's cap when the portal has more.
+    let lanes = match case.chains {
+        Some(chains) => chains.min(cost.workers),
+        None => b24_sdk::actions::concurrency::DEFAULT_MAX.min(cost.workers),
+    } as f64;
     let pages = n.div_ceil(50);
     let full_pages = n / 50;
     let last = n % 50;
@@ -224,11 +258,13 @@ fn export(n: u64) -> Res<Value> {
     }
     let requests = pages.div_ceil(50).max(1);
     let a = bucket.map_or(0.0, |b| (requests.saturating_sub(u64::from(b.capacity))) as f64 / b.drain_per_sec);
-    let b = w / cost.workers as f64;
-    let cc = operating.map_or(0.0, |o| 600.0 * (w / o.limit_secs).floor() + (w % o.limit_secs) / cost.workers as f64);
+    let b = w / lanes;
+    let cc = operating.map_or(0.0, |o| 600.0 * (w / o.limit_secs).floor() + (w % o.limit_secs) / lanes);
     let bound = a.max(b).max(cc) * scale;
     Ok(json!({
-        "scenario": "export", "rows": rows, "expected": n, "wall_s": wall, "requests": c.requests,
+        "scenario": "export", "rows": rows, "expected": n, "workers": case.workers, "chains": case.chains,
+        "lanes": lanes, "time_scale": scale, "wall_s": wall, "requests": c.requests,
+        "max_in_flight": c.max_in_flight,
         "status_503": c.status_503, "status_429": c.status_429, "count_queries": c.count_queries,
         "rows_served": c.rows_served, "rows_per_s": rows as f64 / wall, "bound_s": bound, "bound_parts_s": {"rate": a * scale, "server": b * scale, "operating": cc * scale},
         "ratio": wall / bound.max(1e-9),
@@ -332,11 +368,11 @@ fn main() -> Res<()> {
         )?,
         Some("memory") => memory(number(1).unwrap_or(100_000))?,
         Some("memory-child") => memory_child(args.get(1).map(String::as_str).unwrap_or_default())?,
-        Some("export") => export(number(1).unwrap_or(20_000))?,
+        Some("export") => export(&ExportCase::parse(&args))?,
         Some("codec") => codec(quick)?,
         _ => {
             eprintln!(
-                "usage: scenarios overhead [--quick] | memory N | export N | codec [--quick] | profile-calls sdk|bare [C [N]]"
+                "usage: scenarios overhead [--quick] | memory N | export N [--workers W] [--chains C] | codec [--quick] | profile-calls sdk|bare [C [N]]"
             );
             std::process::exit(2);
         }

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
     let path = std::env::temp_dir().join("b24-example-deals.jsonl");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(Error::from_error)?);
 
-    let query = ListQuery::new("crm.deal.list").select(["ID", "TITLE", "STAGE_ID"]).chains(4);
+    let query = ListQuery::new("crm.deal.list").select(["ID", "TITLE", "STAGE_ID"]);
     let mut pages = client.v2().fetch_list::<serde_json::Value>(query);
     let mut rows = 0usize;
     let mut last_id = None;
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Error> {
                 last_id = page.last().and_then(|r| r["ID"].as_str().map(str::to_owned));
             }
             Ok(None) => break,
-            // Pages written before the failure are valid: resume with filter(">ID", last_id).
+            // Pages written before the failure are valid: resume with `ListQuery::after(last_id)`.
             Err(e) if e.code() == Code::JssdkCoreB24FetchListMethodApiV2 => {
                 eprintln!("stopped after {rows} rows (last id {last_id:?}): {e}");
                 return Err(e);

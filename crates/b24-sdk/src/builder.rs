@@ -35,6 +35,7 @@ struct Settings {
     attempt_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     limit_wait_budget: Option<Duration>,
+    work_retry_budget: Option<Duration>,
     max_concurrent: Option<usize>,
     time_scale: Option<f64>,
     allow_http: Option<bool>,
@@ -57,6 +58,7 @@ impl Settings {
         set(&mut c.attempt_timeout, self.attempt_timeout);
         set(&mut c.connect_timeout, self.connect_timeout);
         set(&mut c.retry.limit_wait_budget, self.limit_wait_budget);
+        set(&mut c.retry.work_retry_budget, self.work_retry_budget);
         set(&mut c.time_scale, self.time_scale);
         set(&mut c.allow_http, self.allow_http);
         set(&mut c.retry.retry_non_idempotent, self.retry_non_idempotent);
@@ -148,6 +150,14 @@ impl ClientBuilder {
     /// Retries of network failures and 5xx without a code (default 3).
     pub fn max_retries(mut self, retries: u32) -> ClientBuilder {
         self.settings.max_retries = Some(retries);
+        self
+    }
+
+    /// How long the requests of long-running work (`fetch_list`, exports, the bulk writer) retry
+    /// network failures and 5xx without a code, from the first failure (default 5 minutes);
+    /// other calls retry `max_retries` times.
+    pub fn work_retry_budget(mut self, budget: Duration) -> ClientBuilder {
+        self.settings.work_retry_budget = Some(budget);
         self
     }
 

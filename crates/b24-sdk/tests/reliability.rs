@@ -1,6 +1,7 @@
-//! The fault-injection suite: an export under each fault kind (and all of them mixed at 5 %)
-//! finishes with every row exactly once, in order; faults beyond the retry budget end with the
-//! right code and a resumable position; non-idempotent calls are not silently re-sent; load.
+//! The fault-injection suite: an export under each fault kind (all of them mixed at 5 %, and 5 %
+//! of each of the five that hit exports hardest) finishes with every row exactly once, in order;
+//! faults beyond the retry budget end with the right code and a resumable position;
+//! non-idempotent calls are not silently re-sent; load.
 //!
 //! CI runs it at `B24_RELIABILITY_ROWS` (default 20,000) rows; the full run is
 //! `B24_RELIABILITY_ROWS=100000 cargo test -p b24-sdk --test reliability -- --nocapture`.
@@ -96,13 +97,32 @@ async fn every_fault_kind_alone_then_all_mixed() {
     println!("{} rows per export; faults survived:\n{}", rows(), report.join("\n"));
 }
 
+/// 5 % of requests each get a 503, an HTML 500, a connection dropped before the answer, an
+/// answer cut off, and an answer slower than the attempt timeout (a quarter of all requests fail
+/// once): exports with the default settings still finish exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_percent_of_each_fault_mixed_and_every_export_is_exact() {
+    let kinds = vec![
+        FaultKind::QueryLimit,
+        FaultKind::Html500,
+        FaultKind::DropConnection,
+        FaultKind::TruncatedBody,
+        FaultKind::Slow,
+    ];
+    let rate = 0.05 * kinds.len() as f64;
+    let (survived, exports) = run_kind(kinds, rate, false, 20).await;
+    let total: u64 = survived.values().sum();
+    assert!(total >= 20, "only {total} faults");
+    println!("{} rows per export, 5 % of each fault: {total} survived over {exports} exports: {survived:?}", rows());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_budget_the_error_is_coded_and_the_export_resumes() {
     let portal = Emulator::start(Settings::fast().with_rows(rows())).await.expect("emulator");
     let client = Client::builder()
         .plan(Plan::Unlimited)
         .time_scale(SCALE)
-        .max_retries(2)
+        .work_retry_budget(Duration::from_millis(300))
         .webhook(&portal.webhook_url())
         .build()
         .expect("client");
@@ -125,13 +145,13 @@ async fn beyond_the_budget_the_error_is_coded_and_the_export_resumes() {
         }
     };
     assert_eq!(error.code(), Code::JssdkCoreB24FetchListMethodApiV2);
-    assert_eq!(error.attempts(), 3, "1 attempt + 2 retries: {error}");
+    assert!(error.attempts() > 1, "retried within its time budget: {error}");
     assert_eq!(error.root().code(), Code::JssdkResponseNotJson);
     assert_eq!(error.root().status(), 500);
     // Every row delivered so far is valid; resume from the last id.
     portal.set_faults(FaultSettings::default());
     let last = *ids.last().expect("some rows");
-    let rest = export(&client, query().filter(">ID", last)).await.unwrap_or_else(|(e, _)| panic!("{e}"));
+    let rest = export(&client, query().after(last)).await.unwrap_or_else(|(e, _)| panic!("{e}"));
     ids.extend(rest);
     assert!(ids == portal.seeded_ids().collect::<Vec<_>>(), "resumed export: no gap, no duplicate");
 }

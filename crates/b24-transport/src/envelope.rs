@@ -128,6 +128,8 @@ fn response(
         api: request.api(),
         method: request.method_shared(),
         request_id: request.request_id().clone(),
+        round_trip: None,
+        load_refusals: 0,
     }
 }
 

@@ -41,6 +41,7 @@ struct Call {
     idempotent: Option<bool>,
     idempotency_key: Option<String>,
     raw_result: bool,
+    retry_budget: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for B24Request {
@@ -107,6 +108,7 @@ impl B24Request {
             idempotent: None,
             idempotency_key: None,
             raw_result: false,
+            retry_budget: None,
         };
         Ok(B24Request { call: Arc::new(call), auth: None })
     }
@@ -133,6 +135,20 @@ impl B24Request {
     pub fn idempotency_key(mut self, key: impl Into<String>) -> B24Request {
         Arc::make_mut(&mut self.call).idempotency_key = Some(key.into());
         self
+    }
+
+    /// Long-running work: retry transient failures (network errors, 5xx without a code,
+    /// timeouts of an idempotent call) for as long as `budget` lasts, counted from the first
+    /// failure, instead of `max_retries` times. `fetch_list` and the bulk writer mark their
+    /// requests with `RetryConfig::work_retry_budget`.
+    pub fn retry_within(mut self, budget: std::time::Duration) -> B24Request {
+        Arc::make_mut(&mut self.call).retry_budget = Some(budget);
+        self
+    }
+
+    /// The time budget for transient retries, when the call has one ([`B24Request::retry_within`]).
+    pub fn retry_budget(&self) -> Option<std::time::Duration> {
+        self.call.retry_budget
     }
 
     /// The answer is the whole body, not a `result` envelope (`rest.documentation.openapi`).

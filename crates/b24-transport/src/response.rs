@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use b24_errors::{ApiVersion, Code, Error};
 use bytes::Bytes;
@@ -108,6 +109,10 @@ pub struct B24Response {
     pub(crate) api: ApiVersion,
     pub(crate) method: Arc<str>,
     pub(crate) request_id: RequestId,
+    /// From sending the request to having the whole answer (this attempt only).
+    pub(crate) round_trip: Option<Duration>,
+    /// Earlier attempts of this call refused for load or cut off by the attempt timeout.
+    pub(crate) load_refusals: u32,
 }
 
 impl B24Response {
@@ -192,5 +197,19 @@ impl B24Response {
     /// The whole body as received.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// How long the attempt that brought this answer took on the wire, from sending the request
+    /// to having the whole answer: no limiter wait and no earlier attempt is in it. Set by the
+    /// wire service (`None` for an answer made elsewhere, e.g. by a test layer).
+    pub fn round_trip(&self) -> Option<Duration> {
+        self.round_trip
+    }
+
+    /// How many earlier attempts of this call the portal refused for load
+    /// (`QUERY_LIMIT_EXCEEDED`, `OVERLOAD_LIMIT`) or the attempt timeout cut off: a sign of a
+    /// busy portal that adaptive concurrency backs off from. Set by the retry layer.
+    pub fn load_refusals(&self) -> u32 {
+        self.load_refusals
     }
 }

@@ -177,6 +177,7 @@ impl Service<B24Request> for Wire {
             let mut hops = 0;
             loop {
                 let http_request = build(&request, &encoded, &url, limits)?;
+                let sent = tokio::time::Instant::now();
                 let answer = http
                     .send(http_request, limits.max_response_bytes)
                     .await
@@ -200,7 +201,9 @@ impl Service<B24Request> for Wire {
                         }
                     }
                 }
-                return envelope::parse(&request, answer.status.as_u16(), answer.body);
+                let mut response = envelope::parse(&request, answer.status.as_u16(), answer.body)?;
+                response.round_trip = Some(sent.elapsed());
+                return Ok(response);
             }
         })
     }

@@ -218,3 +218,19 @@ async fn oversized_answers_and_requests_are_refused_clearly() {
     assert_eq!((e.code(), e.status()), (Code::JssdkParamsTooLarge.into(), 413));
     assert_eq!(portal.counters().requests, 1, "the oversized request was never sent");
 }
+
+#[tokio::test]
+async fn an_answer_carries_its_round_trip_on_the_wire() {
+    // A list call costs 5 ms + 1 ms per row of handler time (time scale 1).
+    let settings = Settings { cost: b24_emulator::CostModel::CLOUD, ..Settings::fast().with_rows(100) };
+    let portal = Emulator::start(settings).await.expect("emulator");
+    let transport =
+        TransportBuilder::new(webhook(&portal.webhook_url())).config(TransportConfig::unlimited()).build().expect("t");
+    let request = B24Request::v2("crm.deal.list", &json!({"start": -1})).expect("request");
+    let answer = transport.call(request).await.expect("answer");
+    let processing = answer.time().and_then(|t| t.processing).expect("the portal reports its handler time");
+    let round_trip = answer.round_trip().expect("the wire measured the attempt");
+    assert!((processing - 0.055).abs() < 1e-6, "50 rows: {processing}");
+    assert!(round_trip.as_secs_f64() >= processing, "{round_trip:?} < {processing} s of handler time");
+    assert_eq!(answer.load_refusals(), 0);
+}

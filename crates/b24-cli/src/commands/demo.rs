@@ -74,10 +74,7 @@ pub async fn run(rows: u64) -> Result<(), Error> {
     );
 
     step(4, "An expired OAuth token, refreshed once, transparently");
-    let oauth = Client::builder()
-        .oauth(b24_sdk::testing::oauth_credentials(&portal))
-        .time_scale(scale)
-        .build()?;
+    let oauth = Client::builder().oauth(b24_sdk::testing::oauth_credentials(&portal)).time_scale(scale).build()?;
     portal.expire_access_tokens();
     let calls = futures::future::join_all((0..10).map(|_| oauth.server_time())).await;
     let ok = calls.iter().filter(|c| c.is_ok()).count();

@@ -5,6 +5,9 @@ pub mod call;
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod import;
+pub mod resume;
+pub mod rows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,11 +71,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let batch = batch::read(file, *halt)?;
             Ok(batch::run(&client(portal)?, &batch, *v3).await?)
         }
-        Command::Export { method, filter, select, param, format, out, chains, count, portal } => {
-            let options =
-                export::Options { filter, select, param, format: *format, out, chains: *chains, count: *count };
-            Ok(export::run(&client(portal)?, method, &options).await?)
-        }
+        Command::Export(args) => Ok(export::run(&client(&args.portal)?, &args.options()).await?),
+        Command::Import(args) => Ok(import::run(&client(&args.portal)?, args).await?),
         Command::Emulator { rows, profile, time_scale, port, tls } => {
             Ok(emulator::run(*rows, *profile, *time_scale, *port, *tls).await?)
         }

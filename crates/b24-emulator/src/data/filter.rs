@@ -190,7 +190,7 @@ impl Filter {
                 Ok(parts.is_empty())
             }
             Filter::Cond { field, op, value } => {
-                let have = &record[*field];
+                let have = record.get(*field).unwrap_or(&Value::Null);
                 let list = || match value {
                     Value::Array(items) => items.clone(),
                     Value::Object(map) => map.values().cloned().collect(),
@@ -345,7 +345,8 @@ fn run_sorted(table: &Table, q: &ListQuery, arrays: ArrayFilterValue) -> Result<
         }
     }
     all.sort_by(|a, b| {
-        let ord = compare(&a[field], &b[field], arrays).ok().flatten().unwrap_or(Ordering::Equal);
+        let (x, y) = (a.get(field).unwrap_or(&Value::Null), b.get(field).unwrap_or(&Value::Null));
+        let ord = compare(x, y, arrays).ok().flatten().unwrap_or(Ordering::Equal);
         if ascending { ord } else { ord.reverse() }
     });
     let total = q.count.then_some(all.len() as u64);
@@ -356,7 +357,16 @@ fn run_sorted(table: &Table, q: &ListQuery, arrays: ArrayFilterValue) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DEALS, id_of};
+    use crate::data::{Schema, id_of, seed};
+
+    fn deals(rows: u64) -> Table {
+        Table::new(
+            Schema::build(seed::DEALS, Some("crm.deal"), "Deal"),
+            rows,
+            7,
+            seed::Refs { users: 10, companies: 0 },
+        )
+    }
     use serde_json::json;
 
     fn ids(page: &ListPage) -> Vec<u64> {
@@ -365,7 +375,7 @@ mod tests {
 
     #[test]
     fn id_cursor_pages_and_counts() {
-        let t = Table::new(&DEALS, 200, 7);
+        let t = deals(200);
         let f = parse_classic(&t, Some(&json!({">ID": "8"}))).expect("filter");
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 3, count: true };
         let page = run(&t, &q, ArrayFilterValue::Intval).expect("page");
@@ -378,7 +388,7 @@ mod tests {
 
     #[test]
     fn prefixes_and_v3_triples() {
-        let t = Table::new(&DEALS, 50, 7);
+        let t = deals(50);
         let f = parse_classic(&t, Some(&json!({"@ID": ["1", "2", id_of(10).to_string()], "!=ID": 2}))).expect("f");
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 50, count: true };
         let page = run(&t, &q, ArrayFilterValue::Intval).expect("page");
@@ -397,7 +407,7 @@ mod tests {
 
     #[test]
     fn array_values_are_or_ed_per_element() {
-        let t = Table::new(&DEALS, 20, 7);
+        let t = deals(20);
         let f = parse_classic(&t, Some(&json!({"<ID": ["3", "9"], ">ID": ["10", "2"]}))).expect("f");
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 50, count: true };
         let page = run(&t, &q, ArrayFilterValue::Intval).expect("page");
@@ -409,7 +419,7 @@ mod tests {
 
     #[test]
     fn array_as_id_value() {
-        let t = Table::new(&DEALS, 20, 7);
+        let t = deals(20);
         let f = parse_classic(&t, Some(&json!({">ID": [{"ID": "5"}]}))).expect("f");
         let q = ListQuery { filter: f, order: None, offset: 0, limit: 2, count: false };
         assert_eq!(ids(&run(&t, &q, ArrayFilterValue::Intval).expect("page")), vec![2, 3]);

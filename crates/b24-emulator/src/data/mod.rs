@@ -5,167 +5,45 @@
 //! data has, and a million rows cost no memory until they are changed.
 
 pub(crate) mod filter;
+mod notification;
+pub(crate) mod schema;
+pub(crate) mod seed;
+pub(crate) mod tables;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// How a field is typed and rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Int,
-    Money,
-    Str,
-    Date,
-}
-
-/// One field: its legacy (upper-case) and camelCase names.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Field {
-    pub(crate) upper: &'static str,
-    pub(crate) camel: &'static str,
-    pub(crate) kind: Kind,
-}
-
-const fn field(upper: &'static str, camel: &'static str, kind: Kind) -> Field {
-    Field { upper, camel, kind }
-}
-
-/// The fields of a table; field 0 is always the id.
-#[derive(Debug)]
-pub(crate) struct Schema {
-    pub(crate) fields: &'static [Field],
-    pub(crate) title_prefix: &'static str,
-}
-
-pub(crate) static DEALS: Schema = Schema {
-    fields: &[
-        field("ID", "id", Kind::Int),
-        field("TITLE", "title", Kind::Str),
-        field("STAGE_ID", "stageId", Kind::Str),
-        field("OPPORTUNITY", "opportunity", Kind::Money),
-        field("CURRENCY_ID", "currencyId", Kind::Str),
-        field("ASSIGNED_BY_ID", "assignedById", Kind::Int),
-        field("CATEGORY_ID", "categoryId", Kind::Int),
-        field("DATE_CREATE", "createdTime", Kind::Date),
-        field("COMMENTS", "comments", Kind::Str),
-    ],
-    title_prefix: "Deal",
-};
-
-pub(crate) static TASKS: Schema = Schema {
-    fields: &[
-        field("ID", "id", Kind::Int),
-        field("TITLE", "title", Kind::Str),
-        field("STATUS", "status", Kind::Int),
-        field("PRIORITY", "priority", Kind::Int),
-        field("RESPONSIBLE_ID", "responsibleId", Kind::Int),
-        field("CREATED_DATE", "createdDate", Kind::Date),
-        field("DESCRIPTION", "description", Kind::Str),
-    ],
-    title_prefix: "Task",
-};
-
-const STAGES: [&str; 5] = ["NEW", "PREPARATION", "EXECUTING", "WON", "LOSE"];
-const CURRENCIES: [&str; 3] = ["USD", "EUR", "RUB"];
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub use notification::Notification;
+pub(crate) use schema::{Kind, Schema};
+pub(crate) use tables::Data;
 
 /// The id of generated row `k`.
 pub(crate) fn id_of(k: u64) -> u64 {
     1 + k + 3 * (k / 4)
 }
 
-/// A row: values aligned with the schema's fields.
+/// A row: values aligned with the schema's fields (shorter when the last fields are unset).
 pub(crate) type Record = Vec<Value>;
-
-/// Normalize a field name for lookups: lower case, no underscores (`STAGE_ID` = `stageId`).
-pub(crate) fn norm(name: &str) -> String {
-    name.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
-}
-
-impl Schema {
-    /// The index of a field by any of its names.
-    pub(crate) fn index(&self, name: &str) -> Option<usize> {
-        let n = norm(name);
-        self.fields.iter().position(|f| norm(f.upper) == n || norm(f.camel) == n)
-    }
-
-    /// Render a record for legacy methods (upper-case keys, every value a string) or for
-    /// camelCase methods (native numbers), keeping only `select` (all when None).
-    pub(crate) fn render(&self, record: &Record, camel: bool, select: Option<&[usize]>) -> Value {
-        let mut map = Map::new();
-        let mut put = |i: usize| {
-            let f = &self.fields[i];
-            let v = &record[i];
-            let key = if camel { f.camel } else { f.upper };
-            let value = if camel {
-                v.clone()
-            } else {
-                match (f.kind, v) {
-                    (_, Value::Null) => Value::Null,
-                    (Kind::Money, Value::Number(n)) => Value::String(format!("{:.2}", n.as_f64().unwrap_or(0.0))),
-                    (_, Value::Number(n)) => Value::String(n.to_string()),
-                    (_, other) => other.clone(),
-                }
-            };
-            map.insert(key.to_owned(), value);
-        };
-        match select {
-            Some(cols) => {
-                put(0);
-                for &i in cols.iter().filter(|&&i| i != 0) {
-                    put(i);
-                }
-            }
-            None => (0..self.fields.len()).for_each(&mut put),
-        }
-        Value::Object(map)
-    }
-
-    fn generate(&self, k: u64, seed: u64) -> Record {
-        let id = id_of(k);
-        let h = splitmix(seed ^ splitmix(k));
-        let created = 1_600_000_000 + k * 97;
-        let (y, m, d) = crate::clock::civil_from_days((created / 86_400) as i64);
-        let date = format!("{y:04}-{m:02}-{d:02}T{:02}:00:00+03:00", (created / 3600) % 24);
-        self.fields
-            .iter()
-            .map(|f| match f.upper {
-                "ID" => Value::from(id),
-                "TITLE" => Value::from(format!("{} {id}", self.title_prefix)),
-                "STAGE_ID" => Value::from(STAGES[(h % 5) as usize]),
-                "OPPORTUNITY" => Value::from(((h >> 8) % 1_000_000) as f64 / 100.0),
-                "CURRENCY_ID" => Value::from(CURRENCIES[((h >> 16) % 3) as usize]),
-                "ASSIGNED_BY_ID" | "RESPONSIBLE_ID" => Value::from(1 + (h >> 20) % 10),
-                "CATEGORY_ID" => Value::from((h >> 24) % 3),
-                "STATUS" => Value::from(2 + (h >> 28) % 4),
-                "PRIORITY" => Value::from((h >> 32) % 3),
-                _ if f.kind == Kind::Date => Value::from(date.clone()),
-                _ => Value::Null,
-            })
-            .collect()
-    }
-}
 
 /// One table: `rows` generated records plus the overlay of changes.
 #[derive(Debug)]
 pub(crate) struct Table {
-    pub(crate) schema: &'static Schema,
+    pub(crate) schema: Schema,
     rows: u64,
     seed: u64,
+    refs: seed::Refs,
     /// Changed ids: `Some` for added or updated rows, `None` for deleted ones.
     overlay: BTreeMap<u64, Option<Record>>,
 }
 
 impl Table {
-    pub(crate) fn new(schema: &'static Schema, rows: u64, seed: u64) -> Table {
-        Table { schema, rows, seed, overlay: BTreeMap::new() }
+    pub(crate) fn new(schema: Schema, rows: u64, seed: u64, refs: seed::Refs) -> Table {
+        Table { schema, rows, seed, refs, overlay: BTreeMap::new() }
+    }
+
+    fn generate(&self, k: u64) -> Record {
+        seed::record(&self.schema, k, self.seed, self.refs)
     }
 
     /// The first generated index whose id is greater than `after` (or 0).
@@ -197,7 +75,7 @@ impl Table {
     pub(crate) fn get(&self, id: u64) -> Option<Record> {
         match self.overlay.get(&id) {
             Some(entry) => entry.clone(),
-            None if self.is_generated(id) => Some(self.schema.generate(self.first_k_after(Some(id - 1)), self.seed)),
+            None if self.is_generated(id) => Some(self.generate(self.first_k_after(Some(id - 1)))),
             None => None,
         }
     }
@@ -218,7 +96,7 @@ impl Table {
             match self.overlay.get(&id) {
                 Some(Some(record)) => return Some(record.clone()),
                 Some(None) => after = Some(id),
-                None => return Some(self.schema.generate(k, self.seed)),
+                None => return Some(self.generate(k)),
             }
         }
     }
@@ -241,7 +119,7 @@ impl Table {
             match self.overlay.get(&id) {
                 Some(Some(record)) => return Some(record.clone()),
                 Some(None) => before = Some(id),
-                None => return generated.map(|(k, _)| self.schema.generate(k, self.seed)),
+                None => return generated.map(|(k, _)| self.generate(k)),
             }
         }
     }
@@ -270,23 +148,21 @@ impl Table {
         generated.max(overlaid)
     }
 
-    /// Add a record built from `fields` (by field index); returns its id.
+    /// Add a record built from `fields` (by field index); returns its id. The core fields
+    /// not given get defaults (dates: now, numbers: 0, strings: empty).
     pub(crate) fn add(&mut self, fields: Vec<(usize, Value)>, now_iso: &str) -> u64 {
         let id = self.max_id() + 1;
-        let mut record: Record = self
-            .schema
-            .fields
+        let mut record: Record = self.schema.fields[..self.schema.core]
             .iter()
             .map(|f| match f.kind {
                 Kind::Date => Value::from(now_iso),
                 Kind::Int | Kind::Money => Value::from(0),
                 Kind::Str => Value::from(""),
+                Kind::Raw => Value::Null,
             })
             .collect();
         record[0] = Value::from(id);
-        for (i, v) in fields {
-            record[i] = v;
-        }
+        set(&mut record, fields);
         self.overlay.insert(id, Some(record));
         id
     }
@@ -294,9 +170,7 @@ impl Table {
     /// Update fields of an existing record; false when it does not exist.
     pub(crate) fn update(&mut self, id: u64, fields: Vec<(usize, Value)>) -> bool {
         let Some(mut record) = self.get(id) else { return false };
-        for (i, v) in fields.into_iter().filter(|(i, _)| *i != 0) {
-            record[i] = v;
-        }
+        set(&mut record, fields.into_iter().filter(|(i, _)| *i != 0).collect());
         self.overlay.insert(id, Some(record));
         true
     }
@@ -309,15 +183,15 @@ impl Table {
         self.overlay.insert(id, None);
         true
     }
+}
 
-    /// Coerce an input value to the field's type (form input arrives as strings).
-    pub(crate) fn coerce(&self, index: usize, value: &Value) -> Value {
-        match (self.schema.fields[index].kind, value) {
-            (Kind::Int, Value::String(s)) => s.trim().parse::<i64>().map_or(Value::from(0), Value::from),
-            (Kind::Money, Value::String(s)) => s.trim().parse::<f64>().map_or(Value::from(0.0), Value::from),
-            (Kind::Str | Kind::Date, Value::Number(n)) => Value::from(n.to_string()),
-            (_, v) => v.clone(),
+/// Write values by field index, growing the record as needed.
+fn set(record: &mut Record, fields: Vec<(usize, Value)>) {
+    for (i, v) in fields {
+        if record.len() <= i {
+            record.resize(i + 1, Value::Null);
         }
+        record[i] = v;
     }
 }
 
@@ -325,9 +199,18 @@ impl Table {
 mod tests {
     use super::*;
 
+    fn deals(rows: u64) -> Table {
+        Table::new(
+            Schema::build(seed::DEALS, Some("crm.deal"), "Deal"),
+            rows,
+            1,
+            seed::Refs { users: 10, companies: 0 },
+        )
+    }
+
     #[test]
     fn ids_have_gaps_and_walk_both_ways() {
-        let t = Table::new(&DEALS, 10, 1);
+        let t = deals(10);
         let ids: Vec<u64> = (0..10).map(id_of).collect();
         assert_eq!(ids, vec![1, 2, 3, 4, 8, 9, 10, 11, 15, 16]);
         let mut seen = Vec::new();
@@ -353,7 +236,7 @@ mod tests {
 
     #[test]
     fn overlay_changes() {
-        let mut t = Table::new(&DEALS, 10, 1);
+        let mut t = deals(10);
         assert!(t.delete(8));
         assert!(!t.delete(5));
         let id = t.add(vec![(1, Value::from("new"))], "2024-01-01T00:00:00+00:00");

@@ -197,7 +197,7 @@ pub(crate) fn batch_v2(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
             substitute(&mut sub, &gathered);
             let start = ctx.now + elapsed;
             admit(ctx, &method, start).and_then(|def| {
-                let outcome = (def.handler)(ctx, &sub)?;
+                let outcome = def.call(ctx, &sub)?;
                 count(ctx, def.name, &outcome);
                 Ok((def.name, start, outcome))
             })
@@ -303,7 +303,7 @@ pub(crate) fn batch_v3(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
         })?;
         let mut query = query.clone();
         substitute_v3(&mut query, &aliases);
-        let outcome = (def.handler)(ctx, &query)?;
+        let outcome = def.call(ctx, &query)?;
         count(ctx, def.name, &outcome);
         charge(ctx, def.name, ctx.now + elapsed, outcome.cost);
         elapsed += outcome.cost;

@@ -1,9 +1,10 @@
-//! Methods every portal has: `server.time`, `user.current`, `profile`, `app.info`, `scope`,
+//! Methods every portal has: `server.time`, `profile`, `app.info`, `scope`,
 //! `methods`, `method.get`.
 
 use serde_json::{Value, json};
 
 use super::{Ctx, param, registry};
+use crate::catalogue;
 use crate::clock::iso8601;
 use crate::portal::{MethodResult, Outcome};
 
@@ -13,22 +14,6 @@ fn trivial(ctx: &Ctx<'_>) -> f64 {
 
 pub(crate) fn server_time(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
     Ok(Outcome::value(Value::from(iso8601(ctx.portal.clock.wall(ctx.now))), trivial(ctx)))
-}
-
-pub(crate) fn user_current(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
-    let id = ctx.caller.user_id;
-    let user = json!({
-        "ID": id.to_string(),
-        "XML_ID": Value::Null,
-        "ACTIVE": true,
-        "NAME": "Emulator",
-        "LAST_NAME": "User",
-        "EMAIL": "user@example.invalid",
-        "TIME_ZONE": "",
-        "IS_ONLINE": "Y",
-        "UF_DEPARTMENT": [1],
-    });
-    Ok(Outcome::value(user, trivial(ctx)))
 }
 
 pub(crate) fn profile(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
@@ -64,14 +49,13 @@ pub(crate) fn app_info(ctx: &mut Ctx<'_>, _params: &Value) -> MethodResult {
     Ok(Outcome::value(info, trivial(ctx)))
 }
 
+fn full(params: &Value) -> bool {
+    param(params, "full").is_some_and(|v| matches!(v, Value::Bool(true)) || v == "true" || v == "1")
+}
+
 pub(crate) fn scope(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
-    let full = param(params, "full").is_some_and(|v| matches!(v, Value::Bool(true)) || v == "true" || v == "1");
-    let scopes: Vec<String> = if full {
-        let mut all: Vec<String> =
-            registry(ctx.caller.api).iter().map(|m| m.scope).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        all.sort();
-        all.dedup();
-        all
+    let scopes: Vec<String> = if full(params) {
+        catalogue::scopes().into_iter().map(str::to_owned).collect()
     } else {
         ctx.portal.settings.read().map(|s| s.scopes.clone()).unwrap_or_default()
     };
@@ -80,9 +64,14 @@ pub(crate) fn scope(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 
 pub(crate) fn methods(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let wanted = param(params, "scope").and_then(Value::as_str).map(str::to_owned);
-    let names: Vec<&str> = registry(ctx.caller.api)
-        .iter()
-        .filter(|m| wanted.as_deref().is_none_or(|w| w == m.scope))
+    let every = full(params);
+    let settings = ctx.portal.settings();
+    let names: Vec<&str> = registry::all(ctx.caller.api)
+        .into_iter()
+        .filter(|m| match wanted.as_deref() {
+            Some(w) => w == m.scope,
+            None => every || settings.granted(m.scope),
+        })
         .map(|m| m.name)
         .collect();
     Ok(Outcome::value(json!(names), trivial(ctx)))
@@ -90,7 +79,7 @@ pub(crate) fn methods(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 
 pub(crate) fn method_get(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
     let name = param(params, "name").and_then(Value::as_str).unwrap_or("");
-    let found = super::find(ctx.caller.api, name);
+    let found = registry::find(ctx.caller.api, name);
     let granted = ctx.portal.settings.read().map(|s| s.scopes.clone()).unwrap_or_default();
     let available = found.is_some_and(|m| m.scope.is_empty() || granted.iter().any(|g| g == m.scope));
     Ok(Outcome::value(json!({"isExisting": found.is_some(), "isAvailable": available}), trivial(ctx)))

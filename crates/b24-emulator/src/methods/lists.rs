@@ -120,7 +120,7 @@ pub(crate) fn classic(
     // The legacy list pages by whole pages: `start` is rounded down to a multiple of 50.
     let start = param_i64(params, "start").unwrap_or(0);
     let (offset, count) = if start < 0 { (0, false) } else { (start as u64 / PAGE * PAGE, true) };
-    let schema = table.schema;
+    let schema = &table.schema;
     let q = ListQuery { filter, order, offset, limit: PAGE, count };
     let mut page = run_page(portal, api, table, q, |r| schema.render(r, camel, select.as_deref()))?;
     if !count {

@@ -3,13 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, registry};
+use super::Ctx;
+use super::registry;
 use crate::portal::{Api, MethodResult, Outcome};
 
 /// The document for the v3 registry.
 pub(crate) fn openapi_document() -> Value {
     let mut paths = Map::new();
-    for method in registry(Api::V3) {
+    for method in registry::all(Api::V3) {
         paths.insert(
             format!("/{}", method.name),
             json!({"post": {

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::crm::item_table;
 use super::lists::{self, Page};
+use super::registry::TASKS;
 use super::{Ctx, param};
 use crate::data::Table;
 use crate::data::filter::{self, Filter, ListQuery, Op};
@@ -82,7 +83,7 @@ fn page_of(portal: &Portal, table: &Table, params: &Value) -> Result<Page, Metho
     // Pages count from 1; page 0 (what the JS SDK's list helpers send) is the first page too.
     let offset = (page.max(1) as u64 - 1) * limit as u64 + offset as u64;
     let q = ListQuery { filter, order, offset, limit: limit as u64, count: false };
-    let schema = table.schema;
+    let schema = &table.schema;
     lists::run_page(portal, Api::V3, table, q, |r| schema.render(r, true, select.as_deref()))
 }
 
@@ -112,7 +113,7 @@ fn tail_of(portal: &Portal, table: &Table, params: &Value) -> Result<Page, Metho
         limit: limit as u64,
         count: false,
     };
-    let schema = table.schema;
+    let schema = &table.schema;
     lists::run_page(portal, Api::V3, table, q, |r| schema.render(r, true, select.as_deref()))
 }
 
@@ -134,9 +135,11 @@ pub(crate) fn item_tail(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
 }
 
 pub(crate) fn task_list(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
-    Ok(items(page_of(ctx.portal, &ctx.data.tasks, params)?))
+    let portal = ctx.portal;
+    Ok(items(page_of(portal, ctx.data.table(TASKS), params)?))
 }
 
 pub(crate) fn task_tail(ctx: &mut Ctx<'_>, params: &Value) -> MethodResult {
-    Ok(items(tail_of(ctx.portal, &ctx.data.tasks, params)?))
+    let portal = ctx.portal;
+    Ok(items(tail_of(portal, ctx.data.table(TASKS), params)?))
 }
