@@ -71,7 +71,7 @@
 //!    order; optional ones are setters. Setter names follow rule 1 (`ASSIGNED_BY_ID` →
 //!    `assigned_by_id`); a name taken twice (`ID` and `id`) gets `_2` on its later use; a name that
 //!    is a [`Method`] method (`send`, `param`, …) gets a `_param` suffix.
-//! 7. REST v3 paths follow the same rules under [`Methods::rest_v3`] and module `v3`.
+//! 7. REST v3 paths follow the same rules under `Methods::rest_v3` and module `v3` (feature `v3`).
 //!
 //! ## Features
 //!

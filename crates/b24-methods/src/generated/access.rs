@@ -14,6 +14,8 @@
 /// `access.name`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/access-name.html) · scope `basic` · answers [`Output`](crate::access::name::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Name(pub(crate) crate::rt::Request);

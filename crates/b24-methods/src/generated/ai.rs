@@ -34,6 +34,8 @@ pub mod engine {
     /// `ai.engine.list`: lists `ai.engine` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-list.html) · scope `ai_admin` · answers [`Engine`](crate::ai::engine::Engine)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -76,6 +78,8 @@ pub mod engine {
     /// `ai.engine.register`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-register.html) · scope `ai_admin` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ENGINE_REGISTER_ERROR_NAME` (400), `ENGINE_REGISTER_ERROR_CODE` (400), `ENGINE_REGISTER_ERROR_CODE_FORMAT` (400), `ENGINE_REGISTER_ERROR_CODE_UNIQUE` (400), `ENGINE_REGISTER_ERROR_CATEGORY` (400), `ENGINE_REGISTER_ERROR_CATEGORY_FORMAT` (400), `ENGINE_REGISTER_ERROR_COMPLETIONS_URL` (400), `ENGINE_REGISTER_ERROR_COMPLETIONS_URL_FAIL` (400), `ENGINE_REGISTER_ERROR_SETTINGS_FORMAT` (400).
     #[derive(Clone)]
@@ -126,6 +130,8 @@ pub mod engine {
     /// `ai.engine.unregister`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/ai/ai-engine-unregister.html) · scope `ai_admin` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Unregister(pub(crate) crate::rt::Request);

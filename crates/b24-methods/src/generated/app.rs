@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/app-info.html) · scope `basic` · answers `serde_json::Value`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -77,6 +79,8 @@ pub mod option {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/settings/app-option-get.html) · scope `basic` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `AccessException` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -116,6 +120,8 @@ pub mod option {
     /// `app.option.set`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/settings/app-option-set.html) · scope `basic` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ArgumentNullException` (400), `AccessException` (400).
     #[derive(Clone)]

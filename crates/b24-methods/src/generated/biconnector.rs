@@ -41,9 +41,11 @@ impl Group {
 }
 /// The `biconnector.connector.*` methods.
 pub mod connector {
-    /// `biconnector.connector.add`: creates a `biconnector.connector` record.
+    /// `biconnector.connector.add`: adds to `biconnector.connector`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-add.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_REQUIRED_FIELD_MISSING` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS` (200), `VALIDATION_SETTINGS_NAME_TOO_LONG` (200), `VALIDATION_SETTINGS_CODE_TOO_LONG` (200), `VALIDATION_SETTINGS_INVALID_TYPE` (200).
     #[derive(Clone)]
@@ -90,6 +92,8 @@ pub mod connector {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-delete.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `CONNECTOR_NOT_FOUND` (200), `CONNECTOR_DELETE_RESTRICTED` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -128,6 +132,8 @@ pub mod connector {
     /// `biconnector.connector.fields`: describes the fields of `biconnector.connector` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-fields.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -159,6 +165,8 @@ pub mod connector {
     /// `biconnector.connector.get`: reads one `biconnector.connector` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-get.html) · scope `biconnector` · answers [`Connector`](crate::biconnector::connector::Connector)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `CONNECTOR_NOT_FOUND` (200).
     #[derive(Clone)]
@@ -197,6 +205,8 @@ pub mod connector {
     /// `biconnector.connector.list`: lists `biconnector.connector` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-list.html) · scope `biconnector` · answers [`Connector`](crate::biconnector::connector::Connector)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200), `VALIDATION_INVALID_FILTER_LOGIC` (200).
     #[derive(Clone)]
@@ -264,6 +274,8 @@ pub mod connector {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-update.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `CONNECTOR_NOT_FOUND` (200), `VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS` (200), `VALIDATION_SETTINGS_INVALID_TYPE` (200), `VALIDATION_SETTINGS_NAME_TOO_LONG` (200), `VALIDATION_SETTINGS_CODE_TOO_LONG` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -319,7 +331,7 @@ pub mod connector {
         }
     }
     impl Group {
-        /// `biconnector.connector.add`: creates a `biconnector.connector` record.
+        /// `biconnector.connector.add`: adds to `biconnector.connector`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/connector/biconnector-connector-add.html) · scope `biconnector` · answers `serde_json::Value`
         ///
@@ -542,9 +554,11 @@ pub mod connector {
 }
 /// The `biconnector.dataset.*` methods.
 pub mod dataset {
-    /// `biconnector.dataset.add`: creates a `biconnector.dataset` record.
+    /// `biconnector.dataset.add`: adds to `biconnector.dataset`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-add.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_REQUIRED_FIELD_MISSING` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `SOURCE_NOT_FOUND` (200), `DATASET_ALREADY_EXIST` (200), `VALIDATION_DATASET_NAME_INVALID` (200), `VALIDATION_DATASET_NAME_TOO_LONG` (200), `VALIDATION_DUPLICATE_FIELD_CODE` (200), `VALIDATION_DUPLICATE_FIELD_NAME` (200), `VALIDATION_FIELD_MISSING_REQUIRED_PARAMETERS` (200), `VALIDATION_FIELD_NAME_INVALID_FORMAT` (200), `VALIDATION_FIELD_NAME_TOO_LONG` (200), `VALIDATION_FIELD_INVALID_TYPE` (200).
     #[derive(Clone)]
@@ -597,6 +611,8 @@ pub mod dataset {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-delete.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `DATASET_NOT_FOUND` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -634,6 +650,8 @@ pub mod dataset {
     /// `biconnector.dataset.fields`: describes the fields of `biconnector.dataset` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-fields.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -665,6 +683,8 @@ pub mod dataset {
     /// `biconnector.dataset.get`: reads one `biconnector.dataset` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-get.html) · scope `biconnector` · answers [`Dataset`](crate::biconnector::dataset::Dataset)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `DATASET_NOT_FOUND` (200).
     #[derive(Clone)]
@@ -703,6 +723,8 @@ pub mod dataset {
     /// `biconnector.dataset.list`: lists `biconnector.dataset` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-list.html) · scope `biconnector` · answers [`Dataset`](crate::biconnector::dataset::Dataset)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
     #[derive(Clone)]
@@ -769,6 +791,8 @@ pub mod dataset {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-update.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_REQUIRED_FIELD_MISSING` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `DATASET_NOT_FOUND` (200), `INVALID_METHOD` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -822,7 +846,7 @@ pub mod dataset {
         }
     }
     impl Group {
-        /// `biconnector.dataset.add`: creates a `biconnector.dataset` record.
+        /// `biconnector.dataset.add`: adds to `biconnector.dataset`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-add.html) · scope `biconnector` · answers `serde_json::Value`
         ///
@@ -970,6 +994,8 @@ pub mod dataset {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/dataset/biconnector-dataset-fields-update.html) · scope `biconnector` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `DATASET_NOT_FOUND` (200), `DATASET_UPDATE_ERROR` (200), `VALIDATION_DUPLICATE_FIELD_CODE` (200), `VALIDATION_DUPLICATE_FIELD_NAME` (200), `VALIDATION_FIELD_NAME_INVALID_FORMAT` (200), `VALIDATION_FIELD_NAME_TOO_LONG` (200), `VALIDATION_FIELD_INVALID_TYPE` (200), `VALIDATION_DUPLICATE_EXIST_CODE` (200), `VALIDATION_DUPLICATE_EXIST_NAME` (200), `VALIDATION_FIELD_ADD_MISSING_REQUIRED_FIELDS` (200), `VALIDATION_FIELD_UPDATE_MISSING_REQUIRED_FIELDS` (200), `VALIDATION_FIELD_DELETE_INVALID_ID` (200).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1097,9 +1123,11 @@ pub mod dataset {
 }
 /// The `biconnector.source.*` methods.
 pub mod source {
-    /// `biconnector.source.add`: creates a `biconnector.source` record.
+    /// `biconnector.source.add`: adds to `biconnector.source`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-add.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_REQUIRED_FIELD_MISSING` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `CONNECTOR_NOT_FOUND` (200), `SOURCE_CREATE_CONNECTION_ERROR` (200), `SOURCE_UPDATE_CONNECTION_ERROR` (200), `BX_ERROR` (200).
     #[derive(Clone)]
@@ -1146,6 +1174,8 @@ pub mod source {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-delete.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `SOURCE_NOT_FOUND` (200), `BX_ERROR` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1184,6 +1214,8 @@ pub mod source {
     /// `biconnector.source.fields`: describes the fields of `biconnector.source` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-fields.html) · scope `biconnector` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -1215,6 +1247,8 @@ pub mod source {
     /// `biconnector.source.get`: reads one `biconnector.source` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-get.html) · scope `biconnector` · answers [`Source`](crate::biconnector::source::Source)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `SOURCE_NOT_FOUND` (200).
     #[derive(Clone)]
@@ -1253,6 +1287,8 @@ pub mod source {
     /// `biconnector.source.list`: lists `biconnector.source` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-list.html) · scope `biconnector` · answers [`Source`](crate::biconnector::source::Source)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_SELECT_TYPE` (200), `VALIDATION_FILTER_TYPE` (200), `VALIDATION_ORDER_TYPE` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER` (200), `VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER` (200).
     #[derive(Clone)]
@@ -1319,6 +1355,8 @@ pub mod source {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-update.html) · scope `biconnector` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `VALIDATION_ID_NOT_PROVIDED` (200), `VALIDATION_INVALID_ID_FORMAT` (200), `VALIDATION_FIELDS_NOT_PROVIDED` (200), `VALIDATION_UNKNOWN_PARAMETERS` (200), `VALIDATION_REQUIRED_FIELD_MISSING` (200), `VALIDATION_READ_ONLY_FIELD` (200), `VALIDATION_IMMUTABLE_FIELD` (200), `VALIDATION_INVALID_FIELD_TYPE` (200), `SOURCE_NOT_FOUND` (200), `SOURCE_CREATE_CONNECTION_ERROR` (200), `SOURCE_UPDATE_CONNECTION_ERROR` (200), `BX_ERROR` (200).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1374,7 +1412,7 @@ pub mod source {
         }
     }
     impl Group {
-        /// `biconnector.source.add`: creates a `biconnector.source` record.
+        /// `biconnector.source.add`: adds to `biconnector.source`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/biconnector/source/biconnector-source-add.html) · scope `biconnector` · answers `serde_json::Value`
         ///

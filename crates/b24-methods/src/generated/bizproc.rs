@@ -51,9 +51,11 @@ impl Group {
 }
 /// The `bizproc.activity.*` methods.
 pub mod activity {
-    /// `bizproc.activity.add`: creates a `bizproc.activity` record.
+    /// `bizproc.activity.add`: adds to `bizproc.activity`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_UNSUPPORTED_PROTOCOL` (400), `ERROR_WRONG_HANDLER_URL` (400), `ERROR_ACTIVITY_ALREADY_INSTALLED` (400), `ERROR_ACTIVITY_ADD_FAILURE` (400).
     #[derive(Clone)]
@@ -144,6 +146,8 @@ pub mod activity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_ACTIVITY_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -182,6 +186,8 @@ pub mod activity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html) · scope `bizproc` · answers [`Activity`](crate::bizproc::activity::Activity)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -215,6 +221,8 @@ pub mod activity {
     /// `bizproc.activity.log`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_EMPTY_LOG_MESSAGE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -250,6 +258,8 @@ pub mod activity {
     /// `bizproc.activity.update`: changes a `bizproc.activity` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-update.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_ACTIVITY_NOT_FOUND` (400), `ERROR_UNSUPPORTED_PROTOCOL` (400), `ERROR_WRONG_HANDLER_URL` (400).
     #[derive(Clone)]
@@ -299,7 +309,7 @@ pub mod activity {
         }
     }
     impl Group {
-        /// `bizproc.activity.add`: creates a `bizproc.activity` record.
+        /// `bizproc.activity.add`: adds to `bizproc.activity`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html) · scope `bizproc` · answers `bool`
         ///
@@ -690,6 +700,8 @@ pub mod event {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-event-send.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -760,9 +772,11 @@ pub mod event {
 }
 /// The `bizproc.robot.*` methods.
 pub mod robot {
-    /// `bizproc.robot.add`: creates a `bizproc.robot` record.
+    /// `bizproc.robot.add`: adds to `bizproc.robot`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_UNSUPPORTED_PROTOCOL` (400), `ERROR_WRONG_HANDLER_URL` (400), `ERROR_ACTIVITY_ALREADY_INSTALLED` (400), `ERROR_ACTIVITY_ADD_FAILURE` (400).
     #[derive(Clone)]
@@ -848,6 +862,8 @@ pub mod robot {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-delete.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_ACTIVITY_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -886,6 +902,8 @@ pub mod robot {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html) · scope `bizproc` · answers [`Robot`](crate::bizproc::robot::Robot)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -919,6 +937,8 @@ pub mod robot {
     /// `bizproc.robot.update`: changes a `bizproc.robot` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-update.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ACTIVITY_VALIDATION_FAILURE` (400), `ERROR_ACTIVITY_NOT_FOUND` (400), `ERROR_UNSUPPORTED_PROTOCOL` (400), `ERROR_WRONG_HANDLER_URL` (400).
     #[derive(Clone)]
@@ -968,7 +988,7 @@ pub mod robot {
         }
     }
     impl Group {
-        /// `bizproc.robot.add`: creates a `bizproc.robot` record.
+        /// `bizproc.robot.add`: adds to `bizproc.robot`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html) · scope `bizproc` · answers `bool`
         ///
@@ -1342,6 +1362,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-complete.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_TASK_VALIDATION` (400), `ERROR_TASK_NOT_FOUND` (400), `ERROR_TASK_COMPLETED` (400), `ERROR_TASK_TYPE` (400), `ERROR_TASK_EXECUTION` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1394,6 +1416,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_TASK_VALIDATION` (400), `ERROR_INVALID_USER_ID` (400), `ERROR_DELEGATION_NOT_ALLOWED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1431,6 +1455,8 @@ pub mod task {
     /// `bizproc.task.list`: lists `bizproc.task` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-task/bizproc-task-list.html) · scope `bizproc` · answers [`Task`](crate::bizproc::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_SELECT_VALIDATION_FAILURE` (400).
     #[derive(Clone)]
@@ -1912,6 +1938,8 @@ pub mod workflow {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-instances.html) · scope `bizproc` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1969,6 +1997,8 @@ pub mod workflow {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-kill.html) · scope `bizproc` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_WRONG_WORKFLOW_ID` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2002,6 +2032,8 @@ pub mod workflow {
     /// `bizproc.workflow.start`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-start.html) · scope `bizproc` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_WORKFLOW_ID` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -2043,6 +2075,8 @@ pub mod workflow {
     /// `bizproc.workflow.terminate`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/bizproc-workflow-terminate.html) · scope `bizproc` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_WRONG_WORKFLOW_ID` (400).
     #[derive(Clone)]
@@ -2149,9 +2183,11 @@ pub mod workflow {
     }
     /// The `bizproc.workflow.template.*` methods.
     pub mod template {
-        /// `bizproc.workflow.template.add`: creates a `bizproc.workflow.template` record.
+        /// `bizproc.workflow.template.add`: adds to `bizproc.workflow.template`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-add.html) · scope `bizproc` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_TEMPLATE_VALIDATION_FAILURE` (400).
         #[derive(Clone)]
@@ -2200,6 +2236,8 @@ pub mod workflow {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-delete.html) · scope `bizproc` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_TEMPLATE_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2234,6 +2272,8 @@ pub mod workflow {
         /// `bizproc.workflow.template.list`: lists `bizproc.workflow.template` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-list.html) · scope `bizproc` · answers [`Template`](crate::bizproc::workflow::template::Template)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -2291,6 +2331,8 @@ pub mod workflow {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-update.html) · scope `bizproc` · answers `i64`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_TEMPLATE_VALIDATION_FAILURE` (400), `ERROR_TEMPLATE_NOT_FOUND` (400), `ERROR_TEMPLATE_NOT_OWNER` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2338,7 +2380,7 @@ pub mod workflow {
             }
         }
         impl Group {
-            /// `bizproc.workflow.template.add`: creates a `bizproc.workflow.template` record.
+            /// `bizproc.workflow.template.add`: adds to `bizproc.workflow.template`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/bizproc/template/bizproc-workflow-template-add.html) · scope `bizproc` · answers `i64`
             ///

@@ -71,9 +71,11 @@ pub mod v1 {
     }
     /// The `booking.v1.booking.*` methods.
     pub mod booking {
-        /// `booking.v1.booking.add`: creates a `booking.v1.booking` record.
+        /// `booking.v1.booking.add`: adds to `booking.v1.booking`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-add.html) · scope `booking` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `1018` (400), `0` (400), `100` (400), `422` (400).
         #[derive(Clone)]
@@ -109,6 +111,8 @@ pub mod v1 {
         /// `booking.v1.booking.createfromwaitlist`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-createfromwaitlist.html) · scope `booking` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `1038` (400), `0` (400), `100` (400), `422` (400).
         #[derive(Clone)]
@@ -152,6 +156,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-delete.html) · scope `booking` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -186,6 +192,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-get.html) · scope `booking` · answers [`Booking`](crate::booking::v1::booking::Booking)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `1021` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -219,6 +227,8 @@ pub mod v1 {
         /// `booking.v1.booking.list`: lists `booking.v1.booking` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-list.html) · scope `booking` · answers [`Booking`](crate::booking::v1::booking::Booking)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `1018` (400), `0` (400), `100` (400), `422` (400).
         #[derive(Clone)]
@@ -266,6 +276,8 @@ pub mod v1 {
         /// `booking.v1.booking.update`: changes a `booking.v1.booking` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-update.html) · scope `booking` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `1019` (400), `1018` (400), `0` (400), `100` (400), `422` (400).
         #[derive(Clone)]
@@ -315,7 +327,7 @@ pub mod v1 {
             }
         }
         impl Group {
-            /// `booking.v1.booking.add`: creates a `booking.v1.booking` record.
+            /// `booking.v1.booking.add`: adds to `booking.v1.booking`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/booking-v1-booking-add.html) · scope `booking` · answers `i64`
             ///
@@ -505,6 +517,8 @@ pub mod v1 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/client/booking-v1-booking-client-list.html) · scope `booking` · answers [`Client`](crate::booking::v1::booking::client::Client)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `1021` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -537,6 +551,8 @@ pub mod v1 {
             /// `booking.v1.booking.client.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/client/booking-v1-booking-client-set.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `1021` (400), `100` (400).
             #[derive(Clone)]
@@ -571,6 +587,8 @@ pub mod v1 {
             /// `booking.v1.booking.client.unset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/client/booking-v1-booking-client-unset.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1021` (400), `100` (400).
             #[derive(Clone)]
@@ -791,6 +809,8 @@ pub mod v1 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-list.html) · scope `booking` · answers [`Externaldata`](crate::booking::v1::booking::external_data::Externaldata)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `1021` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -823,6 +843,8 @@ pub mod v1 {
             /// `booking.v1.booking.externalData.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-set.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `1021` (400), `100` (400).
             #[derive(Clone)]
@@ -857,6 +879,8 @@ pub mod v1 {
             /// `booking.v1.booking.externalData.unset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-unset.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1021` (400), `100` (400).
             #[derive(Clone)]
@@ -1146,6 +1170,8 @@ pub mod v1 {
         /// `booking.v1.clienttype.list`: lists `booking.v1.clienttype` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/booking-v1-clienttype-list.html) · scope `booking` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -1197,9 +1223,11 @@ pub mod v1 {
     }
     /// The `booking.v1.resource.*` methods.
     pub mod resource {
-        /// `booking.v1.resource.add`: creates a `booking.v1.resource` record.
+        /// `booking.v1.resource.add`: adds to `booking.v1.resource`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-add.html) · scope `booking` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400), `1006` (400), `1013` (400), `422` (400).
         #[derive(Clone)]
@@ -1241,6 +1269,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-delete.html) · scope `booking` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `1008` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1275,6 +1305,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-get.html) · scope `booking` · answers [`Resource`](crate::booking::v1::resource::Resource)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `1009` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1308,6 +1340,8 @@ pub mod v1 {
         /// `booking.v1.resource.list`: lists `booking.v1.resource` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-list.html) · scope `booking` · answers [`Resource`](crate::booking::v1::resource::Resource)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400).
         #[derive(Clone)]
@@ -1355,6 +1389,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-update.html) · scope `booking` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `1007` (400), `1013` (400), `422` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1398,7 +1434,7 @@ pub mod v1 {
             }
         }
         impl Group {
-            /// `booking.v1.resource.add`: creates a `booking.v1.resource` record.
+            /// `booking.v1.resource.add`: adds to `booking.v1.resource`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/booking-v1-resource-add.html) · scope `booking` · answers `serde_json::Value`
             ///
@@ -1776,6 +1812,8 @@ pub mod v1 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html) · scope `booking` · answers [`Slots`](crate::booking::v1::resource::slots::Slots)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `1009` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1808,6 +1846,8 @@ pub mod v1 {
             /// `booking.v1.resource.slots.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1009` (400), `0` (400), `100` (400).
             #[derive(Clone)]
@@ -1842,6 +1882,8 @@ pub mod v1 {
             /// `booking.v1.resource.slots.unset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1009` (400), `100` (400).
             #[derive(Clone)]
@@ -2157,9 +2199,11 @@ pub mod v1 {
     }
     /// The `booking.v1.resourceType.*` methods.
     pub mod resource_type {
-        /// `booking.v1.resourceType.add`: creates a `booking.v1.resourceType` record.
+        /// `booking.v1.resourceType.add`: adds to `booking.v1.resourceType`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-add.html) · scope `booking` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400), `422` (400), `1010` (400).
         #[derive(Clone)]
@@ -2195,6 +2239,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-delete.html) · scope `booking` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `1012` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2228,6 +2274,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-get.html) · scope `booking` · answers [`Resourcetype`](crate::booking::v1::resource_type::Resourcetype)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `1013` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2260,6 +2308,8 @@ pub mod v1 {
         /// `booking.v1.resourceType.list`: lists `booking.v1.resourceType` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-list.html) · scope `booking` · answers [`Resourcetype`](crate::booking::v1::resource_type::Resourcetype)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400).
         #[derive(Clone)]
@@ -2306,6 +2356,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-update.html) · scope `booking` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `1007` (400), `100` (400), `422` (400), `1011` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2348,7 +2400,7 @@ pub mod v1 {
             }
         }
         impl Group {
-            /// `booking.v1.resourceType.add`: creates a `booking.v1.resourceType` record.
+            /// `booking.v1.resourceType.add`: adds to `booking.v1.resourceType`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/resource/resource-type/booking-v1-resourcetype-add.html) · scope `booking` · answers `serde_json::Value`
             ///
@@ -2841,9 +2893,11 @@ pub mod v1 {
     }
     /// The `booking.v1.waitlist.*` methods.
     pub mod waitlist {
-        /// `booking.v1.waitlist.add`: creates a `booking.v1.waitlist` record.
+        /// `booking.v1.waitlist.add`: adds to `booking.v1.waitlist`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-add.html) · scope `booking` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400).
         #[derive(Clone)]
@@ -2879,6 +2933,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-createfrombooking.html) · scope `booking` · answers `i64`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `1037` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2911,6 +2967,8 @@ pub mod v1 {
         /// `booking.v1.waitlist.delete`: deletes a `booking.v1.waitlist` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-delete.html) · scope `booking` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `1036` (400).
         #[derive(Clone)]
@@ -2946,6 +3004,8 @@ pub mod v1 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-get.html) · scope `booking` · answers [`Waitlist`](crate::booking::v1::waitlist::Waitlist)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2979,6 +3039,8 @@ pub mod v1 {
         /// `booking.v1.waitlist.list`: lists `booking.v1.waitlist` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-list.html) · scope `booking` · answers [`Waitlist`](crate::booking::v1::waitlist::Waitlist)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `422` (400).
         #[derive(Clone)]
@@ -3020,6 +3082,8 @@ pub mod v1 {
         /// `booking.v1.waitlist.update`: changes a `booking.v1.waitlist` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-update.html) · scope `booking` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
         #[derive(Clone)]
@@ -3063,7 +3127,7 @@ pub mod v1 {
             }
         }
         impl Group {
-            /// `booking.v1.waitlist.add`: creates a `booking.v1.waitlist` record.
+            /// `booking.v1.waitlist.add`: adds to `booking.v1.waitlist`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/booking-v1-waitlist-add.html) · scope `booking` · answers `i64`
             ///
@@ -3202,6 +3266,8 @@ pub mod v1 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/client/booking-v1-waitlist-client-list.html) · scope `booking` · answers [`Client`](crate::booking::v1::waitlist::client::Client)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -3234,6 +3300,8 @@ pub mod v1 {
             /// `booking.v1.waitlist.client.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/client/booking-v1-waitlist-client-set.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `1040` (400), `100` (400).
             #[derive(Clone)]
@@ -3268,6 +3336,8 @@ pub mod v1 {
             /// `booking.v1.waitlist.client.unset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/client/booking-v1-waitlist-client-unset.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
             #[derive(Clone)]
@@ -3423,6 +3493,8 @@ pub mod v1 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-list.html) · scope `booking` · answers [`Externaldata`](crate::booking::v1::waitlist::external_data::Externaldata)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -3455,6 +3527,8 @@ pub mod v1 {
             /// `booking.v1.waitlist.externalData.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-set.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `1040` (400), `100` (400).
             #[derive(Clone)]
@@ -3489,6 +3563,8 @@ pub mod v1 {
             /// `booking.v1.waitlist.externalData.unset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-unset.html) · scope `booking` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `1040` (400), `100` (400).
             #[derive(Clone)]

@@ -64,6 +64,8 @@ pub mod accessibility {
     /// `calendar.accessibility.get`: reads one `calendar.accessibility` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-accessibility-get.html) · scope `calendar` · answers [`Accessibility`](crate::calendar::accessibility::Accessibility)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -180,9 +182,11 @@ pub mod accessibility {
 }
 /// The `calendar.event.*` methods.
 pub mod event {
-    /// `calendar.event.add`: creates a `calendar.event` record.
+    /// `calendar.event.add`: adds to `calendar.event`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-add.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -311,6 +315,8 @@ pub mod event {
     /// `calendar.event.delete`: deletes a `calendar.event` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-delete.html) · scope `calendar` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -342,6 +348,8 @@ pub mod event {
     /// `calendar.event.get`: reads one `calendar.event` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-get.html) · scope `calendar` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -390,6 +398,8 @@ pub mod event {
     /// `calendar.event.getbyid`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-get-by-id.html) · scope `calendar` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getbyid(pub(crate) crate::rt::Request);
@@ -421,6 +431,8 @@ pub mod event {
     /// `calendar.event.update`: changes a `calendar.event` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-update.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -591,7 +603,7 @@ pub mod event {
         }
     }
     impl Group {
-        /// `calendar.event.add`: creates a `calendar.event` record.
+        /// `calendar.event.add`: adds to `calendar.event`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-add.html) · scope `calendar` · answers `i64`
         #[inline]
@@ -767,6 +779,8 @@ pub mod event {
         /// `calendar.event.get.nearest`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-event-get-nearest.html) · scope `calendar` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Nearest(pub(crate) crate::rt::Request);
@@ -1021,6 +1035,8 @@ pub mod meeting {
         /// `calendar.meeting.status.get`: reads one `calendar.meeting.status` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-meeting-status-get.html) · scope `calendar` · answers `String`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -1052,6 +1068,8 @@ pub mod meeting {
         /// `calendar.meeting.status.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-event/calendar-meeting-status-set.html) · scope `calendar` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Set(pub(crate) crate::rt::Request);
@@ -1153,9 +1171,11 @@ pub mod meeting {
 }
 /// The `calendar.resource.*` methods.
 pub mod resource {
-    /// `calendar.resource.add`: creates a `calendar.resource` record.
+    /// `calendar.resource.add`: adds to `calendar.resource`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-add.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -1187,6 +1207,8 @@ pub mod resource {
     /// `calendar.resource.delete`: deletes a `calendar.resource` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-delete.html) · scope `calendar` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -1218,6 +1240,8 @@ pub mod resource {
     /// `calendar.resource.list`: lists `calendar.resource` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-list.html) · scope `calendar` · answers [`Resource`](crate::calendar::resource::Resource)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -1249,6 +1273,8 @@ pub mod resource {
     /// `calendar.resource.update`: changes a `calendar.resource` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-update.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -1289,7 +1315,7 @@ pub mod resource {
         }
     }
     impl Group {
-        /// `calendar.resource.add`: creates a `calendar.resource` record.
+        /// `calendar.resource.add`: adds to `calendar.resource`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-add.html) · scope `calendar` · answers `i64`
         #[inline]
@@ -1372,6 +1398,8 @@ pub mod resource {
         /// `calendar.resource.booking.list`: lists `calendar.resource.booking` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/resource/calendar-resource-booking-list.html) · scope `calendar` · answers [`Booking`](crate::calendar::resource::booking::Booking)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -1541,9 +1569,11 @@ pub mod resource {
 }
 /// The `calendar.section.*` methods.
 pub mod section {
-    /// `calendar.section.add`: creates a `calendar.section` record.
+    /// `calendar.section.add`: adds to `calendar.section`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-add.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -1596,6 +1626,8 @@ pub mod section {
     /// `calendar.section.delete`: deletes a `calendar.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-delete.html) · scope `calendar` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -1626,6 +1658,8 @@ pub mod section {
     /// `calendar.section.get`: reads one `calendar.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-get.html) · scope `calendar` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -1656,6 +1690,8 @@ pub mod section {
     /// `calendar.section.update`: changes a `calendar.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-update.html) · scope `calendar` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -1722,7 +1758,7 @@ pub mod section {
         }
     }
     impl Group {
-        /// `calendar.section.add`: creates a `calendar.section` record.
+        /// `calendar.section.add`: adds to `calendar.section`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-section-add.html) · scope `calendar` · answers `i64`
         #[inline]
@@ -1951,6 +1987,8 @@ pub mod settings {
     /// `calendar.settings.get`: reads one `calendar.settings` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-settings-get.html) · scope `calendar` · answers [`Settings`](crate::calendar::settings::Settings)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -2115,6 +2153,8 @@ pub mod user {
         /// `calendar.user.settings.get`: reads one `calendar.user.settings` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-user-settings-get.html) · scope `calendar` · answers [`Settings`](crate::calendar::user::settings::Settings)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -2146,6 +2186,8 @@ pub mod user {
         /// `calendar.user.settings.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/calendar/calendar-user-settings-set.html) · scope `calendar` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Set(pub(crate) crate::rt::Request);

@@ -145,6 +145,8 @@ pub mod catalog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/catalog/catalog-catalog-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200040300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -184,6 +186,8 @@ pub mod catalog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/catalog/catalog-catalog-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -218,6 +222,8 @@ pub mod catalog {
     /// `catalog.catalog.isOffers`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/catalog/catalog-catalog-is-offers.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200040300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -257,6 +263,8 @@ pub mod catalog {
     /// `catalog.catalog.list`: lists `catalog.catalog` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/catalog/catalog-catalog-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200040300030` (400), `0` (400).
     #[derive(Clone)]
@@ -377,9 +385,11 @@ pub mod catalog {
 }
 /// The `catalog.document.*` methods.
 pub mod document {
-    /// `catalog.document.add`: creates a `catalog.document` record.
+    /// `catalog.document.add`: adds to `catalog.document`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-add.html) · scope `catalog` · answers [`CatalogDocument`](crate::catalog::document::CatalogDocument)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -416,6 +426,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-cancel.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -449,6 +461,8 @@ pub mod document {
     /// `catalog.document.cancelList`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-cancel-list.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -484,6 +498,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-conduct.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -518,6 +534,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-conduct-list.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -551,6 +569,8 @@ pub mod document {
     /// `catalog.document.confirm`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/outdated/catalog-document-confirm.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     ///
@@ -589,6 +609,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -623,6 +645,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-delete-list.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -656,6 +680,8 @@ pub mod document {
     /// `catalog.document.fields`: describes the fields of `catalog.document` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/outdated/catalog-document-fields.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     ///
@@ -694,6 +720,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -728,6 +756,8 @@ pub mod document {
     /// `catalog.document.list`: lists `catalog.document` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-list.html) · scope `catalog` · answers [`Vec<CatalogDocument>`](crate::catalog::document::CatalogDocument)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -795,6 +825,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/outdated/catalog-document-unconfirm.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     ///
     /// Deprecated: `catalog.document.unconfirm is deprecated: use catalog.document.cancel`.
@@ -831,6 +863,8 @@ pub mod document {
     /// `catalog.document.update`: changes a `catalog.document` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-update.html) · scope `catalog` · answers [`CatalogDocument`](crate::catalog::document::CatalogDocument)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -875,7 +909,7 @@ pub mod document {
         }
     }
     impl Group {
-        /// `catalog.document.add`: creates a `catalog.document` record.
+        /// `catalog.document.add`: adds to `catalog.document`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-add.html) · scope `catalog` · answers [`CatalogDocument`](crate::catalog::document::CatalogDocument)
         ///
@@ -1189,9 +1223,11 @@ pub mod document {
     }
     /// The `catalog.document.element.*` methods.
     pub mod element {
-        /// `catalog.document.element.add`: creates a `catalog.document.element` record.
+        /// `catalog.document.element.add`: adds to `catalog.document.element`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-add.html) · scope `catalog` · answers [`CatalogDocumentElement`](crate::catalog::document::element::CatalogDocumentElement)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS`, `ERROR_DOCUMENT_STATUS`, `0`.
         #[derive(Clone)]
@@ -1231,6 +1267,8 @@ pub mod document {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-delete.html) · scope `catalog` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS` (400), `ERROR_DOCUMENT_STATUS` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1268,6 +1306,8 @@ pub mod document {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/outdated/catalog-document-element-fields.html) · scope `catalog` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS` (400).
         ///
         /// Deprecated: `catalog.document.element.fields is deprecated: use catalog.document.element.getFields`.
@@ -1304,6 +1344,8 @@ pub mod document {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-get-fields.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1338,6 +1380,8 @@ pub mod document {
         /// `catalog.document.element.list`: lists `catalog.document.element` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-list.html) · scope `catalog` · answers [`Vec<CatalogDocumentElement>`](crate::catalog::document::element::CatalogDocumentElement)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS` (400), `0` (400).
         #[derive(Clone)]
@@ -1405,6 +1449,8 @@ pub mod document {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-update.html) · scope `catalog` · answers [`CatalogDocumentElement`](crate::catalog::document::element::CatalogDocumentElement)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DOCUMENT_RIGHTS` (400), `ERROR_DOCUMENT_STATUS` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1451,7 +1497,7 @@ pub mod document {
             }
         }
         impl Group {
-            /// `catalog.document.element.add`: creates a `catalog.document.element` record.
+            /// `catalog.document.element.add`: adds to `catalog.document.element`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/document-element/catalog-document-element-add.html) · scope `catalog` · answers [`CatalogDocumentElement`](crate::catalog::document::element::CatalogDocumentElement)
             ///
@@ -1619,6 +1665,8 @@ pub mod document {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/document/catalog-document-mode-status.html) · scope `catalog` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1730,9 +1778,11 @@ pub mod document {
 }
 /// The `catalog.documentcontractor.*` methods.
 pub mod documentcontractor {
-    /// `catalog.documentcontractor.add`: creates a `catalog.documentcontractor` record.
+    /// `catalog.documentcontractor.add`: adds to `catalog.documentcontractor`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/documentcontractor/catalog-documentcontractor-add.html) · scope `catalog` · answers [`CatalogDocumentContractor`](crate::catalog::documentcontractor::CatalogDocumentContractor)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -1769,6 +1819,8 @@ pub mod documentcontractor {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/documentcontractor/catalog-documentcontractor-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1801,6 +1853,8 @@ pub mod documentcontractor {
     /// `catalog.documentcontractor.getFields`: describes the fields of `catalog.documentcontractor` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/documentcontractor/catalog-documentcontractor-get-fields.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -1835,6 +1889,8 @@ pub mod documentcontractor {
     /// `catalog.documentcontractor.list`: lists `catalog.documentcontractor` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/documentcontractor/catalog-documentcontractor-list.html) · scope `catalog` · answers [`Vec<CatalogDocumentContractor>`](crate::catalog::documentcontractor::CatalogDocumentContractor)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0`.
     #[derive(Clone)]
@@ -1909,7 +1965,7 @@ pub mod documentcontractor {
         }
     }
     impl Group {
-        /// `catalog.documentcontractor.add`: creates a `catalog.documentcontractor` record.
+        /// `catalog.documentcontractor.add`: adds to `catalog.documentcontractor`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/documentcontractor/catalog-documentcontractor-add.html) · scope `catalog` · answers [`CatalogDocumentContractor`](crate::catalog::documentcontractor::CatalogDocumentContractor)
         ///
@@ -2022,6 +2078,8 @@ pub mod enum_ {
     /// `catalog.enum.getRoundTypes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/enum/catalog-enum-get-round-types.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetRoundTypes(pub(crate) crate::rt::Request);
@@ -2054,6 +2112,8 @@ pub mod enum_ {
     /// `catalog.enum.getStoreDocumentTypes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/enum/catalog-enum-get-store-document-types.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetStoreDocumentTypes(pub(crate) crate::rt::Request);
@@ -2117,6 +2177,8 @@ pub mod extra {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/extra/catalog-extra-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `202000000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2156,6 +2218,8 @@ pub mod extra {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/extra/catalog-extra-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2190,6 +2254,8 @@ pub mod extra {
     /// `catalog.extra.list`: lists `catalog.extra` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/extra/catalog-extra-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -2297,9 +2363,11 @@ pub mod extra {
 }
 /// The `catalog.measure.*` methods.
 pub mod measure {
-    /// `catalog.measure.add`: creates a `catalog.measure` record.
+    /// `catalog.measure.add`: adds to `catalog.measure`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-add.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200600000000` (400), `200600000010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2341,6 +2409,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200600000020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2379,6 +2449,8 @@ pub mod measure {
     /// `catalog.measure.get`: reads one `catalog.measure` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-get.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200600000020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2419,6 +2491,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2453,6 +2527,8 @@ pub mod measure {
     /// `catalog.measure.list`: lists `catalog.measure` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -2520,6 +2596,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-update.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200600000000` (400), `200600000010` (400), `200600000020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2570,7 +2648,7 @@ pub mod measure {
         }
     }
     impl Group {
-        /// `catalog.measure.add`: creates a `catalog.measure` record.
+        /// `catalog.measure.add`: adds to `catalog.measure`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/measure/catalog-measure-add.html) · scope `catalog` · answers `serde_json::Value`
         ///
@@ -2642,9 +2720,11 @@ pub mod measure {
 }
 /// The `catalog.price.*` methods.
 pub mod price {
-    /// `catalog.price.add`: creates a `catalog.price` record.
+    /// `catalog.price.add`: adds to `catalog.price`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-add.html) · scope `catalog` · answers [`CatalogPrice`](crate::catalog::price::CatalogPrice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2681,6 +2761,8 @@ pub mod price {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2714,6 +2796,8 @@ pub mod price {
     /// `catalog.price.get`: reads one `catalog.price` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-get.html) · scope `catalog` · answers [`CatalogPrice`](crate::catalog::price::CatalogPrice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2750,6 +2834,8 @@ pub mod price {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2784,6 +2870,8 @@ pub mod price {
     /// `catalog.price.list`: lists `catalog.price` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-list.html) · scope `catalog` · answers [`Vec<CatalogPrice>`](crate::catalog::price::CatalogPrice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -2850,6 +2938,8 @@ pub mod price {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-modify.html) · scope `catalog` · answers [`Vec<CatalogPrice>`](crate::catalog::price::CatalogPrice)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200040300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2888,6 +2978,8 @@ pub mod price {
     /// `catalog.price.update`: changes a `catalog.price` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-update.html) · scope `catalog` · answers [`CatalogPrice`](crate::catalog::price::CatalogPrice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200040300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2936,7 +3028,7 @@ pub mod price {
         }
     }
     impl Group {
-        /// `catalog.price.add`: creates a `catalog.price` record.
+        /// `catalog.price.add`: adds to `catalog.price`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price/catalog-price-add.html) · scope `catalog` · answers [`CatalogPrice`](crate::catalog::price::CatalogPrice)
         ///
@@ -3198,9 +3290,11 @@ pub mod price {
 }
 /// The `catalog.priceType.*` methods.
 pub mod price_type {
-    /// `catalog.priceType.add`: creates a `catalog.priceType` record.
+    /// `catalog.priceType.add`: adds to `catalog.priceType`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-add.html) · scope `catalog` · answers [`CatalogPriceType`](crate::catalog::price_type::CatalogPriceType)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -3237,6 +3331,8 @@ pub mod price_type {
     /// `catalog.priceType.delete`: deletes a `catalog.priceType` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-delete.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201000000000` (400), `BASE` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -3278,6 +3374,8 @@ pub mod price_type {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-get.html) · scope `catalog` · answers [`CatalogPriceType`](crate::catalog::price_type::CatalogPriceType)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `201000000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3318,6 +3416,8 @@ pub mod price_type {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3352,6 +3452,8 @@ pub mod price_type {
     /// `catalog.priceType.list`: lists `catalog.priceType` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-list.html) · scope `catalog` · answers [`Vec<CatalogPriceType>`](crate::catalog::price_type::CatalogPriceType)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -3419,6 +3521,8 @@ pub mod price_type {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-update.html) · scope `catalog` · answers [`CatalogPriceType`](crate::catalog::price_type::CatalogPriceType)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201000000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3467,7 +3571,7 @@ pub mod price_type {
         }
     }
     impl Group {
-        /// `catalog.priceType.add`: creates a `catalog.priceType` record.
+        /// `catalog.priceType.add`: adds to `catalog.priceType`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/catalog-price-type-add.html) · scope `catalog` · answers [`CatalogPriceType`](crate::catalog::price_type::CatalogPriceType)
         ///
@@ -3640,9 +3744,11 @@ pub mod price_type {
 }
 /// The `catalog.priceTypeGroup.*` methods.
 pub mod price_type_group {
-    /// `catalog.priceTypeGroup.add`: creates a `catalog.priceTypeGroup` record.
+    /// `catalog.priceTypeGroup.add`: adds to `catalog.priceTypeGroup`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-group/catalog-price-type-group-add.html) · scope `catalog` · answers [`CatalogPriceTypeGroup`](crate::catalog::price_type_group::CatalogPriceTypeGroup)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -3679,6 +3785,8 @@ pub mod price_type_group {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-group/catalog-price-type-group-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3713,6 +3821,8 @@ pub mod price_type_group {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-group/catalog-price-type-group-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3746,6 +3856,8 @@ pub mod price_type_group {
     /// `catalog.priceTypeGroup.list`: lists `catalog.priceTypeGroup` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-group/catalog-price-type-group-list.html) · scope `catalog` · answers [`Vec<CatalogPriceTypeGroup>`](crate::catalog::price_type_group::CatalogPriceTypeGroup)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400).
     #[derive(Clone)]
@@ -3820,7 +3932,7 @@ pub mod price_type_group {
         }
     }
     impl Group {
-        /// `catalog.priceTypeGroup.add`: creates a `catalog.priceTypeGroup` record.
+        /// `catalog.priceTypeGroup.add`: adds to `catalog.priceTypeGroup`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-group/catalog-price-type-group-add.html) · scope `catalog` · answers [`CatalogPriceTypeGroup`](crate::catalog::price_type_group::CatalogPriceTypeGroup)
         ///
@@ -3927,9 +4039,11 @@ pub mod price_type_group {
 }
 /// The `catalog.priceTypeLang.*` methods.
 pub mod price_type_lang {
-    /// `catalog.priceTypeLang.add`: creates a `catalog.priceTypeLang` record.
+    /// `catalog.priceTypeLang.add`: adds to `catalog.priceTypeLang`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-add.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201200000010` (400), `201000000000` (400), `400` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -3972,6 +4086,8 @@ pub mod price_type_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201200000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4009,6 +4125,8 @@ pub mod price_type_lang {
     /// `catalog.priceTypeLang.get`: reads one `catalog.priceTypeLang` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-get.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `201200000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4049,6 +4167,8 @@ pub mod price_type_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4083,6 +4203,8 @@ pub mod price_type_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-get-languages.html) · scope `catalog` · answers `Vec<serde_json::Value>`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4116,6 +4238,8 @@ pub mod price_type_lang {
     /// `catalog.priceTypeLang.list`: lists `catalog.priceTypeLang` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -4182,6 +4306,8 @@ pub mod price_type_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-update.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201200000000` (400), `201200000010` (400), `201000000000` (400), `400` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4232,7 +4358,7 @@ pub mod price_type_lang {
         }
     }
     impl Group {
-        /// `catalog.priceTypeLang.add`: creates a `catalog.priceTypeLang` record.
+        /// `catalog.priceTypeLang.add`: adds to `catalog.priceTypeLang`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/price-type/price-type-lang/catalog-price-type-lang-add.html) · scope `catalog` · answers `serde_json::Value`
         ///
@@ -4313,9 +4439,11 @@ pub mod price_type_lang {
 }
 /// The `catalog.product.*` methods.
 pub mod product {
-    /// `catalog.product.add`: creates a `catalog.product` record.
+    /// `catalog.product.add`: adds to `catalog.product`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-add.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300043` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4359,6 +4487,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200040300010` (400), `200040300000` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4398,6 +4528,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-download.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4431,6 +4563,8 @@ pub mod product {
     /// `catalog.product.get`: reads one `catalog.product` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-get.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300000` (400), `200040300040` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4471,6 +4605,8 @@ pub mod product {
     /// `catalog.product.getFieldsByFilter`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-get-fields-by-filter.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4515,6 +4651,8 @@ pub mod product {
     /// `catalog.product.list`: lists `catalog.product` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -4582,6 +4720,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-update.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300043` (400), `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4633,7 +4773,7 @@ pub mod product {
         }
     }
     impl Group {
-        /// `catalog.product.add`: creates a `catalog.product` record.
+        /// `catalog.product.add`: adds to `catalog.product`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/catalog-product-add.html) · scope `catalog` · answers `serde_json::Value`
         ///
@@ -4730,9 +4870,11 @@ pub mod product {
     }
     /// The `catalog.product.offer.*` methods.
     pub mod offer {
-        /// `catalog.product.offer.add`: creates a `catalog.product.offer` record.
+        /// `catalog.product.offer.add`: adds to `catalog.product.offer`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-add.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300043` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -4777,6 +4919,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-delete.html) · scope `catalog` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200040300010` (400), `200040300000` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4816,6 +4960,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-download.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4849,6 +4995,8 @@ pub mod product {
         /// `catalog.product.offer.get`: reads one `catalog.product.offer` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-get.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300000` (400), `200040300040` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -4890,6 +5038,8 @@ pub mod product {
         /// `catalog.product.offer.getFieldsByFilter`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-get-fields-by-filter.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -4933,6 +5083,8 @@ pub mod product {
         /// `catalog.product.offer.list`: lists `catalog.product.offer` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
@@ -5000,6 +5152,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-update.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300043` (400), `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5051,7 +5205,7 @@ pub mod product {
             }
         }
         impl Group {
-            /// `catalog.product.offer.add`: creates a `catalog.product.offer` record.
+            /// `catalog.product.offer.add`: adds to `catalog.product.offer`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/offer/catalog-product-offer-add.html) · scope `catalog` · answers `serde_json::Value`
             ///
@@ -5140,9 +5294,11 @@ pub mod product {
     }
     /// The `catalog.product.service.*` methods.
     pub mod service {
-        /// `catalog.product.service.add`: creates a `catalog.product.service` record.
+        /// `catalog.product.service.add`: adds to `catalog.product.service`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-add.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300043` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5187,6 +5343,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-delete.html) · scope `catalog` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200040300010` (400), `200040300000` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5225,6 +5383,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-download.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5257,6 +5417,8 @@ pub mod product {
         /// `catalog.product.service.get`: reads one `catalog.product.service` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-get.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300000` (400), `200040300040` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5298,6 +5460,8 @@ pub mod product {
         /// `catalog.product.service.getFieldsByFilter`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-get-fields-by-filter.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5341,6 +5505,8 @@ pub mod product {
         /// `catalog.product.service.list`: lists `catalog.product.service` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
@@ -5408,6 +5574,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-update.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300043` (400), `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5458,7 +5626,7 @@ pub mod product {
             }
         }
         impl Group {
-            /// `catalog.product.service.add`: creates a `catalog.product.service` record.
+            /// `catalog.product.service.add`: adds to `catalog.product.service`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/service/catalog-product-service-add.html) · scope `catalog` · answers `serde_json::Value`
             ///
@@ -5550,9 +5718,11 @@ pub mod product {
     }
     /// The `catalog.product.sku.*` methods.
     pub mod sku {
-        /// `catalog.product.sku.add`: creates a `catalog.product.sku` record.
+        /// `catalog.product.sku.add`: adds to `catalog.product.sku`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-add.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300043` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5597,6 +5767,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-delete.html) · scope `catalog` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200040300010` (400), `200040300000` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5636,6 +5808,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-download.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5669,6 +5843,8 @@ pub mod product {
         /// `catalog.product.sku.get`: reads one `catalog.product.sku` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-get.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300000` (400), `200040300040` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5710,6 +5886,8 @@ pub mod product {
         /// `catalog.product.sku.getFieldsByFilter`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-get-fields-by-filter.html) · scope `catalog` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -5753,6 +5931,8 @@ pub mod product {
         /// `catalog.product.sku.list`: lists `catalog.product.sku` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
         #[derive(Clone)]
@@ -5820,6 +6000,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-update.html) · scope `catalog` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `200040300043` (400), `200040300050` (400), `200040300040` (400), `200040300000` (400), `200040300010` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5871,7 +6053,7 @@ pub mod product {
             }
         }
         impl Group {
-            /// `catalog.product.sku.add`: creates a `catalog.product.sku` record.
+            /// `catalog.product.sku.add`: adds to `catalog.product.sku`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product/sku/catalog-product-sku-add.html) · scope `catalog` · answers `serde_json::Value`
             ///
@@ -5958,9 +6140,11 @@ pub mod product {
 }
 /// The `catalog.productImage.*` methods.
 pub mod product_image {
-    /// `catalog.productImage.add`: creates a `catalog.productImage` record.
+    /// `catalog.productImage.add`: adds to `catalog.productImage`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-add.html) · scope `catalog` · answers [`CatalogProductImage`](crate::catalog::product_image::CatalogProductImage)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -5998,6 +6182,8 @@ pub mod product_image {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6032,6 +6218,8 @@ pub mod product_image {
     /// `catalog.productImage.get`: reads one `catalog.productImage` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-get.html) · scope `catalog` · answers [`CatalogProductImage`](crate::catalog::product_image::CatalogProductImage)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -6069,6 +6257,8 @@ pub mod product_image {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6103,6 +6293,8 @@ pub mod product_image {
     /// `catalog.productImage.list`: lists `catalog.productImage` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-list.html) · scope `catalog` · answers [`Vec<CatalogProductImage>`](crate::catalog::product_image::CatalogProductImage)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -6155,7 +6347,7 @@ pub mod product_image {
         }
     }
     impl Group {
-        /// `catalog.productImage.add`: creates a `catalog.productImage` record.
+        /// `catalog.productImage.add`: adds to `catalog.productImage`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-image/catalog-product-image-add.html) · scope `catalog` · answers [`CatalogProductImage`](crate::catalog::product_image::CatalogProductImage)
         ///
@@ -6283,9 +6475,11 @@ pub mod product_image {
 }
 /// The `catalog.productProperty.*` methods.
 pub mod product_property {
-    /// `catalog.productProperty.add`: creates a `catalog.productProperty` record.
+    /// `catalog.productProperty.add`: adds to `catalog.productProperty`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-add.html) · scope `catalog` · answers [`CatalogProductProperty`](crate::catalog::product_property::CatalogProductProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -6322,6 +6516,8 @@ pub mod product_property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6355,6 +6551,8 @@ pub mod product_property {
     /// `catalog.productProperty.get`: reads one `catalog.productProperty` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-get.html) · scope `catalog` · answers [`CatalogProductProperty`](crate::catalog::product_property::CatalogProductProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -6391,6 +6589,8 @@ pub mod product_property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6424,6 +6624,8 @@ pub mod product_property {
     /// `catalog.productProperty.list`: lists `catalog.productProperty` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-list.html) · scope `catalog` · answers [`Vec<CatalogProductProperty>`](crate::catalog::product_property::CatalogProductProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -6491,6 +6693,8 @@ pub mod product_property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-update.html) · scope `catalog` · answers [`CatalogProductProperty`](crate::catalog::product_property::CatalogProductProperty)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6534,7 +6738,7 @@ pub mod product_property {
         }
     }
     impl Group {
-        /// `catalog.productProperty.add`: creates a `catalog.productProperty` record.
+        /// `catalog.productProperty.add`: adds to `catalog.productProperty`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property/catalog-product-property-add.html) · scope `catalog` · answers [`CatalogProductProperty`](crate::catalog::product_property::CatalogProductProperty)
         ///
@@ -6993,9 +7197,11 @@ pub mod product_property {
 }
 /// The `catalog.productPropertyEnum.*` methods.
 pub mod product_property_enum {
-    /// `catalog.productPropertyEnum.add`: creates a `catalog.productPropertyEnum` record.
+    /// `catalog.productPropertyEnum.add`: adds to `catalog.productPropertyEnum`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-add.html) · scope `catalog` · answers [`CatalogProductPropertyEnum`](crate::catalog::product_property_enum::CatalogProductPropertyEnum)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `BX_INVALID_VALUE` (400).
     #[derive(Clone)]
@@ -7031,6 +7237,8 @@ pub mod product_property_enum {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7063,6 +7271,8 @@ pub mod product_property_enum {
     /// `catalog.productPropertyEnum.get`: reads one `catalog.productPropertyEnum` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-get.html) · scope `catalog` · answers [`CatalogProductPropertyEnum`](crate::catalog::product_property_enum::CatalogProductPropertyEnum)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7098,6 +7308,8 @@ pub mod product_property_enum {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7131,6 +7343,8 @@ pub mod product_property_enum {
     /// `catalog.productPropertyEnum.list`: lists `catalog.productPropertyEnum` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-list.html) · scope `catalog` · answers [`Vec<CatalogProductPropertyEnum>`](crate::catalog::product_property_enum::CatalogProductPropertyEnum)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7197,6 +7411,8 @@ pub mod product_property_enum {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-update.html) · scope `catalog` · answers [`CatalogProductPropertyEnum`](crate::catalog::product_property_enum::CatalogProductPropertyEnum)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7239,7 +7455,7 @@ pub mod product_property_enum {
         }
     }
     impl Group {
-        /// `catalog.productPropertyEnum.add`: creates a `catalog.productPropertyEnum` record.
+        /// `catalog.productPropertyEnum.add`: adds to `catalog.productPropertyEnum`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-enum/catalog-product-property-enum-add.html) · scope `catalog` · answers [`CatalogProductPropertyEnum`](crate::catalog::product_property_enum::CatalogProductPropertyEnum)
         ///
@@ -7431,9 +7647,11 @@ pub mod product_property_enum {
 }
 /// The `catalog.productPropertyFeature.*` methods.
 pub mod product_property_feature {
-    /// `catalog.productPropertyFeature.add`: creates a `catalog.productPropertyFeature` record.
+    /// `catalog.productPropertyFeature.add`: adds to `catalog.productPropertyFeature`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-add.html) · scope `catalog` · answers [`CatalogProductPropertyFeatures`](crate::catalog::product_property_feature::CatalogProductPropertyFeatures)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -7469,6 +7687,8 @@ pub mod product_property_feature {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get.html) · scope `catalog` · answers [`CatalogProductPropertyFeatures`](crate::catalog::product_property_feature::CatalogProductPropertyFeatures)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7502,6 +7722,8 @@ pub mod product_property_feature {
     /// `catalog.productPropertyFeature.getAvailableFeaturesByProperty`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-available-features-by-property.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7537,6 +7759,8 @@ pub mod product_property_feature {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7570,6 +7794,8 @@ pub mod product_property_feature {
     /// `catalog.productPropertyFeature.list`: lists `catalog.productPropertyFeature` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-list.html) · scope `catalog` · answers [`Vec<CatalogProductPropertyFeatures>`](crate::catalog::product_property_feature::CatalogProductPropertyFeatures)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7636,6 +7862,8 @@ pub mod product_property_feature {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-update.html) · scope `catalog` · answers [`CatalogProductPropertyFeatures`](crate::catalog::product_property_feature::CatalogProductPropertyFeatures)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7678,7 +7906,7 @@ pub mod product_property_feature {
         }
     }
     impl Group {
-        /// `catalog.productPropertyFeature.add`: creates a `catalog.productPropertyFeature` record.
+        /// `catalog.productPropertyFeature.add`: adds to `catalog.productPropertyFeature`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-feature/catalog-product-property-feature-add.html) · scope `catalog` · answers [`CatalogProductPropertyFeatures`](crate::catalog::product_property_feature::CatalogProductPropertyFeatures)
         ///
@@ -7863,6 +8091,8 @@ pub mod product_property_section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-section/catalog-product-property-section-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7896,6 +8126,8 @@ pub mod product_property_section {
     /// `catalog.productPropertySection.list`: lists `catalog.productPropertySection` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-section/catalog-product-property-section-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -7961,6 +8193,8 @@ pub mod product_property_section {
     /// `catalog.productPropertySection.set`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/product-property-section/catalog-product-property-section-set.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -8120,6 +8354,8 @@ pub mod ratio {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/ratio/catalog-ratio-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8155,6 +8391,8 @@ pub mod ratio {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/ratio/catalog-ratio-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8189,6 +8427,8 @@ pub mod ratio {
     /// `catalog.ratio.list`: lists `catalog.ratio` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/ratio/catalog-ratio-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -8296,9 +8536,11 @@ pub mod ratio {
 }
 /// The `catalog.roundingRule.*` methods.
 pub mod rounding_rule {
-    /// `catalog.roundingRule.add`: creates a `catalog.roundingRule` record.
+    /// `catalog.roundingRule.add`: adds to `catalog.roundingRule`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-add.html) · scope `catalog` · answers [`CatalogRoundingRule`](crate::catalog::rounding_rule::CatalogRoundingRule)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8335,6 +8577,8 @@ pub mod rounding_rule {
     /// `catalog.roundingRule.delete`: deletes a `catalog.roundingRule` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-delete.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200900000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8374,6 +8618,8 @@ pub mod rounding_rule {
     /// `catalog.roundingRule.get`: reads one `catalog.roundingRule` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-get.html) · scope `catalog` · answers [`CatalogRoundingRule`](crate::catalog::rounding_rule::CatalogRoundingRule)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200900000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8415,6 +8661,8 @@ pub mod rounding_rule {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8449,6 +8697,8 @@ pub mod rounding_rule {
     /// `catalog.roundingRule.list`: lists `catalog.roundingRule` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-list.html) · scope `catalog` · answers [`Vec<CatalogRoundingRule>`](crate::catalog::rounding_rule::CatalogRoundingRule)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -8516,6 +8766,8 @@ pub mod rounding_rule {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-update.html) · scope `catalog` · answers [`CatalogRoundingRule`](crate::catalog::rounding_rule::CatalogRoundingRule)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200900000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8564,7 +8816,7 @@ pub mod rounding_rule {
         }
     }
     impl Group {
-        /// `catalog.roundingRule.add`: creates a `catalog.roundingRule` record.
+        /// `catalog.roundingRule.add`: adds to `catalog.roundingRule`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/rounding-rule/catalog-rounding-rule-add.html) · scope `catalog` · answers [`CatalogRoundingRule`](crate::catalog::rounding_rule::CatalogRoundingRule)
         ///
@@ -8785,9 +9037,11 @@ pub mod rounding_rule {
 }
 /// The `catalog.section.*` methods.
 pub mod section {
-    /// `catalog.section.add`: creates a `catalog.section` record.
+    /// `catalog.section.add`: adds to `catalog.section`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-add.html) · scope `catalog` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200700300000` (400), `200700300040` (400), `200700300050` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8830,6 +9084,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-delete.html) · scope `catalog` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300050` (400), `200040300020` (400), `200700300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8870,6 +9126,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200700300030` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8909,6 +9167,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8943,6 +9203,8 @@ pub mod section {
     /// `catalog.section.list`: lists `catalog.section` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300030` (400), `0` (400).
     #[derive(Clone)]
@@ -9010,6 +9272,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-update.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300040` (400), `200700300010` (400), `200700300030` (400), `200700300040` (400), `200700300050` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9061,7 +9325,7 @@ pub mod section {
         }
     }
     impl Group {
-        /// `catalog.section.add`: creates a `catalog.section` record.
+        /// `catalog.section.add`: adds to `catalog.section`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/section/catalog-section-add.html) · scope `catalog` · answers `serde_json::Value`
         ///
@@ -9133,9 +9397,11 @@ pub mod section {
 }
 /// The `catalog.store.*` methods.
 pub mod store {
-    /// `catalog.store.add`: creates a `catalog.store` record.
+    /// `catalog.store.add`: adds to `catalog.store`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-add.html) · scope `catalog` · answers [`CatalogStore`](crate::catalog::store::CatalogStore)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9171,6 +9437,8 @@ pub mod store {
     /// `catalog.store.delete`: deletes a `catalog.store` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-delete.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201100000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9209,6 +9477,8 @@ pub mod store {
     /// `catalog.store.get`: reads one `catalog.store` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-get.html) · scope `catalog` · answers [`CatalogStore`](crate::catalog::store::CatalogStore)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `201100000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9249,6 +9519,8 @@ pub mod store {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9283,6 +9555,8 @@ pub mod store {
     /// `catalog.store.list`: lists `catalog.store` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-list.html) · scope `catalog` · answers [`Vec<CatalogStore>`](crate::catalog::store::CatalogStore)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -9349,6 +9623,8 @@ pub mod store {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-update.html) · scope `catalog` · answers [`CatalogStore`](crate::catalog::store::CatalogStore)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201100000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9396,7 +9672,7 @@ pub mod store {
         }
     }
     impl Group {
-        /// `catalog.store.add`: creates a `catalog.store` record.
+        /// `catalog.store.add`: adds to `catalog.store`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store/catalog-store-add.html) · scope `catalog` · answers [`CatalogStore`](crate::catalog::store::CatalogStore)
         ///
@@ -9731,6 +10007,8 @@ pub mod storeproduct {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store-product/catalog-store-product-get.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9767,6 +10045,8 @@ pub mod storeproduct {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store-product/catalog-store-product-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9801,6 +10081,8 @@ pub mod storeproduct {
     /// `catalog.storeproduct.list`: lists `catalog.storeproduct` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/store-product/catalog-store-product-list.html) · scope `catalog` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -9933,6 +10215,8 @@ pub mod userfield {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/userfield-document/catalog-userfield-document-list.html) · scope `catalog` · answers [`Vec<CatalogUserfieldDocument>`](crate::catalog::userfield::document::CatalogUserfieldDocument)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -9992,6 +10276,8 @@ pub mod userfield {
         /// `catalog.userfield.document.update`: changes a `catalog.userfield.document` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/userfield-document/catalog-userfield-document-update.html) · scope `catalog` · answers [`CatalogUserfieldDocument`](crate::catalog::userfield::document::CatalogUserfieldDocument)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0`.
         #[derive(Clone)]
@@ -10123,9 +10409,11 @@ pub mod userfield {
 }
 /// The `catalog.vat.*` methods.
 pub mod vat {
-    /// `catalog.vat.add`: creates a `catalog.vat` record.
+    /// `catalog.vat.add`: adds to `catalog.vat`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-add.html) · scope `catalog` · answers [`CatalogVat`](crate::catalog::vat::CatalogVat)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10161,6 +10449,8 @@ pub mod vat {
     /// `catalog.vat.delete`: deletes a `catalog.vat` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-delete.html) · scope `catalog` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200800000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10199,6 +10489,8 @@ pub mod vat {
     /// `catalog.vat.get`: reads one `catalog.vat` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-get.html) · scope `catalog` · answers [`CatalogVat`](crate::catalog::vat::CatalogVat)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200800000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10239,6 +10531,8 @@ pub mod vat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-get-fields.html) · scope `catalog` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10272,6 +10566,8 @@ pub mod vat {
     /// `catalog.vat.list`: lists `catalog.vat` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-list.html) · scope `catalog` · answers [`Vec<CatalogVat>`](crate::catalog::vat::CatalogVat)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -10338,6 +10634,8 @@ pub mod vat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-update.html) · scope `catalog` · answers [`CatalogVat`](crate::catalog::vat::CatalogVat)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `200800000000` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10385,7 +10683,7 @@ pub mod vat {
         }
     }
     impl Group {
-        /// `catalog.vat.add`: creates a `catalog.vat` record.
+        /// `catalog.vat.add`: adds to `catalog.vat`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/catalog/vat/catalog-vat-add.html) · scope `catalog` · answers [`CatalogVat`](crate::catalog::vat::CatalogVat)
         ///

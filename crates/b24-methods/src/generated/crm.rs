@@ -211,9 +211,11 @@ impl Group {
 }
 /// The `crm.activity.*` methods.
 pub mod activity {
-    /// `crm.activity.add`: creates a `crm.activity` record.
+    /// `crm.activity.add`: adds to `crm.activity`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.activity.add is deprecated: use crm.activity.todo.add`.
     #[deprecated(note = "crm.activity.add is deprecated: use crm.activity.todo.add")]
@@ -248,6 +250,8 @@ pub mod activity {
     /// `crm.activity.delete`: deletes a `crm.activity` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -279,6 +283,8 @@ pub mod activity {
     /// `crm.activity.fields`: describes the fields of `crm.activity` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html) · scope `crm` · answers [`Output`](crate::crm::activity::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -310,6 +316,8 @@ pub mod activity {
     /// `crm.activity.get`: reads one `crm.activity` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html) · scope `crm` · answers [`Activity`](crate::crm::activity::Activity)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -341,6 +349,8 @@ pub mod activity {
     /// `crm.activity.list`: lists `crm.activity` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html) · scope `crm` · answers [`Vec<Activity>`](crate::crm::activity::Activity)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -404,6 +414,8 @@ pub mod activity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.activity.update is deprecated: use crm.activity.todo.update`.
     #[deprecated(note = "crm.activity.update is deprecated: use crm.activity.todo.update")]
     #[derive(Clone)]
@@ -446,7 +458,7 @@ pub mod activity {
         }
     }
     impl Group {
-        /// `crm.activity.add`: creates a `crm.activity` record.
+        /// `crm.activity.add`: adds to `crm.activity`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html) · scope `crm` · answers `i64`
         ///
@@ -841,9 +853,11 @@ pub mod activity {
     }
     /// The `crm.activity.badge.*` methods.
     pub mod badge {
-        /// `crm.activity.badge.add`: creates a `crm.activity.badge` record.
+        /// `crm.activity.badge.add`: adds to `crm.activity.badge`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `REQUIRED_ARG_MISSING` (400).
         #[derive(Clone)]
@@ -879,6 +893,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -913,6 +929,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -946,6 +964,8 @@ pub mod activity {
         /// `crm.activity.badge.list`: lists `crm.activity.badge` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -988,7 +1008,7 @@ pub mod activity {
             }
         }
         impl Group {
-            /// `crm.activity.badge.add`: creates a `crm.activity.badge` record.
+            /// `crm.activity.badge.add`: adds to `crm.activity.badge`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/badges/crm-activity-badge-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -1047,9 +1067,11 @@ pub mod activity {
     }
     /// The `crm.activity.binding.*` methods.
     pub mod binding {
-        /// `crm.activity.binding.add`: creates a `crm.activity.binding` record.
+        /// `crm.activity.binding.add`: adds to `crm.activity.binding`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `OWNER_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ACTIVITY_IS_ALREADY_BOUND` (400).
         #[derive(Clone)]
@@ -1089,6 +1111,8 @@ pub mod activity {
         /// `crm.activity.binding.delete`: deletes a `crm.activity.binding` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `OWNER_NOT_FOUND` (400), `ACCESS_DENIED` (400), `BINDING_NOT_FOUND` (400), `LAST_BINDING_CANNOT_BE_DELETED` (400).
         #[derive(Clone)]
@@ -1130,6 +1154,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html) · scope `crm` · answers [`Binding`](crate::crm::activity::binding::Binding)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1162,6 +1188,8 @@ pub mod activity {
         /// `crm.activity.binding.move`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-move.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `OWNER_NOT_FOUND` (400), `SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR` (400), `SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR` (400), `ACCESS_DENIED` (400), `ACTIVITY_IS_ALREADY_BOUND` (400), `BINDING_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -1213,7 +1241,7 @@ pub mod activity {
             }
         }
         impl Group {
-            /// `crm.activity.binding.add`: creates a `crm.activity.binding` record.
+            /// `crm.activity.binding.add`: adds to `crm.activity.binding`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/binding/crm-activity-binding-add.html) · scope `crm` · answers `bool`
             ///
@@ -1322,6 +1350,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-call-get-transcript.html) · scope `crm` · answers [`Output`](crate::crm::activity::call_2::get_transcript::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1411,6 +1441,8 @@ pub mod activity {
         /// `crm.activity.communication.fields`: describes the fields of `crm.activity.communication` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-communication-fields.html) · scope `crm` · answers [`Output`](crate::crm::activity::communication::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -1501,9 +1533,11 @@ pub mod activity {
     }
     /// The `crm.activity.configurable.*` methods.
     pub mod configurable {
-        /// `crm.activity.configurable.add`: creates a `crm.activity.configurable` record.
+        /// `crm.activity.configurable.add`: adds to `crm.activity.configurable`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `100` (400), `ERROR_WRONG_CONTEXT` (400), `ERROR_WRONG_APPLICATION` (400), `WRONG_FIELD_VALUE` (400), `INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE` (400), `ERROR_EMPTY_LAYOUT` (400), `FIELD_IS_REQUIRED` (400), `FIELD_IS_REDUNDANT` (400), `ENUM_FIELD` (400), `TOO_MANY_ITEMS` (400), `KEY_CONTAIN_WRONG_SYMBOLS` (400), `WRONG_LANG` (400).
         #[derive(Clone)]
@@ -1552,6 +1586,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-get.html) · scope `crm` · answers [`Configurable`](crate::crm::activity::configurable::Configurable)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `ERROR_WRONG_CONTEXT` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1585,6 +1621,8 @@ pub mod activity {
         /// `crm.activity.configurable.update`: changes a `crm.activity.configurable` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `ERROR_WRONG_CONTEXT` (400), `ERROR_WRONG_APPLICATION` (400), `WRONG_FIELD_VALUE` (400), `INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE` (400), `ERROR_EMPTY_LAYOUT` (400), `FIELD_IS_REQUIRED` (400), `FIELD_IS_REDUNDANT` (400), `ENUM_FIELD` (400), `TOO_MANY_ITEMS` (400), `KEY_CONTAIN_WRONG_SYMBOLS` (400), `WRONG_LANG` (400).
         #[derive(Clone)]
@@ -1642,7 +1680,7 @@ pub mod activity {
             }
         }
         impl Group {
-            /// `crm.activity.configurable.add`: creates a `crm.activity.configurable` record.
+            /// `crm.activity.configurable.add`: adds to `crm.activity.configurable`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -2568,6 +2606,8 @@ pub mod activity {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-delete.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -2606,6 +2646,8 @@ pub mod activity {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-get.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -2643,6 +2685,8 @@ pub mod activity {
             /// `crm.activity.layout.blocks.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-set.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `UNSUITABLE_ACTIVITY_TYPE_ERROR` (400), `FIELD_IS_REQUIRED` (400).
             #[derive(Clone)]
@@ -2882,9 +2926,11 @@ pub mod activity {
     }
     /// The `crm.activity.todo.*` methods.
     pub mod todo {
-        /// `crm.activity.todo.add`: creates a `crm.activity.todo` record.
+        /// `crm.activity.todo.add`: adds to `crm.activity.todo`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `WRONG_DATETIME_FORMAT` (400).
         #[derive(Clone)]
@@ -2957,6 +3003,8 @@ pub mod activity {
         /// `crm.activity.todo.update`: changes a `crm.activity.todo` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `WRONG_DATETIME_FORMAT` (400), `CAN_NOT_UPDATE_COMPLETED_TODO` (400), `ERROR_PARENT_ACTIVITY_RESTRICT` (400).
         #[derive(Clone)]
@@ -3032,6 +3080,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-color.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `CAN_NOT_UPDATE_COLOR_COMPLETED_TODO` (400), `CAN_NOT_UPDATE_WRONG_COLOR_TODO` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3071,6 +3121,8 @@ pub mod activity {
         /// `crm.activity.todo.updateDeadline`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-deadline.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `WRONG_DATETIME_FORMAT` (400), `CAN_NOT_UPDATE_COMPLETED_TODO` (400).
         #[derive(Clone)]
@@ -3112,6 +3164,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-description.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `CAN_NOT_UPDATE_COMPLETED_TODO` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3150,6 +3204,8 @@ pub mod activity {
         /// `crm.activity.todo.updateResponsibleUser`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-responsible-user.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `CAN_NOT_UPDATE_RESPONSIBLE_USER_COMPLETED_TODO` (400), `INVALID_ARG_VALUE` (400).
         #[derive(Clone)]
@@ -3199,7 +3255,7 @@ pub mod activity {
             }
         }
         impl Group {
-            /// `crm.activity.todo.add`: creates a `crm.activity.todo` record.
+            /// `crm.activity.todo.add`: adds to `crm.activity.todo`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -3327,9 +3383,11 @@ pub mod activity {
     }
     /// The `crm.activity.type.*` methods.
     pub mod type_ {
-        /// `crm.activity.type.add`: creates a `crm.activity.type` record.
+        /// `crm.activity.type.add`: adds to `crm.activity.type`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400).
         #[derive(Clone)]
@@ -3366,6 +3424,8 @@ pub mod activity {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3399,6 +3459,8 @@ pub mod activity {
         /// `crm.activity.type.list`: lists `crm.activity.type` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-list.html) · scope `crm` · answers [`Type`](crate::crm::activity::type_::Type)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -3442,7 +3504,7 @@ pub mod activity {
             }
         }
         impl Group {
-            /// `crm.activity.type.add`: creates a `crm.activity.type` record.
+            /// `crm.activity.type.add`: adds to `crm.activity.type`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/types/crm-activity-type-add.html) · scope `crm` · answers `bool`
             ///
@@ -3680,9 +3742,11 @@ pub mod activity {
 }
 /// The `crm.address.*` methods.
 pub mod address {
-    /// `crm.address.add`: creates a `crm.address` record.
+    /// `crm.address.add`: adds to `crm.address`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-add.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -3714,6 +3778,8 @@ pub mod address {
     /// `crm.address.delete`: deletes a `crm.address` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-delete.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -3745,6 +3811,8 @@ pub mod address {
     /// `crm.address.fields`: describes the fields of `crm.address` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-fields.html) · scope `crm` · answers [`Output`](crate::crm::address::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -3776,6 +3844,8 @@ pub mod address {
     /// `crm.address.list`: lists `crm.address` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-list.html) · scope `crm` · answers [`Vec<Address>`](crate::crm::address::Address)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -3836,6 +3906,8 @@ pub mod address {
     /// `crm.address.update`: changes a `crm.address` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-update.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -3876,7 +3948,7 @@ pub mod address {
         }
     }
     impl Group {
-        /// `crm.address.add`: creates a `crm.address` record.
+        /// `crm.address.add`: adds to `crm.address`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/addresses/crm-address-add.html) · scope `crm` · answers `bool`
         #[inline]
@@ -4104,9 +4176,11 @@ pub mod address {
 }
 /// The `crm.automatedsolution.*` methods.
 pub mod automatedsolution {
-    /// `crm.automatedsolution.add`: creates a `crm.automatedsolution` record.
+    /// `crm.automatedsolution.add`: adds to `crm.automatedsolution`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `LIMIT_EXCEEDED` (400), `BX_EMPTY_REQUIRED` (400).
     #[derive(Clone)]
@@ -4144,6 +4218,8 @@ pub mod automatedsolution {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `HAS_BOUND_TYPES` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4178,6 +4254,8 @@ pub mod automatedsolution {
     /// `crm.automatedsolution.fields`: describes the fields of `crm.automatedsolution` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -4209,6 +4287,8 @@ pub mod automatedsolution {
     /// `crm.automatedsolution.get`: reads one `crm.automatedsolution` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-get.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
     #[derive(Clone)]
@@ -4244,6 +4324,8 @@ pub mod automatedsolution {
     /// `crm.automatedsolution.list`: lists `crm.automatedsolution` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400).
     #[derive(Clone)]
@@ -4307,6 +4389,8 @@ pub mod automatedsolution {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-update.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `BX_EMPTY_REQUIRED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4351,7 +4435,7 @@ pub mod automatedsolution {
         }
     }
     impl Group {
-        /// `crm.automatedsolution.add`: creates a `crm.automatedsolution` record.
+        /// `crm.automatedsolution.add`: adds to `crm.automatedsolution`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automated-solution/crm-automated-solution-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -4425,6 +4509,8 @@ pub mod automation {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/crm-automation-trigger.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4482,9 +4568,11 @@ pub mod automation {
     }
     /// The `crm.automation.trigger.*` methods.
     pub mod trigger {
-        /// `crm.automation.trigger.add`: creates a `crm.automation.trigger` record.
+        /// `crm.automation.trigger.add`: adds to `crm.automation.trigger`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/triggers/crm-automation-trigger-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -4520,6 +4608,8 @@ pub mod automation {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/triggers/crm-automation-trigger-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4554,6 +4644,8 @@ pub mod automation {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/triggers/crm-automation-trigger-execute.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4586,6 +4678,8 @@ pub mod automation {
         /// `crm.automation.trigger.list`: lists `crm.automation.trigger` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/triggers/crm-automation-trigger-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -4629,7 +4723,7 @@ pub mod automation {
             }
         }
         impl Group {
-            /// `crm.automation.trigger.add`: creates a `crm.automation.trigger` record.
+            /// `crm.automation.trigger.add`: adds to `crm.automation.trigger`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/automation/triggers/crm-automation-trigger-add.html) · scope `crm` · answers `bool`
             ///
@@ -4704,9 +4798,11 @@ pub mod automation {
 }
 /// The `crm.calllist.*` methods.
 pub mod calllist {
-    /// `crm.calllist.add`: creates a `crm.calllist` record.
+    /// `crm.calllist.add`: adds to `crm.calllist`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ENTITIES_ERROR` (400), `ENTITY_TYPE_ERROR` (400), `ENTITY_ERROR` (400), `WEBFORM_ERROR` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -4755,6 +4851,8 @@ pub mod calllist {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-get.html) · scope `crm` · answers [`Calllist`](crate::crm::calllist::Calllist)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `LIST_ID_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4788,6 +4886,8 @@ pub mod calllist {
     /// `crm.calllist.list`: lists `crm.calllist` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-list.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400).
     #[derive(Clone)]
@@ -4840,6 +4940,8 @@ pub mod calllist {
     /// `crm.calllist.statuslist`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-statuslist.html) · scope `crm` · answers [`Output`](crate::crm::calllist::statuslist::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Statuslist(pub(crate) crate::rt::Request);
@@ -4871,6 +4973,8 @@ pub mod calllist {
     /// `crm.calllist.update`: changes a `crm.calllist` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-update.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ENTITY_TYPE_ERROR` (400), `ENTITIES_ERROR` (400), `LIST_ID_ERROR` (400), `WEBFORM_ERROR` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -4927,7 +5031,7 @@ pub mod calllist {
         }
     }
     impl Group {
-        /// `crm.calllist.add`: creates a `crm.calllist` record.
+        /// `crm.calllist.add`: adds to `crm.calllist`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-add.html) · scope `crm` · answers `i64`
         ///
@@ -5039,6 +5143,8 @@ pub mod calllist {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/call-list/crm-calllist-items-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `LIST_ID_ERROR` (400), `STATUS_ERROR` (400), `ACCESS_ERROR` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5149,6 +5255,8 @@ pub mod catalog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/catalog/crm-catalog-fields.html) · scope `crm` · answers [`Output`](crate::crm::catalog::fields::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.catalog.fields is deprecated: use catalog.catalog.getFields`.
     #[deprecated(note = "crm.catalog.fields is deprecated: use catalog.catalog.getFields")]
     #[derive(Clone)]
@@ -5183,6 +5291,8 @@ pub mod catalog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/catalog/crm-catalog-get.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.catalog.get is deprecated: use catalog.catalog.get`.
     #[deprecated(note = "crm.catalog.get is deprecated: use catalog.catalog.get")]
     #[derive(Clone)]
@@ -5216,6 +5326,8 @@ pub mod catalog {
     /// `crm.catalog.list`: lists `crm.catalog` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/catalog/crm-catalog-list.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.catalog.list is deprecated: use catalog.catalog.list`.
     #[deprecated(note = "crm.catalog.list is deprecated: use catalog.catalog.list")]
@@ -5332,9 +5444,11 @@ pub mod catalog {
 }
 /// The `crm.category.*` methods.
 pub mod category {
-    /// `crm.category.add`: creates a `crm.category` record.
+    /// `crm.category.add`: adds to `crm.category`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-add.html) · scope `crm` · answers [`Category`](crate::crm::category::Category)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND`, `ENTITY_TYPE_NOT_SUPPORTED`, `ADDING_DISABLED`, `ACCESS_DENIED`, `0`.
     #[derive(Clone)]
@@ -5375,6 +5489,8 @@ pub mod category {
     /// `crm.category.delete`: deletes a `crm.category` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-delete.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND`, `ENTITY_TYPE_NOT_SUPPORTED`, `REMOVING_DISABLED`, `ACCESS_DENIED`, `0`, `BX_ERROR`.
     #[derive(Clone)]
@@ -5417,6 +5533,8 @@ pub mod category {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-fields.html) · scope `crm` · answers [`Output`](crate::crm::category::fields::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ENTITY_TYPE_NOT_SUPPORTED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5451,6 +5569,8 @@ pub mod category {
     /// `crm.category.get`: reads one `crm.category` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-get.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -5487,6 +5607,8 @@ pub mod category {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-list.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ENTITY_TYPE_NOT_SUPPORTED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5521,6 +5643,8 @@ pub mod category {
     /// `crm.category.update`: changes a `crm.category` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-update.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -5565,7 +5689,7 @@ pub mod category {
         }
     }
     impl Group {
-        /// `crm.category.add`: creates a `crm.category` record.
+        /// `crm.category.add`: adds to `crm.category`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/category/crm-category-add.html) · scope `crm` · answers [`Category`](crate::crm::category::Category)
         ///
@@ -5758,9 +5882,11 @@ pub mod category {
 }
 /// The `crm.company.*` methods.
 pub mod company {
-    /// `crm.company.add`: creates a `crm.company` record.
+    /// `crm.company.add`: adds to `crm.company`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
@@ -5805,6 +5931,8 @@ pub mod company {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.company.delete is deprecated: use crm.item.delete`.
     #[deprecated(note = "crm.company.delete is deprecated: use crm.item.delete")]
     #[derive(Clone)]
@@ -5837,6 +5965,8 @@ pub mod company {
     /// `crm.company.fields`: describes the fields of `crm.company` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-fields.html) · scope `crm` · answers [`Output`](crate::crm::company::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.company.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.company.fields is deprecated: use crm.item.fields")]
@@ -5871,6 +6001,8 @@ pub mod company {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-get.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.company.get is deprecated: use crm.item.get`.
     #[deprecated(note = "crm.company.get is deprecated: use crm.item.get")]
     #[derive(Clone)]
@@ -5903,6 +6035,8 @@ pub mod company {
     /// `crm.company.list`: lists `crm.company` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.company.list is deprecated: use crm.item.list`.
     #[deprecated(note = "crm.company.list is deprecated: use crm.item.list")]
@@ -5968,6 +6102,8 @@ pub mod company {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `crm.company.update is deprecated: use crm.item.update`.
@@ -6019,7 +6155,7 @@ pub mod company {
         }
     }
     impl Group {
-        /// `crm.company.add`: creates a `crm.company` record.
+        /// `crm.company.add`: adds to `crm.company`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/crm-company-add.html) · scope `crm` · answers `i64`
         ///
@@ -6115,9 +6251,11 @@ pub mod company {
     }
     /// The `crm.company.contact.*` methods.
     pub mod contact {
-        /// `crm.company.contact.add`: creates a `crm.company.contact` record.
+        /// `crm.company.contact.add`: adds to `crm.company.contact`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -6153,6 +6291,8 @@ pub mod company {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6186,6 +6326,8 @@ pub mod company {
         /// `crm.company.contact.fields`: describes the fields of `crm.company.contact` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -6226,7 +6368,7 @@ pub mod company {
             }
         }
         impl Group {
-            /// `crm.company.contact.add`: creates a `crm.company.contact` record.
+            /// `crm.company.contact.add`: adds to `crm.company.contact`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-add.html) · scope `crm` · answers `bool`
             ///
@@ -6312,6 +6454,8 @@ pub mod company {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-items-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -6345,6 +6489,8 @@ pub mod company {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -6377,6 +6523,8 @@ pub mod company {
             /// `crm.company.contact.items.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/contacts/crm-company-contact-items-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
@@ -6527,6 +6675,8 @@ pub mod company {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/custom-form/crm-company-details-configuration-force-common-scope-for-all.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.company.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll`.
             #[deprecated(
                 note = "crm.company.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll"
@@ -6561,6 +6711,8 @@ pub mod company {
             /// `crm.company.details.configuration.get`: reads one `crm.company.details.configuration` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/custom-form/crm-company-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.company.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -6612,6 +6764,8 @@ pub mod company {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/custom-form/crm-company-details-configuration-reset.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.company.details.configuration.reset is deprecated: use crm.item.details.configuration.reset`.
             #[deprecated(
                 note = "crm.company.details.configuration.reset is deprecated: use crm.item.details.configuration.reset"
@@ -6661,6 +6815,8 @@ pub mod company {
             /// `crm.company.details.configuration.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/custom-form/crm-company-details-configuration-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.company.details.configuration.set is deprecated: use crm.item.details.configuration.set`.
             #[deprecated(
@@ -7098,9 +7254,11 @@ pub mod company {
     }
     /// The `crm.company.userfield.*` methods.
     pub mod userfield {
-        /// `crm.company.userfield.add`: creates a `crm.company.userfield` record.
+        /// `crm.company.userfield.add`: adds to `crm.company.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -7135,6 +7293,8 @@ pub mod company {
         /// `crm.company.userfield.delete`: deletes a `crm.company.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -7171,6 +7331,8 @@ pub mod company {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-get.html) · scope `crm` · answers [`Userfield`](crate::crm::company::userfield::Userfield)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7205,6 +7367,8 @@ pub mod company {
         /// `crm.company.userfield.list`: lists `crm.company.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::company::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
@@ -7253,6 +7417,8 @@ pub mod company {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7300,7 +7466,7 @@ pub mod company {
             }
         }
         impl Group {
-            /// `crm.company.userfield.add`: creates a `crm.company.userfield` record.
+            /// `crm.company.userfield.add`: adds to `crm.company.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/companies/userfields/crm-company-userfield-add.html) · scope `crm` · answers `i64`
             ///
@@ -7990,9 +8156,11 @@ pub mod company {
 }
 /// The `crm.contact.*` methods.
 pub mod contact {
-    /// `crm.contact.add`: creates a `crm.contact` record.
+    /// `crm.contact.add`: adds to `crm.contact`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
@@ -8042,6 +8210,8 @@ pub mod contact {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `crm.contact.delete is deprecated: use crm.item.delete`.
@@ -8078,6 +8248,8 @@ pub mod contact {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-fields.html) · scope `crm` · answers [`Output`](crate::crm::contact::fields::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.contact.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.contact.fields is deprecated: use crm.item.fields")]
     #[derive(Clone)]
@@ -8111,6 +8283,8 @@ pub mod contact {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-get.html) · scope `crm` · answers [`Contact`](crate::crm::contact::Contact)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.contact.get is deprecated: use crm.item.get`.
     #[deprecated(note = "crm.contact.get is deprecated: use crm.item.get")]
     #[derive(Clone)]
@@ -8143,6 +8317,8 @@ pub mod contact {
     /// `crm.contact.list`: lists `crm.contact` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-list.html) · scope `crm` · answers [`Vec<Contact>`](crate::crm::contact::Contact)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.contact.list is deprecated: use crm.item.list`.
     #[deprecated(note = "crm.contact.list is deprecated: use crm.item.list")]
@@ -8208,6 +8384,8 @@ pub mod contact {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-update.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `crm.contact.update is deprecated: use crm.item.update`.
@@ -8259,7 +8437,7 @@ pub mod contact {
         }
     }
     impl Group {
-        /// `crm.contact.add`: creates a `crm.contact` record.
+        /// `crm.contact.add`: adds to `crm.contact`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/crm-contact-add.html) · scope `crm` · answers `i64`
         ///
@@ -8685,9 +8863,11 @@ pub mod contact {
     }
     /// The `crm.contact.company.*` methods.
     pub mod company {
-        /// `crm.contact.company.add`: creates a `crm.contact.company` record.
+        /// `crm.contact.company.add`: adds to `crm.contact.company`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -8723,6 +8903,8 @@ pub mod contact {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -8756,6 +8938,8 @@ pub mod contact {
         /// `crm.contact.company.fields`: describes the fields of `crm.contact.company` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -8796,7 +8980,7 @@ pub mod contact {
             }
         }
         impl Group {
-            /// `crm.contact.company.add`: creates a `crm.contact.company` record.
+            /// `crm.contact.company.add`: adds to `crm.contact.company`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-add.html) · scope `crm` · answers `bool`
             ///
@@ -8882,6 +9066,8 @@ pub mod contact {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-items-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -8915,6 +9101,8 @@ pub mod contact {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -8947,6 +9135,8 @@ pub mod contact {
             /// `crm.contact.company.items.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/company/crm-contact-company-items-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
@@ -9097,6 +9287,8 @@ pub mod contact {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-force-common-scope-for-all.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.contact.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll`.
             #[deprecated(
                 note = "crm.contact.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll"
@@ -9131,6 +9323,8 @@ pub mod contact {
             /// `crm.contact.details.configuration.get`: reads one `crm.contact.details.configuration` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.contact.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -9179,6 +9373,8 @@ pub mod contact {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-reset.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.contact.details.configuration.reset is deprecated: use crm.item.details.configuration.reset`.
             #[deprecated(
                 note = "crm.contact.details.configuration.reset is deprecated: use crm.item.details.configuration.reset"
@@ -9225,6 +9421,8 @@ pub mod contact {
             /// `crm.contact.details.configuration.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.contact.details.configuration.set is deprecated: use crm.item.details.configuration.set`.
             #[deprecated(
@@ -9766,9 +9964,11 @@ pub mod contact {
     }
     /// The `crm.contact.userfield.*` methods.
     pub mod userfield {
-        /// `crm.contact.userfield.add`: creates a `crm.contact.userfield` record.
+        /// `crm.contact.userfield.add`: adds to `crm.contact.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -9800,6 +10000,8 @@ pub mod contact {
         /// `crm.contact.userfield.delete`: deletes a `crm.contact.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -9835,6 +10037,8 @@ pub mod contact {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-get.html) · scope `crm` · answers [`Userfield`](crate::crm::contact::userfield::Userfield)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -9868,6 +10072,8 @@ pub mod contact {
         /// `crm.contact.userfield.list`: lists `crm.contact.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-list.html) · scope `crm` · answers [`Vec<Userfield>`](crate::crm::contact::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -9913,6 +10119,8 @@ pub mod contact {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -9956,7 +10164,7 @@ pub mod contact {
             }
         }
         impl Group {
-            /// `crm.contact.userfield.add`: creates a `crm.contact.userfield` record.
+            /// `crm.contact.userfield.add`: adds to `crm.contact.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html) · scope `crm` · answers `i64`
             #[inline]
@@ -10563,9 +10771,11 @@ pub mod contact {
 }
 /// The `crm.currency.*` methods.
 pub mod currency {
-    /// `crm.currency.add`: creates a `crm.currency` record.
+    /// `crm.currency.add`: adds to `crm.currency`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-add.html) · scope `crm` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -10600,6 +10810,8 @@ pub mod currency {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CODE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10632,6 +10844,8 @@ pub mod currency {
     /// `crm.currency.fields`: describes the fields of `crm.currency` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -10662,6 +10876,8 @@ pub mod currency {
     /// `crm.currency.get`: reads one `crm.currency` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-get.html) · scope `crm` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -10699,6 +10915,8 @@ pub mod currency {
     /// `crm.currency.list`: lists `crm.currency` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-list.html) · scope `crm` · answers `Vec<String>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -10737,6 +10955,8 @@ pub mod currency {
     /// `crm.currency.update`: changes a `crm.currency` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-update.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CODE` (400).
     #[derive(Clone)]
@@ -10791,7 +11011,7 @@ pub mod currency {
         }
     }
     impl Group {
-        /// `crm.currency.add`: creates a `crm.currency` record.
+        /// `crm.currency.add`: adds to `crm.currency`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-add.html) · scope `crm` · answers `String`
         ///
@@ -10859,6 +11079,8 @@ pub mod currency {
         /// `crm.currency.base.get`: reads one `crm.currency.base` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-base-get.html) · scope `crm` · answers `String`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -10890,6 +11112,8 @@ pub mod currency {
         /// `crm.currency.base.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-base-set.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Set(pub(crate) crate::rt::Request);
@@ -10958,6 +11182,8 @@ pub mod currency {
         /// `crm.currency.localizations.delete`: deletes a `crm.currency.localizations` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/localizations/crm-currency-localizations-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -10988,6 +11214,8 @@ pub mod currency {
         /// `crm.currency.localizations.fields`: describes the fields of `crm.currency.localizations` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/localizations/crm-currency-localizations-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -11018,6 +11246,8 @@ pub mod currency {
         /// `crm.currency.localizations.get`: reads one `crm.currency.localizations` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/localizations/crm-currency-localizations-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -11055,6 +11285,8 @@ pub mod currency {
         /// `crm.currency.localizations.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/currency/localizations/crm-currency-localizations-set.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Set(pub(crate) crate::rt::Request);
@@ -11143,9 +11375,11 @@ pub mod currency {
 }
 /// The `crm.deal.*` methods.
 pub mod deal {
-    /// `crm.deal.add`: creates a `crm.deal` record.
+    /// `crm.deal.add`: adds to `crm.deal`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.deal.add is deprecated: use crm.item.add`.
     #[deprecated(note = "crm.deal.add is deprecated: use crm.item.add")]
@@ -11192,6 +11426,8 @@ pub mod deal {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.deal.delete is deprecated: use crm.item.delete`.
     #[deprecated(note = "crm.deal.delete is deprecated: use crm.item.delete")]
     #[derive(Clone)]
@@ -11224,6 +11460,8 @@ pub mod deal {
     /// `crm.deal.fields`: describes the fields of `crm.deal` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.deal.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.deal.fields is deprecated: use crm.item.fields")]
@@ -11258,6 +11496,8 @@ pub mod deal {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-get.html) · scope `crm` · answers [`Deal`](crate::crm::deal::Deal)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.deal.get is deprecated: use crm.item.get`.
     #[deprecated(note = "crm.deal.get is deprecated: use crm.item.get")]
     #[derive(Clone)]
@@ -11290,6 +11530,8 @@ pub mod deal {
     /// `crm.deal.list`: lists `crm.deal` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-list.html) · scope `crm` · answers [`Vec<Deal>`](crate::crm::deal::Deal)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.deal.list is deprecated: use crm.item.list`.
     #[deprecated(note = "crm.deal.list is deprecated: use crm.item.list")]
@@ -11355,6 +11597,8 @@ pub mod deal {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.deal.update is deprecated: use crm.item.update`.
     #[deprecated(note = "crm.deal.update is deprecated: use crm.item.update")]
     #[derive(Clone)]
@@ -11408,7 +11652,7 @@ pub mod deal {
         }
     }
     impl Group {
-        /// `crm.deal.add`: creates a `crm.deal` record.
+        /// `crm.deal.add`: adds to `crm.deal`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-add.html) · scope `crm` · answers `i64`
         ///
@@ -11854,9 +12098,11 @@ pub mod deal {
     }
     /// The `crm.deal.contact.*` methods.
     pub mod contact {
-        /// `crm.deal.contact.add`: creates a `crm.deal.contact` record.
+        /// `crm.deal.contact.add`: adds to `crm.deal.contact`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -11892,6 +12138,8 @@ pub mod deal {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -11925,6 +12173,8 @@ pub mod deal {
         /// `crm.deal.contact.fields`: describes the fields of `crm.deal.contact` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -11965,7 +12215,7 @@ pub mod deal {
             }
         }
         impl Group {
-            /// `crm.deal.contact.add`: creates a `crm.deal.contact` record.
+            /// `crm.deal.contact.add`: adds to `crm.deal.contact`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-add.html) · scope `crm` · answers `bool`
             ///
@@ -12072,6 +12322,8 @@ pub mod deal {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-items-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -12106,6 +12358,8 @@ pub mod deal {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -12139,6 +12393,8 @@ pub mod deal {
             /// `crm.deal.contact.items.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/contacts/crm-deal-contact-items-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_CORE` (400).
             #[derive(Clone)]
@@ -12291,6 +12547,8 @@ pub mod deal {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.deal.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll`.
             #[deprecated(
                 note = "crm.deal.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll"
@@ -12335,6 +12593,8 @@ pub mod deal {
             /// `crm.deal.details.configuration.get`: reads one `crm.deal.details.configuration` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.deal.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -12391,6 +12651,8 @@ pub mod deal {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.deal.details.configuration.reset is deprecated: use crm.item.details.configuration.reset`.
             #[deprecated(
                 note = "crm.deal.details.configuration.reset is deprecated: use crm.item.details.configuration.reset"
@@ -12445,6 +12707,8 @@ pub mod deal {
             /// `crm.deal.details.configuration.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.deal.details.configuration.set is deprecated: use crm.item.details.configuration.set`.
             #[deprecated(
@@ -12749,6 +13013,8 @@ pub mod deal {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-productrows-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.deal.productrows.get is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.deal.productrows.get is deprecated: use crm.item.productrow.*")]
         #[derive(Clone)]
@@ -12782,6 +13048,8 @@ pub mod deal {
         /// `crm.deal.productrows.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/crm-deal-productrows-set.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.deal.productrows.set is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.deal.productrows.set is deprecated: use crm.item.productrow.*")]
@@ -12849,9 +13117,11 @@ pub mod deal {
     }
     /// The `crm.deal.recurring.*` methods.
     pub mod recurring {
-        /// `crm.deal.recurring.add`: creates a `crm.deal.recurring` record.
+        /// `crm.deal.recurring.add`: adds to `crm.deal.recurring`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -12883,6 +13153,8 @@ pub mod deal {
         /// `crm.deal.recurring.delete`: deletes a `crm.deal.recurring` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -12914,6 +13186,8 @@ pub mod deal {
         /// `crm.deal.recurring.expose`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-expose.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Expose(pub(crate) crate::rt::Request);
@@ -12945,6 +13219,8 @@ pub mod deal {
         /// `crm.deal.recurring.fields`: describes the fields of `crm.deal.recurring` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-fields.html) · scope `crm` · answers [`Output`](crate::crm::deal::recurring::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -12976,6 +13252,8 @@ pub mod deal {
         /// `crm.deal.recurring.get`: reads one `crm.deal.recurring` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-get.html) · scope `crm` · answers [`RecurringDeal`](crate::crm::deal::recurring::RecurringDeal)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -13007,6 +13285,8 @@ pub mod deal {
         /// `crm.deal.recurring.list`: lists `crm.deal.recurring` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-list.html) · scope `crm` · answers [`Vec<RecurringDeal>`](crate::crm::deal::recurring::RecurringDeal)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -13064,6 +13344,8 @@ pub mod deal {
         /// `crm.deal.recurring.update`: changes a `crm.deal.recurring` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-update.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Update(pub(crate) crate::rt::Request);
@@ -13111,7 +13393,7 @@ pub mod deal {
             }
         }
         impl Group {
-            /// `crm.deal.recurring.add`: creates a `crm.deal.recurring` record.
+            /// `crm.deal.recurring.add`: adds to `crm.deal.recurring`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/recurring-deals/crm-deal-recurring-add.html) · scope `crm` · answers `i64`
             #[inline]
@@ -13708,9 +13990,11 @@ pub mod deal {
     }
     /// The `crm.deal.userfield.*` methods.
     pub mod userfield {
-        /// `crm.deal.userfield.add`: creates a `crm.deal.userfield` record.
+        /// `crm.deal.userfield.add`: adds to `crm.deal.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -13746,6 +14030,8 @@ pub mod deal {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -13779,6 +14065,8 @@ pub mod deal {
         /// `crm.deal.userfield.get`: reads one `crm.deal.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-get.html) · scope `crm` · answers [`Userfield`](crate::crm::deal::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -13814,6 +14102,8 @@ pub mod deal {
         /// `crm.deal.userfield.list`: lists `crm.deal.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::deal::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
@@ -13862,6 +14152,8 @@ pub mod deal {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -13908,7 +14200,7 @@ pub mod deal {
             }
         }
         impl Group {
-            /// `crm.deal.userfield.add`: creates a `crm.deal.userfield` record.
+            /// `crm.deal.userfield.add`: adds to `crm.deal.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-add.html) · scope `crm` · answers `i64`
             ///
@@ -14589,9 +14881,11 @@ pub mod deal {
 }
 /// The `crm.dealcategory.*` methods.
 pub mod dealcategory {
-    /// `crm.dealcategory.add`: creates a `crm.dealcategory` record.
+    /// `crm.dealcategory.add`: adds to `crm.dealcategory`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.dealcategory.add is deprecated: use crm.category.add`.
     #[deprecated(note = "crm.dealcategory.add is deprecated: use crm.category.add")]
@@ -14634,6 +14928,8 @@ pub mod dealcategory {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.dealcategory.delete is deprecated: use crm.category.delete`.
     #[deprecated(note = "crm.dealcategory.delete is deprecated: use crm.category.delete")]
     #[derive(Clone)]
@@ -14675,6 +14971,8 @@ pub mod dealcategory {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.dealcategory.fields is deprecated: use crm.category.fields`.
     #[deprecated(note = "crm.dealcategory.fields is deprecated: use crm.category.fields")]
     #[derive(Clone)]
@@ -14708,6 +15006,8 @@ pub mod dealcategory {
     /// `crm.dealcategory.get`: reads one `crm.dealcategory` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-get.html) · scope `crm` · answers [`Dealcategory`](crate::crm::dealcategory::Dealcategory)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.dealcategory.get is deprecated: use crm.category.get`.
     #[deprecated(note = "crm.dealcategory.get is deprecated: use crm.category.get")]
@@ -14750,6 +15050,8 @@ pub mod dealcategory {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-list.html) · scope `crm` · answers [`Dealcategory`](crate::crm::dealcategory::Dealcategory)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.dealcategory.list is deprecated: use crm.category.list`.
     #[deprecated(note = "crm.dealcategory.list is deprecated: use crm.category.list")]
     #[derive(Clone)]
@@ -14783,6 +15085,8 @@ pub mod dealcategory {
     /// `crm.dealcategory.status`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-status.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.dealcategory.status is deprecated: use crm.category.*`.
     #[deprecated(note = "crm.dealcategory.status is deprecated: use crm.category.*")]
@@ -14824,6 +15128,8 @@ pub mod dealcategory {
     /// `crm.dealcategory.update`: changes a `crm.dealcategory` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-update.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.dealcategory.update is deprecated: use crm.category.update`.
     #[deprecated(note = "crm.dealcategory.update is deprecated: use crm.category.update")]
@@ -14879,7 +15185,7 @@ pub mod dealcategory {
         }
     }
     impl Group {
-        /// `crm.dealcategory.add`: creates a `crm.dealcategory` record.
+        /// `crm.dealcategory.add`: adds to `crm.dealcategory`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -15039,6 +15345,8 @@ pub mod dealcategory {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-default-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.dealcategory.default.get is deprecated: use crm.category.*`.
         #[deprecated(note = "crm.dealcategory.default.get is deprecated: use crm.category.*")]
         #[derive(Clone)]
@@ -15071,6 +15379,8 @@ pub mod dealcategory {
         /// `crm.dealcategory.default.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-default-set.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.dealcategory.default.set is deprecated: use crm.category.*`.
         #[deprecated(note = "crm.dealcategory.default.set is deprecated: use crm.category.*")]
@@ -15147,6 +15457,8 @@ pub mod dealcategory {
         /// `crm.dealcategory.stage.list`: lists `crm.dealcategory.stage` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/category-old/crm-deal-category-stage-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.dealcategory.stage.list is deprecated: use crm.category.*`.
         #[deprecated(note = "crm.dealcategory.stage.list is deprecated: use crm.category.*")]
@@ -15280,9 +15592,11 @@ pub mod documentgenerator {
     }
     /// The `crm.documentgenerator.document.*` methods.
     pub mod document {
-        /// `crm.documentgenerator.document.add`: creates a `crm.documentgenerator.document` record.
+        /// `crm.documentgenerator.document.add`: adds to `crm.documentgenerator.document`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-add.html) · scope `crm` · answers [`Document`](crate::crm::documentgenerator::document::Document)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `DOCGEN_ACCESS_ERROR` (400), `DOCGEN_LIMIT_ERROR` (400), `100` (400).
         #[derive(Clone)]
@@ -15339,6 +15653,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -15372,6 +15688,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.document.enablepublicurl`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-enable-public-url.html) · scope `crm` · answers [`Output`](crate::crm::documentgenerator::document::enablepublicurl::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400), `0` (400).
         #[derive(Clone)]
@@ -15414,6 +15732,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-get.html) · scope `crm` · answers [`Document`](crate::crm::documentgenerator::document::Document)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `DOCGEN_ACCESS_ERROR` (400), `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -15447,6 +15767,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.document.getfields`: describes the fields of `crm.documentgenerator.document` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-get-fields.html) · scope `crm` · answers [`Output`](crate::crm::documentgenerator::document::getfields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400), `0` (400).
         #[derive(Clone)]
@@ -15488,6 +15810,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.document.list`: lists `crm.documentgenerator.document` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-list.html) · scope `crm` · answers [`Document`](crate::crm::documentgenerator::document::Document)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -15544,6 +15868,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-update.html) · scope `crm` · answers [`Document`](crate::crm::documentgenerator::document::Document)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -15590,6 +15916,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-upload.html) · scope `crm` · answers [`Output`](crate::crm::documentgenerator::document::upload::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -15631,7 +15959,7 @@ pub mod documentgenerator {
             }
         }
         impl Group {
-            /// `crm.documentgenerator.document.add`: creates a `crm.documentgenerator.document` record.
+            /// `crm.documentgenerator.document.add`: adds to `crm.documentgenerator.document`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/documents/crm-document-generator-document-add.html) · scope `crm` · answers [`Document`](crate::crm::documentgenerator::document::Document)
             ///
@@ -16068,9 +16396,11 @@ pub mod documentgenerator {
     }
     /// The `crm.documentgenerator.numerator.*` methods.
     pub mod numerator {
-        /// `crm.documentgenerator.numerator.add`: creates a `crm.documentgenerator.numerator` record.
+        /// `crm.documentgenerator.numerator.add`: adds to `crm.documentgenerator.numerator`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-add.html) · scope `crm` · answers [`Numerator`](crate::crm::documentgenerator::numerator::Numerator)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -16104,6 +16434,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.numerator.delete`: deletes a `crm.documentgenerator.numerator` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-delete.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
@@ -16139,6 +16471,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-get.html) · scope `crm` · answers [`Numerator`](crate::crm::documentgenerator::numerator::Numerator)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -16172,6 +16506,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.numerator.list`: lists `crm.documentgenerator.numerator` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-list.html) · scope `crm` · answers [`Numerator`](crate::crm::documentgenerator::numerator::Numerator)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -16209,6 +16545,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.numerator.update`: changes a `crm.documentgenerator.numerator` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-update.html) · scope `crm` · answers [`Numerator`](crate::crm::documentgenerator::numerator::Numerator)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
@@ -16252,7 +16590,7 @@ pub mod documentgenerator {
             }
         }
         impl Group {
-            /// `crm.documentgenerator.numerator.add`: creates a `crm.documentgenerator.numerator` record.
+            /// `crm.documentgenerator.numerator.add`: adds to `crm.documentgenerator.numerator`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/numerator/crm-document-generator-numerator-add.html) · scope `crm` · answers [`Numerator`](crate::crm::documentgenerator::numerator::Numerator)
             ///
@@ -16575,9 +16913,11 @@ pub mod documentgenerator {
     }
     /// The `crm.documentgenerator.template.*` methods.
     pub mod template {
-        /// `crm.documentgenerator.template.add`: creates a `crm.documentgenerator.template` record.
+        /// `crm.documentgenerator.template.add`: adds to `crm.documentgenerator.template`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-add.html) · scope `crm` · answers [`Template`](crate::crm::documentgenerator::template::Template)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -16612,6 +16952,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -16645,6 +16987,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-get.html) · scope `crm` · answers [`Template`](crate::crm::documentgenerator::template::Template)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -16677,6 +17021,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.template.getfields`: describes the fields of `crm.documentgenerator.template` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-get-fields.html) · scope `crm` · answers [`Output`](crate::crm::documentgenerator::template::getfields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DOCGEN_ACCESS_ERROR` (400), `0` (400), `100` (400).
         #[derive(Clone)]
@@ -16723,6 +17069,8 @@ pub mod documentgenerator {
         /// `crm.documentgenerator.template.list`: lists `crm.documentgenerator.template` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-list.html) · scope `crm` · answers [`Template`](crate::crm::documentgenerator::template::Template)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
@@ -16781,6 +17129,8 @@ pub mod documentgenerator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-update.html) · scope `crm` · answers [`Template`](crate::crm::documentgenerator::template::Template)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -16823,7 +17173,7 @@ pub mod documentgenerator {
             }
         }
         impl Group {
-            /// `crm.documentgenerator.template.add`: creates a `crm.documentgenerator.template` record.
+            /// `crm.documentgenerator.template.add`: adds to `crm.documentgenerator.template`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/document-generator/templates/crm-document-generator-template-add.html) · scope `crm` · answers [`Template`](crate::crm::documentgenerator::template::Template)
             ///
@@ -17138,6 +17488,8 @@ pub mod duplicate {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html) · scope `crm` · answers [`Output`](crate::crm::duplicate::findbycomm::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -17297,6 +17649,8 @@ pub mod duplicate {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-fields.html) · scope `crm` · answers [`Output`](crate::crm::duplicate::volatile_type::fields::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -17340,6 +17694,8 @@ pub mod duplicate {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-list.html) · scope `crm` · answers [`Volatiletype`](crate::crm::duplicate::volatile_type::Volatiletype)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -17372,6 +17728,8 @@ pub mod duplicate {
         /// `crm.duplicate.volatileType.register`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-register.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `FIELD_NOT_FOUND` (400), `MAX_TYPES_COUNT_EXCEEDED` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -17410,6 +17768,8 @@ pub mod duplicate {
         /// `crm.duplicate.volatileType.unregister`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-unregister.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `TYPE_IS_NOT_ASSIGNED` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -17623,6 +17983,8 @@ pub mod entity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/duplicates/crm-entity-merge-batch.html) · scope `crm` · answers [`Output`](crate::crm::entity::merge_batch::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -17776,6 +18138,8 @@ pub mod enum_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitydirection::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.enum.activitydirection is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitydirection is deprecated: use crm.activity.todo.*")]
     #[derive(Clone)]
@@ -17809,6 +18173,8 @@ pub mod enum_ {
     /// `crm.enum.activitynotifytype`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitynotifytype::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitynotifytype is deprecated: use crm.activity.todo.*")]
@@ -17844,6 +18210,8 @@ pub mod enum_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitypriority::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.enum.activitypriority is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitypriority is deprecated: use crm.activity.todo.*")]
     #[derive(Clone)]
@@ -17877,6 +18245,8 @@ pub mod enum_ {
     /// `crm.enum.activitystatus`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitystatus::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.enum.activitystatus is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitystatus is deprecated: use crm.activity.todo.*")]
@@ -17912,6 +18282,8 @@ pub mod enum_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::activitytype::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.enum.activitytype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.activitytype is deprecated: use crm.activity.todo.*")]
     #[derive(Clone)]
@@ -17945,6 +18317,8 @@ pub mod enum_ {
     /// `crm.enum.addresstype`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-address-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::addresstype::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Addresstype(pub(crate) crate::rt::Request);
@@ -17976,6 +18350,8 @@ pub mod enum_ {
     /// `crm.enum.contenttype`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::contenttype::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.enum.contenttype is deprecated: use crm.activity.todo.*`.
     #[deprecated(note = "crm.enum.contenttype is deprecated: use crm.activity.todo.*")]
@@ -18010,6 +18386,8 @@ pub mod enum_ {
     /// `crm.enum.fields`: describes the fields of `crm.enum` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-fields.html) · scope `crm` · answers [`Output`](crate::crm::enum_::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -18040,6 +18418,8 @@ pub mod enum_ {
     /// `crm.enum.getorderownertypes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html) · scope `crm` · answers [`Output`](crate::crm::enum_::getorderownertypes::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getorderownertypes(pub(crate) crate::rt::Request);
@@ -18071,6 +18451,8 @@ pub mod enum_ {
     /// `crm.enum.ownertype`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html) · scope `crm` · answers [`Output`](crate::crm::enum_::ownertype::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Ownertype(pub(crate) crate::rt::Request);
@@ -18550,6 +18932,8 @@ pub mod enum_ {
         /// `crm.enum.settings.mode`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html) · scope `crm` · answers [`Output`](crate::crm::enum_::settings::mode::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Mode(pub(crate) crate::rt::Request);
@@ -18636,9 +19020,11 @@ pub mod enum_ {
 }
 /// The `crm.invoice.*` methods.
 pub mod invoice {
-    /// `crm.invoice.add`: creates a `crm.invoice` record.
+    /// `crm.invoice.add`: adds to `crm.invoice`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.invoice.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -18683,6 +19069,8 @@ pub mod invoice {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.invoice.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
         note = "crm.invoice.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -18726,6 +19114,8 @@ pub mod invoice {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.invoice.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
         note = "crm.invoice.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -18761,6 +19151,8 @@ pub mod invoice {
     /// `crm.invoice.get`: reads one `crm.invoice` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-get.html) · scope `crm` · answers [`Invoice`](crate::crm::invoice::Invoice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.invoice.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -18805,6 +19197,8 @@ pub mod invoice {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-get-external-link.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.invoice.getexternallink is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
         note = "crm.invoice.getexternallink is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -18847,6 +19241,8 @@ pub mod invoice {
     /// `crm.invoice.list`: lists `crm.invoice` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-list.html) · scope `crm` · answers [`Invoice`](crate::crm::invoice::Invoice)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.invoice.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -18896,6 +19292,8 @@ pub mod invoice {
     /// `crm.invoice.update`: changes a `crm.invoice` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-update.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.invoice.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -18953,7 +19351,7 @@ pub mod invoice {
         }
     }
     impl Group {
-        /// `crm.invoice.add`: creates a `crm.invoice` record.
+        /// `crm.invoice.add`: adds to `crm.invoice`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -19386,9 +19784,11 @@ pub mod invoice {
     }
     /// The `crm.invoice.recurring.*` methods.
     pub mod recurring {
-        /// `crm.invoice.recurring.add`: creates a `crm.invoice.recurring` record.
+        /// `crm.invoice.recurring.add`: adds to `crm.invoice.recurring`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.recurring.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -19438,6 +19838,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.recurring.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.recurring.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -19480,6 +19882,8 @@ pub mod invoice {
         /// `crm.invoice.recurring.expose`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-expose.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.recurring.expose is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -19524,6 +19928,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-fields.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.recurring.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.recurring.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -19559,6 +19965,8 @@ pub mod invoice {
         /// `crm.invoice.recurring.get`: reads one `crm.invoice.recurring` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-get.html) · scope `crm` · answers [`Recurring`](crate::crm::invoice::recurring::Recurring)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.recurring.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -19603,6 +20011,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-list.html) · scope `crm` · answers [`Recurring`](crate::crm::invoice::recurring::Recurring)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.recurring.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.recurring.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -19638,6 +20048,8 @@ pub mod invoice {
         /// `crm.invoice.recurring.update`: changes a `crm.invoice.recurring` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.recurring.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -19703,7 +20115,7 @@ pub mod invoice {
             }
         }
         impl Group {
-            /// `crm.invoice.recurring.add`: creates a `crm.invoice.recurring` record.
+            /// `crm.invoice.recurring.add`: adds to `crm.invoice.recurring`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-recurring-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -19999,9 +20411,11 @@ pub mod invoice {
     }
     /// The `crm.invoice.status.*` methods.
     pub mod status {
-        /// `crm.invoice.status.add`: creates a `crm.invoice.status` record.
+        /// `crm.invoice.status.add`: adds to `crm.invoice.status`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.status.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20038,6 +20452,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.status.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.status.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -20072,6 +20488,8 @@ pub mod invoice {
         /// `crm.invoice.status.get`: reads one `crm.invoice.status` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-get.html) · scope `crm` · answers [`Status`](crate::crm::invoice::status::Status)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.status.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20108,6 +20526,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-list.html) · scope `crm` · answers [`Status`](crate::crm::invoice::status::Status)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.status.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.status.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -20142,6 +20562,8 @@ pub mod invoice {
         /// `crm.invoice.status.update`: changes a `crm.invoice.status` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.status.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20186,7 +20608,7 @@ pub mod invoice {
             }
         }
         impl Group {
-            /// `crm.invoice.status.add`: creates a `crm.invoice.status` record.
+            /// `crm.invoice.status.add`: adds to `crm.invoice.status`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice-status-old/crm-invoice-status-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -20597,9 +21019,11 @@ pub mod invoice {
     }
     /// The `crm.invoice.userfield.*` methods.
     pub mod userfield {
-        /// `crm.invoice.userfield.add`: creates a `crm.invoice.userfield` record.
+        /// `crm.invoice.userfield.add`: adds to `crm.invoice.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.userfield.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20649,6 +21073,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.userfield.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.userfield.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -20692,6 +21118,8 @@ pub mod invoice {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.invoice.userfield.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
             note = "crm.invoice.userfield.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -20734,6 +21162,8 @@ pub mod invoice {
         /// `crm.invoice.userfield.list`: lists `crm.invoice.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.userfield.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20783,6 +21213,8 @@ pub mod invoice {
         /// `crm.invoice.userfield.update`: changes a `crm.invoice.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.invoice.userfield.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
         #[deprecated(
@@ -20845,7 +21277,7 @@ pub mod invoice {
             }
         }
         impl Group {
-            /// `crm.invoice.userfield.add`: creates a `crm.invoice.userfield` record.
+            /// `crm.invoice.userfield.add`: adds to `crm.invoice.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-invoice-user-field-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -20910,9 +21342,11 @@ pub mod invoice {
 }
 /// The `crm.item.*` methods.
 pub mod item {
-    /// `crm.item.add`: creates a `crm.item` record.
+    /// `crm.item.add`: adds to `crm.item`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html) · scope `crm` · answers [`Item`](crate::crm::item::Item)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `CRM_FIELD_ERROR_VALUE_NOT_VALID` (400), `100` (400), `CREATE_DYNAMIC_ITEM_RESTRICTED` (400).
     #[derive(Clone)]
@@ -20961,6 +21395,8 @@ pub mod item {
     /// `crm.item.batchImport`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/import/crm-item-batch-import.html) · scope `crm` · answers [`Output`](crate::crm::item::batch_import::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ACCESS_DENIED` (400), `CRM_FIELD_ERROR_VALUE_NOT_VALID` (400), `100` (400), `CREATE_DYNAMIC_ITEM_RESTRICTED` (400), `MAX_IMPORT_BATCH_SIZE_EXCEEDED` (400), `INVALID_CREDENTIALS` (401), `allowed_only_intranet_user` (403).
     #[derive(Clone)]
@@ -21012,6 +21448,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user`, `NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -21045,6 +21483,8 @@ pub mod item {
     /// `crm.item.fields`: describes the fields of `crm.item` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -21088,6 +21528,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-get.html) · scope `crm` · answers [`Item`](crate::crm::item::Item)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -21129,6 +21571,8 @@ pub mod item {
     /// `crm.item.import`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/import/crm-item-import.html) · scope `crm` · answers [`Output`](crate::crm::item::import::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `ACCESS_DENIED` (400), `CRM_FIELD_ERROR_VALUE_NOT_VALID` (400), `100` (400), `CREATE_DYNAMIC_ITEM_RESTRICTED` (400), `INVALID_CREDENTIALS` (401), `allowed_only_intranet_user` (403).
     #[derive(Clone)]
@@ -21178,6 +21622,8 @@ pub mod item {
     /// `crm.item.list`: lists `crm.item` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-list.html) · scope `crm` · answers [`Vec<Item>`](crate::crm::item::Item)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `NOT_FOUND` (400), `INVALID_ARG_VALUE` (400).
     #[derive(Clone)]
@@ -21253,6 +21699,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-update.html) · scope `crm` · answers [`Item`](crate::crm::item::Item)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `CRM_FIELD_ERROR_VALUE_NOT_VALID` (400), `100` (400), `UPDATE_DYNAMIC_ITEM_RESTRICTED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -21309,7 +21757,7 @@ pub mod item {
         }
     }
     impl Group {
-        /// `crm.item.add`: creates a `crm.item` record.
+        /// `crm.item.add`: adds to `crm.item`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html) · scope `crm` · answers [`Item`](crate::crm::item::Item)
         ///
@@ -21562,6 +22010,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/delivery/crm-item-delivery-get.html) · scope `crm` · answers [`SaleOrderShipmentCrmSimple`](crate::crm::item::delivery::SaleOrderShipmentCrmSimple)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -21595,6 +22045,8 @@ pub mod item {
         /// `crm.item.delivery.list`: lists `crm.item.delivery` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/delivery/crm-item-delivery-list.html) · scope `crm` · answers [`SaleOrderShipmentCrmSimple`](crate::crm::item::delivery::SaleOrderShipmentCrmSimple)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -21750,6 +22202,8 @@ pub mod item {
             /// `crm.item.details.configuration.forceCommonScopeForAll`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-forceCommonScopeForAll.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct ForceCommonScopeForAll(pub(crate) crate::rt::Request);
@@ -21787,6 +22241,8 @@ pub mod item {
             /// `crm.item.details.configuration.get`: reads one `crm.item.details.configuration` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -21837,6 +22293,8 @@ pub mod item {
             /// `crm.item.details.configuration.reset`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-reset.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Reset(pub(crate) crate::rt::Request);
@@ -21887,6 +22345,8 @@ pub mod item {
             /// `crm.item.details.configuration.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Set(pub(crate) crate::rt::Request);
@@ -22298,9 +22758,11 @@ pub mod item {
     }
     /// The `crm.item.payment.*` methods.
     pub mod payment {
-        /// `crm.item.payment.add`: creates a `crm.item.payment` record.
+        /// `crm.item.payment.add`: adds to `crm.item.payment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -22336,6 +22798,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -22370,6 +22834,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-get.html) · scope `crm` · answers [`SaleOrderPaymentCrmSimple`](crate::crm::item::payment::SaleOrderPaymentCrmSimple)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -22403,6 +22869,8 @@ pub mod item {
         /// `crm.item.payment.list`: lists `crm.item.payment` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-list.html) · scope `crm` · answers [`Vec<SaleOrderPaymentCrmSimple>`](crate::crm::item::payment::SaleOrderPaymentCrmSimple)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -22452,6 +22920,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-pay.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -22486,6 +22956,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-unpay.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -22519,6 +22991,8 @@ pub mod item {
         /// `crm.item.payment.update`: changes a `crm.item.payment` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-update.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -22562,7 +23036,7 @@ pub mod item {
             }
         }
         impl Group {
-            /// `crm.item.payment.add`: creates a `crm.item.payment` record.
+            /// `crm.item.payment.add`: adds to `crm.item.payment`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/crm-item-payment-add.html) · scope `crm` · answers `i64`
             ///
@@ -22716,9 +23190,11 @@ pub mod item {
         }
         /// The `crm.item.payment.delivery.*` methods.
         pub mod delivery {
-            /// `crm.item.payment.delivery.add`: creates a `crm.item.payment.delivery` record.
+            /// `crm.item.payment.delivery.add`: adds to `crm.item.payment.delivery`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html) · scope `crm` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -22753,6 +23229,8 @@ pub mod item {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -22785,6 +23263,8 @@ pub mod item {
             /// `crm.item.payment.delivery.list`: lists `crm.item.payment.delivery` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -22833,6 +23313,8 @@ pub mod item {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-set-delivery.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -22874,7 +23356,7 @@ pub mod item {
                 }
             }
             impl Group {
-                /// `crm.item.payment.delivery.add`: creates a `crm.item.payment.delivery` record.
+                /// `crm.item.payment.delivery.add`: adds to `crm.item.payment.delivery`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html) · scope `crm` · answers `i64`
                 ///
@@ -22941,9 +23423,11 @@ pub mod item {
         }
         /// The `crm.item.payment.product.*` methods.
         pub mod product {
-            /// `crm.item.payment.product.add`: creates a `crm.item.payment.product` record.
+            /// `crm.item.payment.product.add`: adds to `crm.item.payment.product`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/products-in-payment/crm-item-payment-product-add.html) · scope `crm` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -22978,6 +23462,8 @@ pub mod item {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/products-in-payment/crm-item-payment-product-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -23010,6 +23496,8 @@ pub mod item {
             /// `crm.item.payment.product.list`: lists `crm.item.payment.product` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/products-in-payment/crm-item-payment-product-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -23058,6 +23546,8 @@ pub mod item {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/products-in-payment/crm-item-payment-product-set-quantity.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -23099,7 +23589,7 @@ pub mod item {
                 }
             }
             impl Group {
-                /// `crm.item.payment.product.add`: creates a `crm.item.payment.product` record.
+                /// `crm.item.payment.product.add`: adds to `crm.item.payment.product`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/products-in-payment/crm-item-payment-product-add.html) · scope `crm` · answers `i64`
                 ///
@@ -23169,9 +23659,11 @@ pub mod item {
     }
     /// The `crm.item.productrow.*` methods.
     pub mod productrow {
-        /// `crm.item.productrow.add`: creates a `crm.item.productrow` record.
+        /// `crm.item.productrow.add`: adds to `crm.item.productrow`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -23214,6 +23706,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -23254,6 +23748,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -23288,6 +23784,8 @@ pub mod item {
         /// `crm.item.productrow.get`: reads one `crm.item.productrow` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -23330,6 +23828,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-get-available-for-payment.html) · scope `crm` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -23364,6 +23864,8 @@ pub mod item {
         /// `crm.item.productrow.list`: lists `crm.item.productrow` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -23431,6 +23933,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-set.html) · scope `crm` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -23471,6 +23975,8 @@ pub mod item {
         /// `crm.item.productrow.update`: changes a `crm.item.productrow` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ENTITY_TYPE_NOT_SUPPORTED` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `INVALID_ARG_VALUE` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -23522,7 +24028,7 @@ pub mod item {
             }
         }
         impl Group {
-            /// `crm.item.productrow.add`: creates a `crm.item.productrow` record.
+            /// `crm.item.productrow.add`: adds to `crm.item.productrow`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/product-rows/crm-item-productrow-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -23631,9 +24137,11 @@ pub mod item {
 }
 /// The `crm.lead.*` methods.
 pub mod lead {
-    /// `crm.lead.add`: creates a `crm.lead` record.
+    /// `crm.lead.add`: adds to `crm.lead`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.lead.add is deprecated: use crm.item.add`.
     #[deprecated(note = "crm.lead.add is deprecated: use crm.item.add")]
@@ -23680,6 +24188,8 @@ pub mod lead {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.lead.delete is deprecated: use crm.item.delete`.
     #[deprecated(note = "crm.lead.delete is deprecated: use crm.item.delete")]
     #[derive(Clone)]
@@ -23712,6 +24222,8 @@ pub mod lead {
     /// `crm.lead.fields`: describes the fields of `crm.lead` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-fields.html) · scope `crm` · answers [`Lead`](crate::crm::lead::Lead)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.lead.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.lead.fields is deprecated: use crm.item.fields")]
@@ -23746,6 +24258,8 @@ pub mod lead {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-get.html) · scope `crm` · answers [`Lead`](crate::crm::lead::Lead)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.lead.get is deprecated: use crm.item.get`.
     #[deprecated(note = "crm.lead.get is deprecated: use crm.item.get")]
     #[derive(Clone)]
@@ -23778,6 +24292,8 @@ pub mod lead {
     /// `crm.lead.list`: lists `crm.lead` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html) · scope `crm` · answers [`Vec<Lead>`](crate::crm::lead::Lead)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.lead.list is deprecated: use crm.item.list`.
     #[deprecated(note = "crm.lead.list is deprecated: use crm.item.list")]
@@ -23842,6 +24358,8 @@ pub mod lead {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.lead.update is deprecated: use crm.item.update`.
     #[deprecated(note = "crm.lead.update is deprecated: use crm.item.update")]
     #[derive(Clone)]
@@ -23895,7 +24413,7 @@ pub mod lead {
         }
     }
     impl Group {
-        /// `crm.lead.add`: creates a `crm.lead` record.
+        /// `crm.lead.add`: adds to `crm.lead`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html) · scope `crm` · answers `i64`
         ///
@@ -24382,9 +24900,11 @@ pub mod lead {
     }
     /// The `crm.lead.contact.*` methods.
     pub mod contact {
-        /// `crm.lead.contact.add`: creates a `crm.lead.contact` record.
+        /// `crm.lead.contact.add`: adds to `crm.lead.contact`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
         #[derive(Clone)]
@@ -24420,6 +24940,8 @@ pub mod lead {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -24453,6 +24975,8 @@ pub mod lead {
         /// `crm.lead.contact.fields`: describes the fields of `crm.lead.contact` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -24492,7 +25016,7 @@ pub mod lead {
             }
         }
         impl Group {
-            /// `crm.lead.contact.add`: creates a `crm.lead.contact` record.
+            /// `crm.lead.contact.add`: adds to `crm.lead.contact`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-add.html) · scope `crm` · answers `bool`
             ///
@@ -24545,6 +25069,8 @@ pub mod lead {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -24579,6 +25105,8 @@ pub mod lead {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-get.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -24612,6 +25140,8 @@ pub mod lead {
             /// `crm.lead.contact.items.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/management-communication/crm-lead-contact-items-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
             #[derive(Clone)]
@@ -24729,6 +25259,8 @@ pub mod lead {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-force-common-scope-for-all.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.lead.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll`.
             #[deprecated(
                 note = "crm.lead.details.configuration.forceCommonScopeForAll is deprecated: use crm.item.details.configuration.forceCommonScopeForAll"
@@ -24773,6 +25305,8 @@ pub mod lead {
             /// `crm.lead.details.configuration.get`: reads one `crm.lead.details.configuration` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.lead.details.configuration.get is deprecated: use crm.item.details.configuration.get`.
             #[deprecated(
@@ -24829,6 +25363,8 @@ pub mod lead {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-reset.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.lead.details.configuration.reset is deprecated: use crm.item.details.configuration.reset`.
             #[deprecated(
                 note = "crm.lead.details.configuration.reset is deprecated: use crm.item.details.configuration.reset"
@@ -24883,6 +25419,8 @@ pub mod lead {
             /// `crm.lead.details.configuration.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/custom-form/crm-lead-details-configuration-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.lead.details.configuration.set is deprecated: use crm.item.details.configuration.set`.
             #[deprecated(
@@ -25231,6 +25769,8 @@ pub mod lead {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-productrows-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.lead.productrows.get is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.lead.productrows.get is deprecated: use crm.item.productrow.*")]
         #[derive(Clone)]
@@ -25264,6 +25804,8 @@ pub mod lead {
         /// `crm.lead.productrows.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-productrows-set.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.lead.productrows.set is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.lead.productrows.set is deprecated: use crm.item.productrow.*")]
@@ -25639,9 +26181,11 @@ pub mod lead {
     }
     /// The `crm.lead.userfield.*` methods.
     pub mod userfield {
-        /// `crm.lead.userfield.add`: creates a `crm.lead.userfield` record.
+        /// `crm.lead.userfield.add`: adds to `crm.lead.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -25676,6 +26220,8 @@ pub mod lead {
         /// `crm.lead.userfield.delete`: deletes a `crm.lead.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -25712,6 +26258,8 @@ pub mod lead {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-get.html) · scope `crm` · answers [`Userfield`](crate::crm::lead::userfield::Userfield)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -25746,6 +26294,8 @@ pub mod lead {
         /// `crm.lead.userfield.list`: lists `crm.lead.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::lead::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
@@ -25794,6 +26344,8 @@ pub mod lead {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -25841,7 +26393,7 @@ pub mod lead {
             }
         }
         impl Group {
-            /// `crm.lead.userfield.add`: creates a `crm.lead.userfield` record.
+            /// `crm.lead.userfield.add`: adds to `crm.lead.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-add.html) · scope `crm` · answers `i64`
             ///
@@ -26522,9 +27074,11 @@ pub mod lead {
 }
 /// The `crm.measure.*` methods.
 pub mod measure {
-    /// `crm.measure.add`: creates a `crm.measure` record.
+    /// `crm.measure.add`: adds to `crm.measure`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.measure.add is deprecated: use catalog.measure.add`.
     #[deprecated(note = "crm.measure.add is deprecated: use catalog.measure.add")]
@@ -26560,6 +27114,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.measure.delete is deprecated: use catalog.measure.delete`.
     #[deprecated(note = "crm.measure.delete is deprecated: use catalog.measure.delete")]
     #[derive(Clone)]
@@ -26593,6 +27149,8 @@ pub mod measure {
     /// `crm.measure.fields`: describes the fields of `crm.measure` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.measure.fields is deprecated: use catalog.measure.getFields`.
     #[deprecated(note = "crm.measure.fields is deprecated: use catalog.measure.getFields")]
@@ -26628,6 +27186,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-get.html) · scope `crm` · answers [`Measure`](crate::crm::measure::Measure)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.measure.get is deprecated: use catalog.measure.get`.
     #[deprecated(note = "crm.measure.get is deprecated: use catalog.measure.get")]
     #[derive(Clone)]
@@ -26662,6 +27222,8 @@ pub mod measure {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-list.html) · scope `crm` · answers [`Measure`](crate::crm::measure::Measure)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.measure.list is deprecated: use catalog.measure.list`.
     #[deprecated(note = "crm.measure.list is deprecated: use catalog.measure.list")]
     #[derive(Clone)]
@@ -26695,6 +27257,8 @@ pub mod measure {
     /// `crm.measure.update`: changes a `crm.measure` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-update.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.measure.update is deprecated: use catalog.measure.update`.
     #[deprecated(note = "crm.measure.update is deprecated: use catalog.measure.update")]
@@ -26745,7 +27309,7 @@ pub mod measure {
         }
     }
     impl Group {
-        /// `crm.measure.add`: creates a `crm.measure` record.
+        /// `crm.measure.add`: adds to `crm.measure`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/measure/crm-measure-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -26966,6 +27530,8 @@ pub mod multifield {
     /// `crm.multifield.fields`: describes the fields of `crm.multifield` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/auxiliary/multifield/crm-multifield-fields.html) · scope `crm` · answers [`Output`](crate::crm::multifield::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -27051,9 +27617,11 @@ pub mod multifield {
 }
 /// The `crm.orderentity.*` methods.
 pub mod orderentity {
-    /// `crm.orderentity.add`: creates a `crm.orderentity` record.
+    /// `crm.orderentity.add`: adds to `crm.orderentity`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/order-entity/crm-order-entity-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201650000001` (400), `200540400001` (400), `0` (400).
     #[derive(Clone)]
@@ -27095,6 +27663,8 @@ pub mod orderentity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/order-entity/crm-order-entity-delete-by-filter.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `201640400004` (400), `200540400001` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -27133,6 +27703,8 @@ pub mod orderentity {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/order-entity/crm-order-entity-get-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -27167,6 +27739,8 @@ pub mod orderentity {
     /// `crm.orderentity.list`: lists `crm.orderentity` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/order-entity/crm-order-entity-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200540400002` (400).
     #[derive(Clone)]
@@ -27243,7 +27817,7 @@ pub mod orderentity {
         }
     }
     impl Group {
-        /// `crm.orderentity.add`: creates a `crm.orderentity` record.
+        /// `crm.orderentity.add`: adds to `crm.orderentity`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/order-entity/crm-order-entity-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -27294,6 +27868,8 @@ pub mod paysystem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-pay-system-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.paysystem.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
         note = "crm.paysystem.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -27329,6 +27905,8 @@ pub mod paysystem {
     /// `crm.paysystem.list`: lists `crm.paysystem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-pay-system-list.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.paysystem.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -27406,6 +27984,8 @@ pub mod persontype {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-person-type-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.persontype.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
         note = "crm.persontype.fields is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html"
@@ -27441,6 +28021,8 @@ pub mod persontype {
     /// `crm.persontype.list`: lists `crm.persontype` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/invoice/crm-person-type-list.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.persontype.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/invoice.html`.
     #[deprecated(
@@ -27514,9 +28096,11 @@ pub mod persontype {
 }
 /// The `crm.product.*` methods.
 pub mod product {
-    /// `crm.product.add`: creates a `crm.product` record.
+    /// `crm.product.add`: adds to `crm.product`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.product.add is deprecated: use catalog.product.add`.
     #[deprecated(note = "crm.product.add is deprecated: use catalog.product.add")]
@@ -27559,6 +28143,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.product.delete is deprecated: use catalog.product.delete`.
     #[deprecated(note = "crm.product.delete is deprecated: use catalog.product.delete")]
     #[derive(Clone)]
@@ -27600,6 +28186,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.product.fields is deprecated: use catalog.product.getFieldsByFilter`.
     #[deprecated(note = "crm.product.fields is deprecated: use catalog.product.getFieldsByFilter")]
     #[derive(Clone)]
@@ -27633,6 +28221,8 @@ pub mod product {
     /// `crm.product.get`: reads one `crm.product` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-get.html) · scope `crm` · answers [`Product`](crate::crm::product::Product)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.product.get is deprecated: use catalog.product.get`.
     #[deprecated(note = "crm.product.get is deprecated: use catalog.product.get")]
@@ -27675,6 +28265,8 @@ pub mod product {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-list.html) · scope `crm` · answers [`Product`](crate::crm::product::Product)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.product.list is deprecated: use catalog.product.list`.
     #[deprecated(note = "crm.product.list is deprecated: use catalog.product.list")]
     #[derive(Clone)]
@@ -27708,6 +28300,8 @@ pub mod product {
     /// `crm.product.update`: changes a `crm.product` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-update.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.product.update is deprecated: use catalog.product.update`.
     #[deprecated(note = "crm.product.update is deprecated: use catalog.product.update")]
@@ -27763,7 +28357,7 @@ pub mod product {
         }
     }
     impl Group {
-        /// `crm.product.add`: creates a `crm.product` record.
+        /// `crm.product.add`: adds to `crm.product`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -28009,9 +28603,11 @@ pub mod product {
     }
     /// The `crm.product.property.*` methods.
     pub mod property {
-        /// `crm.product.property.add`: creates a `crm.product.property` record.
+        /// `crm.product.property.add`: adds to `crm.product.property`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-add.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.product.property.add is deprecated: use catalog.productProperty.add`.
         #[deprecated(note = "crm.product.property.add is deprecated: use catalog.productProperty.add")]
@@ -28054,6 +28650,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.product.property.delete is deprecated: use catalog.productProperty.delete`.
         #[deprecated(note = "crm.product.property.delete is deprecated: use catalog.productProperty.delete")]
         #[derive(Clone)]
@@ -28095,6 +28693,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-fields.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.product.property.fields is deprecated: use catalog.productProperty.getFields`.
         #[deprecated(note = "crm.product.property.fields is deprecated: use catalog.productProperty.getFields")]
         #[derive(Clone)]
@@ -28128,6 +28728,8 @@ pub mod product {
         /// `crm.product.property.get`: reads one `crm.product.property` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.product.property.get is deprecated: use catalog.productProperty.get`.
         #[deprecated(note = "crm.product.property.get is deprecated: use catalog.productProperty.get")]
@@ -28169,6 +28771,8 @@ pub mod product {
         /// `crm.product.property.list`: lists `crm.product.property` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.product.property.list is deprecated: use catalog.productProperty.list`.
         #[deprecated(note = "crm.product.property.list is deprecated: use catalog.productProperty.list")]
@@ -28217,6 +28821,8 @@ pub mod product {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-types.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.product.property.types is deprecated: use catalog.productPropertyFeature.*`.
         #[deprecated(note = "crm.product.property.types is deprecated: use catalog.productPropertyFeature.*")]
         #[derive(Clone)]
@@ -28250,6 +28856,8 @@ pub mod product {
         /// `crm.product.property.update`: changes a `crm.product.property` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-update.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.product.property.update is deprecated: use catalog.productProperty.update`.
         #[deprecated(note = "crm.product.property.update is deprecated: use catalog.productProperty.update")]
@@ -28305,7 +28913,7 @@ pub mod product {
             }
         }
         impl Group {
-            /// `crm.product.property.add`: creates a `crm.product.property` record.
+            /// `crm.product.property.add`: adds to `crm.product.property`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-add.html) · scope `crm` · answers `serde_json::Value`
             ///
@@ -28392,6 +29000,8 @@ pub mod product {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-enumeration-fields.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Deprecated: `crm.product.property.enumeration.fields is deprecated: use catalog.productPropertyEnum.*`.
             #[deprecated(
                 note = "crm.product.property.enumeration.fields is deprecated: use catalog.productPropertyEnum.*"
@@ -28454,6 +29064,8 @@ pub mod product {
             /// `crm.product.property.settings.fields`: describes the fields of `crm.product.property.settings` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/products/crm-product-property-settings-fields.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Deprecated: `crm.product.property.settings.fields is deprecated: use catalog.productPropertyFeature.*`.
             #[deprecated(
@@ -28631,6 +29243,8 @@ pub mod productrow {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/productrow-old/crm-productrow-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.productrow.fields is deprecated: use crm.item.productrow.fields`.
     #[deprecated(note = "crm.productrow.fields is deprecated: use crm.item.productrow.fields")]
     #[derive(Clone)]
@@ -28664,6 +29278,8 @@ pub mod productrow {
     /// `crm.productrow.list`: lists `crm.productrow` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/productrow-old/crm-productrow-list.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.productrow.list is deprecated: use crm.item.productrow.list`.
     #[deprecated(note = "crm.productrow.list is deprecated: use crm.item.productrow.list")]
@@ -28731,9 +29347,11 @@ pub mod productrow {
 }
 /// The `crm.productsection.*` methods.
 pub mod productsection {
-    /// `crm.productsection.add`: creates a `crm.productsection` record.
+    /// `crm.productsection.add`: adds to `crm.productsection`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.productsection.add is deprecated: use catalog.section.add`.
     #[deprecated(note = "crm.productsection.add is deprecated: use catalog.section.add")]
@@ -28769,6 +29387,8 @@ pub mod productsection {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.productsection.delete is deprecated: use catalog.section.delete`.
     #[deprecated(note = "crm.productsection.delete is deprecated: use catalog.section.delete")]
     #[derive(Clone)]
@@ -28802,6 +29422,8 @@ pub mod productsection {
     /// `crm.productsection.fields`: describes the fields of `crm.productsection` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.productsection.fields is deprecated: use catalog.section.getFields`.
     #[deprecated(note = "crm.productsection.fields is deprecated: use catalog.section.getFields")]
@@ -28837,6 +29459,8 @@ pub mod productsection {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-get.html) · scope `crm` · answers [`Productsection`](crate::crm::productsection::Productsection)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.productsection.get is deprecated: use catalog.section.get`.
     #[deprecated(note = "crm.productsection.get is deprecated: use catalog.section.get")]
     #[derive(Clone)]
@@ -28870,6 +29494,8 @@ pub mod productsection {
     /// `crm.productsection.list`: lists `crm.productsection` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-list.html) · scope `crm` · answers [`Productsection`](crate::crm::productsection::Productsection)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.productsection.list is deprecated: use catalog.section.list`.
     #[deprecated(note = "crm.productsection.list is deprecated: use catalog.section.list")]
@@ -28924,6 +29550,8 @@ pub mod productsection {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-update.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.productsection.update is deprecated: use catalog.section.update`.
     #[deprecated(note = "crm.productsection.update is deprecated: use catalog.section.update")]
     #[derive(Clone)]
@@ -28973,7 +29601,7 @@ pub mod productsection {
         }
     }
     impl Group {
-        /// `crm.productsection.add`: creates a `crm.productsection` record.
+        /// `crm.productsection.add`: adds to `crm.productsection`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/product-section/crm-product-section-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -29169,9 +29797,11 @@ pub mod productsection {
 }
 /// The `crm.quote.*` methods.
 pub mod quote {
-    /// `crm.quote.add`: creates a `crm.quote` record.
+    /// `crm.quote.add`: adds to `crm.quote`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.quote.add is deprecated: use crm.item.add`.
     #[deprecated(note = "crm.quote.add is deprecated: use crm.item.add")]
@@ -29213,6 +29843,8 @@ pub mod quote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `crm.quote.delete is deprecated: use crm.item.delete`.
@@ -29249,6 +29881,8 @@ pub mod quote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.quote.fields is deprecated: use crm.item.fields`.
     #[deprecated(note = "crm.quote.fields is deprecated: use crm.item.fields")]
     #[derive(Clone)]
@@ -29282,6 +29916,8 @@ pub mod quote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-get.html) · scope `crm` · answers [`Quote`](crate::crm::quote::Quote)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.quote.get is deprecated: use crm.item.get`.
     #[deprecated(note = "crm.quote.get is deprecated: use crm.item.get")]
     #[derive(Clone)]
@@ -29314,6 +29950,8 @@ pub mod quote {
     /// `crm.quote.list`: lists `crm.quote` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-list.html) · scope `crm` · answers [`Vec<Quote>`](crate::crm::quote::Quote)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `crm.quote.list is deprecated: use crm.item.list`.
     #[deprecated(note = "crm.quote.list is deprecated: use crm.item.list")]
@@ -29379,6 +30017,8 @@ pub mod quote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.quote.update is deprecated: use crm.item.update`.
     #[deprecated(note = "crm.quote.update is deprecated: use crm.item.update")]
     #[derive(Clone)]
@@ -29432,7 +30072,7 @@ pub mod quote {
         }
     }
     impl Group {
-        /// `crm.quote.add`: creates a `crm.quote` record.
+        /// `crm.quote.add`: adds to `crm.quote`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-add.html) · scope `crm` · answers `i64`
         ///
@@ -29699,9 +30339,11 @@ pub mod quote {
     }
     /// The `crm.quote.contact.*` methods.
     pub mod contact {
-        /// `crm.quote.contact.add`: creates a `crm.quote.contact` record.
+        /// `crm.quote.contact.add`: adds to `crm.quote.contact`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-add.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -29737,6 +30379,8 @@ pub mod quote {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -29770,6 +30414,8 @@ pub mod quote {
         /// `crm.quote.contact.fields`: describes the fields of `crm.quote.contact` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -29810,7 +30456,7 @@ pub mod quote {
             }
         }
         impl Group {
-            /// `crm.quote.contact.add`: creates a `crm.quote.contact` record.
+            /// `crm.quote.contact.add`: adds to `crm.quote.contact`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-add.html) · scope `crm` · answers `bool`
             ///
@@ -29917,6 +30563,8 @@ pub mod quote {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-items-delete.html) · scope `crm` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -29951,6 +30599,8 @@ pub mod quote {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-items-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -29984,6 +30634,8 @@ pub mod quote {
             /// `crm.quote.contact.items.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/contacts/crm-quote-contact-items-set.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_CORE` (400).
             #[derive(Clone)]
@@ -30116,6 +30768,8 @@ pub mod quote {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-product-rows-get.html) · scope `crm` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Deprecated: `crm.quote.productrows.get is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.quote.productrows.get is deprecated: use crm.item.productrow.*")]
         #[derive(Clone)]
@@ -30149,6 +30803,8 @@ pub mod quote {
         /// `crm.quote.productrows.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/crm-quote-product-rows-set.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `crm.quote.productrows.set is deprecated: use crm.item.productrow.*`.
         #[deprecated(note = "crm.quote.productrows.set is deprecated: use crm.item.productrow.*")]
@@ -30420,9 +31076,11 @@ pub mod quote {
     }
     /// The `crm.quote.userfield.*` methods.
     pub mod userfield {
-        /// `crm.quote.userfield.add`: creates a `crm.quote.userfield` record.
+        /// `crm.quote.userfield.add`: adds to `crm.quote.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -30457,6 +31115,8 @@ pub mod quote {
         /// `crm.quote.userfield.delete`: deletes a `crm.quote.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -30493,6 +31153,8 @@ pub mod quote {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-get.html) · scope `crm` · answers [`Userfield`](crate::crm::quote::userfield::Userfield)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -30527,6 +31189,8 @@ pub mod quote {
         /// `crm.quote.userfield.list`: lists `crm.quote.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-list.html) · scope `crm` · answers [`Userfield`](crate::crm::quote::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
@@ -30575,6 +31239,8 @@ pub mod quote {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400), `403` (400), `ERROR_NOT_FOUND` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -30622,7 +31288,7 @@ pub mod quote {
             }
         }
         impl Group {
-            /// `crm.quote.userfield.add`: creates a `crm.quote.userfield` record.
+            /// `crm.quote.userfield.add`: adds to `crm.quote.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/quote/user-field/crm-quote-user-field-add.html) · scope `crm` · answers `i64`
             ///
@@ -31303,9 +31969,11 @@ pub mod quote {
 }
 /// The `crm.requisite.*` methods.
 pub mod requisite {
-    /// `crm.requisite.add`: creates a `crm.requisite` record.
+    /// `crm.requisite.add`: adds to `crm.requisite`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -31337,6 +32005,8 @@ pub mod requisite {
     /// `crm.requisite.delete`: deletes a `crm.requisite` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-delete.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -31368,6 +32038,8 @@ pub mod requisite {
     /// `crm.requisite.fields`: describes the fields of `crm.requisite` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-fields.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -31399,6 +32071,8 @@ pub mod requisite {
     /// `crm.requisite.get`: reads one `crm.requisite` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-get.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -31430,6 +32104,8 @@ pub mod requisite {
     /// `crm.requisite.list`: lists `crm.requisite` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -31495,6 +32171,8 @@ pub mod requisite {
     /// `crm.requisite.update`: changes a `crm.requisite` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-update.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -31535,7 +32213,7 @@ pub mod requisite {
         }
     }
     impl Group {
-        /// `crm.requisite.add`: creates a `crm.requisite` record.
+        /// `crm.requisite.add`: adds to `crm.requisite`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/universal/crm-requisite-add.html) · scope `crm` · answers `i64`
         #[inline]
@@ -31616,9 +32294,11 @@ pub mod requisite {
     }
     /// The `crm.requisite.bankdetail.*` methods.
     pub mod bankdetail {
-        /// `crm.requisite.bankdetail.add`: creates a `crm.requisite.bankdetail` record.
+        /// `crm.requisite.bankdetail.add`: adds to `crm.requisite.bankdetail`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -31649,6 +32329,8 @@ pub mod requisite {
         /// `crm.requisite.bankdetail.delete`: deletes a `crm.requisite.bankdetail` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -31679,6 +32361,8 @@ pub mod requisite {
         /// `crm.requisite.bankdetail.fields`: describes the fields of `crm.requisite.bankdetail` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-fields.html) · scope `crm` · answers [`Output`](crate::crm::requisite::bankdetail::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -31709,6 +32393,8 @@ pub mod requisite {
         /// `crm.requisite.bankdetail.get`: reads one `crm.requisite.bankdetail` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -31739,6 +32425,8 @@ pub mod requisite {
         /// `crm.requisite.bankdetail.list`: lists `crm.requisite.bankdetail` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-list.html) · scope `crm` · answers [`Vec<Bankdetail>`](crate::crm::requisite::bankdetail::Bankdetail)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -31798,6 +32486,8 @@ pub mod requisite {
         /// `crm.requisite.bankdetail.update`: changes a `crm.requisite.bankdetail` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-update.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Update(pub(crate) crate::rt::Request);
@@ -31837,7 +32527,7 @@ pub mod requisite {
             }
         }
         impl Group {
-            /// `crm.requisite.bankdetail.add`: creates a `crm.requisite.bankdetail` record.
+            /// `crm.requisite.bankdetail.add`: adds to `crm.requisite.bankdetail`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-add.html) · scope `crm` · answers `i64`
             #[inline]
@@ -32222,6 +32912,8 @@ pub mod requisite {
         /// `crm.requisite.link.fields`: describes the fields of `crm.requisite.link` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/links/crm-requisite-link-fields.html) · scope `crm` · answers [`Output`](crate::crm::requisite::link::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -32253,6 +32945,8 @@ pub mod requisite {
         /// `crm.requisite.link.get`: reads one `crm.requisite.link` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/links/crm-requisite-link-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -32284,6 +32978,8 @@ pub mod requisite {
         /// `crm.requisite.link.list`: lists `crm.requisite.link` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/links/crm-requisite-link-list.html) · scope `crm` · answers [`Vec<Link>`](crate::crm::requisite::link::Link)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -32344,6 +33040,8 @@ pub mod requisite {
         /// `crm.requisite.link.register`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/links/crm-requisite-link-register.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Register(pub(crate) crate::rt::Request);
@@ -32375,6 +33073,8 @@ pub mod requisite {
         /// `crm.requisite.link.unregister`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/links/crm-requisite-link-unregister.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Unregister(pub(crate) crate::rt::Request);
@@ -32602,9 +33302,11 @@ pub mod requisite {
     }
     /// The `crm.requisite.preset.*` methods.
     pub mod preset {
-        /// `crm.requisite.preset.add`: creates a `crm.requisite.preset` record.
+        /// `crm.requisite.preset.add`: adds to `crm.requisite.preset`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -32636,6 +33338,8 @@ pub mod requisite {
         /// `crm.requisite.preset.countries`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-countries.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Countries(pub(crate) crate::rt::Request);
@@ -32667,6 +33371,8 @@ pub mod requisite {
         /// `crm.requisite.preset.delete`: deletes a `crm.requisite.preset` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-delete.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -32698,6 +33404,8 @@ pub mod requisite {
         /// `crm.requisite.preset.fields`: describes the fields of `crm.requisite.preset` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-fields.html) · scope `crm` · answers [`Output`](crate::crm::requisite::preset::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -32729,6 +33437,8 @@ pub mod requisite {
         /// `crm.requisite.preset.get`: reads one `crm.requisite.preset` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-get.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -32760,6 +33470,8 @@ pub mod requisite {
         /// `crm.requisite.preset.list`: lists `crm.requisite.preset` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-list.html) · scope `crm` · answers [`Vec<Preset>`](crate::crm::requisite::preset::Preset)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -32820,6 +33532,8 @@ pub mod requisite {
         /// `crm.requisite.preset.update`: changes a `crm.requisite.preset` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-update.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Update(pub(crate) crate::rt::Request);
@@ -32860,7 +33574,7 @@ pub mod requisite {
             }
         }
         impl Group {
-            /// `crm.requisite.preset.add`: creates a `crm.requisite.preset` record.
+            /// `crm.requisite.preset.add`: adds to `crm.requisite.preset`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/crm-requisite-preset-add.html) · scope `crm` · answers `i64`
             #[inline]
@@ -32983,9 +33697,11 @@ pub mod requisite {
         }
         /// The `crm.requisite.preset.field.*` methods.
         pub mod field {
-            /// `crm.requisite.preset.field.add`: creates a `crm.requisite.preset.field` record.
+            /// `crm.requisite.preset.field.add`: adds to `crm.requisite.preset.field`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-add.html) · scope `crm` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Add(pub(crate) crate::rt::Request);
@@ -33016,6 +33732,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.availabletoadd`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Availabletoadd(pub(crate) crate::rt::Request);
@@ -33046,6 +33764,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.delete`: deletes a `crm.requisite.preset.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-delete.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Delete(pub(crate) crate::rt::Request);
@@ -33076,6 +33796,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.fields`: describes the fields of `crm.requisite.preset.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-fields.html) · scope `crm` · answers [`Output`](crate::crm::requisite::preset::field::fields::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Fields(pub(crate) crate::rt::Request);
@@ -33106,6 +33828,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.get`: reads one `crm.requisite.preset.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-get.html) · scope `crm` · answers [`Field`](crate::crm::requisite::preset::field::Field)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -33136,6 +33860,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.list`: lists `crm.requisite.preset.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html) · scope `crm` · answers [`Field`](crate::crm::requisite::preset::field::Field)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -33166,6 +33892,8 @@ pub mod requisite {
             /// `crm.requisite.preset.field.update`: changes a `crm.requisite.preset.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-update.html) · scope `crm` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Update(pub(crate) crate::rt::Request);
@@ -33205,7 +33933,7 @@ pub mod requisite {
                 }
             }
             impl Group {
-                /// `crm.requisite.preset.field.add`: creates a `crm.requisite.preset.field` record.
+                /// `crm.requisite.preset.field.add`: adds to `crm.requisite.preset.field`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-add.html) · scope `crm` · answers `i64`
                 #[inline]
@@ -33575,9 +34303,11 @@ pub mod requisite {
     }
     /// The `crm.requisite.userfield.*` methods.
     pub mod userfield {
-        /// `crm.requisite.userfield.add`: creates a `crm.requisite.userfield` record.
+        /// `crm.requisite.userfield.add`: adds to `crm.requisite.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`.
         #[derive(Clone)]
@@ -33612,6 +34342,8 @@ pub mod requisite {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -33645,6 +34377,8 @@ pub mod requisite {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -33677,6 +34411,8 @@ pub mod requisite {
         /// `crm.requisite.userfield.list`: lists `crm.requisite.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html) · scope `crm` · answers [`Userfield`](crate::crm::requisite::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -33721,6 +34457,8 @@ pub mod requisite {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-update.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -33762,7 +34500,7 @@ pub mod requisite {
             }
         }
         impl Group {
-            /// `crm.requisite.userfield.add`: creates a `crm.requisite.userfield` record.
+            /// `crm.requisite.userfield.add`: adds to `crm.requisite.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/requisites/user-fields/crm-requisite-userfield-add.html) · scope `crm` · answers `i64`
             ///
@@ -34052,6 +34790,8 @@ pub mod settings {
         /// `crm.settings.mode.get`: reads one `crm.settings.mode` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/crm-settings-mode-get.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -34106,6 +34846,8 @@ pub mod stagehistory {
     /// `crm.stagehistory.list`: lists `crm.stagehistory` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/crm-stage-history-list.html) · scope `crm` · answers [`Vec<Stagehistory>`](crate::crm::stagehistory::Stagehistory)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ENTITY_TYPE_NOT_SUPPORTED` (400), `INVALID_ARG_VALUE` (400).
     #[derive(Clone)]
@@ -34266,9 +35008,11 @@ pub mod stagehistory {
 }
 /// The `crm.status.*` methods.
 pub mod status {
-    /// `crm.status.add`: creates a `crm.status` record.
+    /// `crm.status.add`: adds to `crm.status`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -34302,6 +35046,8 @@ pub mod status {
     /// `crm.status.delete`: deletes a `crm.status` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-delete.html) · scope `crm` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     #[derive(Clone)]
@@ -34342,6 +35088,8 @@ pub mod status {
     /// `crm.status.fields`: describes the fields of `crm.status` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-fields.html) · scope `crm` · answers [`Output`](crate::crm::status::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -34372,6 +35120,8 @@ pub mod status {
     /// `crm.status.get`: reads one `crm.status` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-get.html) · scope `crm` · answers [`Status`](crate::crm::status::Status)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     #[derive(Clone)]
@@ -34405,6 +35155,8 @@ pub mod status {
     /// `crm.status.list`: lists `crm.status` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-list.html) · scope `crm` · answers [`Status`](crate::crm::status::Status)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     #[derive(Clone)]
@@ -34453,6 +35205,8 @@ pub mod status {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -34494,7 +35248,7 @@ pub mod status {
         }
     }
     impl Group {
-        /// `crm.status.add`: creates a `crm.status` record.
+        /// `crm.status.add`: adds to `crm.status`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-add.html) · scope `crm` · answers `i64`
         ///
@@ -34663,6 +35417,8 @@ pub mod status {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-items.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `400` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -34696,6 +35452,8 @@ pub mod status {
         /// `crm.status.entity.types`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/status/crm-status-entity-types.html) · scope `crm` · answers [`Output`](crate::crm::status::entity::types::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Types(pub(crate) crate::rt::Request);
@@ -34969,6 +35727,8 @@ pub mod timeline {
         /// `crm.timeline.bindings.bind`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-bind.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Bind(pub(crate) crate::rt::Request);
@@ -35000,6 +35760,8 @@ pub mod timeline {
         /// `crm.timeline.bindings.fields`: describes the fields of `crm.timeline.bindings` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-fields.html) · scope `crm` · answers [`Output`](crate::crm::timeline::bindings::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -35034,6 +35796,8 @@ pub mod timeline {
         /// `crm.timeline.bindings.list`: lists `crm.timeline.bindings` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html) · scope `crm` · answers [`Bindings`](crate::crm::timeline::bindings::Bindings)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -35073,6 +35837,8 @@ pub mod timeline {
         /// `crm.timeline.bindings.unbind`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/bindings/crm-timeline-bindings-unbind.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Unbind(pub(crate) crate::rt::Request);
@@ -35216,9 +35982,11 @@ pub mod timeline {
     }
     /// The `crm.timeline.comment.*` methods.
     pub mod comment {
-        /// `crm.timeline.comment.add`: creates a `crm.timeline.comment` record.
+        /// `crm.timeline.comment.add`: adds to `crm.timeline.comment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `OWNER_NOT_FOUND` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `INVALID_ARG_VALUE` (400), `100` (400).
         #[derive(Clone)]
@@ -35259,6 +36027,8 @@ pub mod timeline {
         /// `crm.timeline.comment.delete`: deletes a `crm.timeline.comment` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-delete.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `MULTIPLE_BINDINGS` (400), `OWNER_NOT_FOUND` (400), `100` (400).
         #[derive(Clone)]
@@ -35312,6 +36082,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-fields.html) · scope `crm` · answers [`Output`](crate::crm::timeline::comment::fields::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -35345,6 +36117,8 @@ pub mod timeline {
         /// `crm.timeline.comment.get`: reads one `crm.timeline.comment` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-get.html) · scope `crm` · answers [`Comment`](crate::crm::timeline::comment::Comment)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -35376,6 +36150,8 @@ pub mod timeline {
         /// `crm.timeline.comment.list`: lists `crm.timeline.comment` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-list.html) · scope `crm` · answers [`Vec<Comment>`](crate::crm::timeline::comment::Comment)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -35439,6 +36215,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-update.html) · scope `crm` · answers `i64`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `OWNER_NOT_FOUND` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `INVALID_ARG_VALUE` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -35499,7 +36277,7 @@ pub mod timeline {
             }
         }
         impl Group {
-            /// `crm.timeline.comment.add`: creates a `crm.timeline.comment` record.
+            /// `crm.timeline.comment.add`: adds to `crm.timeline.comment`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/comments/crm-timeline-comment-add.html) · scope `crm` · answers `i64`
             ///
@@ -35689,9 +36467,11 @@ pub mod timeline {
     }
     /// The `crm.timeline.icon.*` methods.
     pub mod icon {
-        /// `crm.timeline.icon.add`: creates a `crm.timeline.icon` record.
+        /// `crm.timeline.icon.add`: adds to `crm.timeline.icon`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/icons/crm-timeline-icon-add.html) · scope `crm` · answers [`Icon`](crate::crm::timeline::icon::Icon)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400), `FILE_SAVE_ERROR` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -35733,6 +36513,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/icons/crm-timeline-icon-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -35771,6 +36553,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/icons/crm-timeline-icon-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -35805,6 +36589,8 @@ pub mod timeline {
         /// `crm.timeline.icon.list`: lists `crm.timeline.icon` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/icons/crm-timeline-icon-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -35848,7 +36634,7 @@ pub mod timeline {
             }
         }
         impl Group {
-            /// `crm.timeline.icon.add`: creates a `crm.timeline.icon` record.
+            /// `crm.timeline.icon.add`: adds to `crm.timeline.icon`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/icons/crm-timeline-icon-add.html) · scope `crm` · answers [`Icon`](crate::crm::timeline::icon::Icon)
             ///
@@ -35932,6 +36718,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/actions/crm-timeline-item-pin.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `OWNER_NOT_FOUND` (400), `CAN_NOT_CHANGE_PINNED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -35972,6 +36760,8 @@ pub mod timeline {
         /// `crm.timeline.item.unpin`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/actions/crm-timeline-item-unpin.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `ACCESS_DENIED` (400), `NOT_FOUND` (400), `OWNER_NOT_FOUND` (400), `CAN_NOT_CHANGE_PINNED` (400).
         #[derive(Clone)]
@@ -36087,6 +36877,8 @@ pub mod timeline {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/layout-blocks/crm-timeline-layout-blocks-delete.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -36125,6 +36917,8 @@ pub mod timeline {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/layout-blocks/crm-timeline-layout-blocks-get.html) · scope `crm` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -36162,6 +36956,8 @@ pub mod timeline {
             /// `crm.timeline.layout.blocks.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/layout-blocks/crm-timeline-layout-blocks-set.html) · scope `crm` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_WRONG_CONTEXT` (400), `OWNER_NOT_FOUND` (400), `NOT_FOUND` (400), `ACCESS_DENIED` (400), `UNSUITABLE_TIMELINE_ITEM` (400), `FIELD_IS_REQUIRED` (400).
             #[derive(Clone)]
@@ -36401,9 +37197,11 @@ pub mod timeline {
     }
     /// The `crm.timeline.logmessage.*` methods.
     pub mod logmessage {
-        /// `crm.timeline.logmessage.add`: creates a `crm.timeline.logmessage` record.
+        /// `crm.timeline.logmessage.add`: adds to `crm.timeline.logmessage`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-add.html) · scope `crm` · answers [`Logmessage`](crate::crm::timeline::logmessage::Logmessage)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `OWNER_NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -36444,6 +37242,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `REMOVING_DISABLED` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36483,6 +37283,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36517,6 +37319,8 @@ pub mod timeline {
         /// `crm.timeline.logmessage.list`: lists `crm.timeline.logmessage` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -36573,7 +37377,7 @@ pub mod timeline {
             }
         }
         impl Group {
-            /// `crm.timeline.logmessage.add`: creates a `crm.timeline.logmessage` record.
+            /// `crm.timeline.logmessage.add`: adds to `crm.timeline.logmessage`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/crm-timeline-logmessage-add.html) · scope `crm` · answers [`Logmessage`](crate::crm::timeline::logmessage::Logmessage)
             ///
@@ -36670,9 +37474,11 @@ pub mod timeline {
     }
     /// The `crm.timeline.logo.*` methods.
     pub mod logo {
-        /// `crm.timeline.logo.add`: creates a `crm.timeline.logo` record.
+        /// `crm.timeline.logo.add`: adds to `crm.timeline.logo`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/logo/crm-timeline-logo-add.html) · scope `crm` · answers [`Logo`](crate::crm::timeline::logo::Logo)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400), `FILE_SAVE_ERROR` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -36714,6 +37520,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/logo/crm-timeline-logo-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36753,6 +37561,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/logo/crm-timeline-logo-get.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36787,6 +37597,8 @@ pub mod timeline {
         /// `crm.timeline.logo.list`: lists `crm.timeline.logo` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/logo/crm-timeline-logo-list.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -36830,7 +37642,7 @@ pub mod timeline {
             }
         }
         impl Group {
-            /// `crm.timeline.logo.add`: creates a `crm.timeline.logo` record.
+            /// `crm.timeline.logo.add`: adds to `crm.timeline.logo`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/logmessage/logo/crm-timeline-logo-add.html) · scope `crm` · answers [`Logo`](crate::crm::timeline::logo::Logo)
             ///
@@ -36914,6 +37726,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/note/crm-timeline-note-delete.html) · scope `crm` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36953,6 +37767,8 @@ pub mod timeline {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/note/crm-timeline-note-get.html) · scope `crm` · answers [`Note`](crate::crm::timeline::note::Note)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -36991,6 +37807,8 @@ pub mod timeline {
         /// `crm.timeline.note.save`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/timeline/note/crm-timeline-note-save.html) · scope `crm` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400), `100` (400), `0` (400).
         #[derive(Clone)]
@@ -37163,9 +37981,11 @@ pub mod tracking {
     }
     /// The `crm.tracking.trace.*` methods.
     pub mod trace {
-        /// `crm.tracking.trace.add`: creates a `crm.tracking.trace` record.
+        /// `crm.tracking.trace.add`: adds to `crm.tracking.trace`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/tracking/crm-tracking-trace-add.html) · scope `crm` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -37213,6 +38033,8 @@ pub mod tracking {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/tracking/crm-tracking-trace-delete.html) · scope `crm` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -37255,7 +38077,7 @@ pub mod tracking {
             }
         }
         impl Group {
-            /// `crm.tracking.trace.add`: creates a `crm.tracking.trace` record.
+            /// `crm.tracking.trace.add`: adds to `crm.tracking.trace`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/tracking/crm-tracking-trace-add.html) · scope `crm` · answers `i64`
             ///
@@ -37343,9 +38165,11 @@ pub mod tracking {
 }
 /// The `crm.type.*` methods.
 pub mod type_ {
-    /// `crm.type.add`: creates a `crm.type` record.
+    /// `crm.type.add`: adds to `crm.type`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-add.html) · scope `crm` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `INVALID_ARG_VALUE` (400), `ACCESS_DENIED` (400), `allowed_only_intranet_user` (403), `100` (400), `0` (400), `CREATE_DYNAMIC_TYPE_RESTRICTED` (400).
     #[derive(Clone)]
@@ -37389,6 +38213,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `BX_ERROR` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -37428,6 +38254,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-fields.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -37464,6 +38292,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-get.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -37499,6 +38329,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-get-by-entity-type-id.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -37532,6 +38364,8 @@ pub mod type_ {
     /// `crm.type.list`: lists `crm.type` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-list.html) · scope `crm` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `allowed_only_intranet_user` (403), `ACCESS_DENIED` (400), `INVALID_ARG_VALUE` (400).
     #[derive(Clone)]
@@ -37598,6 +38432,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-update.html) · scope `crm` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `allowed_only_intranet_user` (403), `UPDATE_DYNAMIC_TYPE_RESTRICTED` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -37653,7 +38489,7 @@ pub mod type_ {
         }
     }
     impl Group {
-        /// `crm.type.add`: creates a `crm.type` record.
+        /// `crm.type.add`: adds to `crm.type`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/crm-type-add.html) · scope `crm` · answers `serde_json::Value`
         ///
@@ -37737,6 +38573,8 @@ pub mod userfield {
     /// `crm.userfield.fields`: describes the fields of `crm.userfield` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-fields.html) · scope `crm` · answers [`Output`](crate::crm::userfield::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -37768,6 +38606,8 @@ pub mod userfield {
     /// `crm.userfield.types`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-types.html) · scope `crm` · answers [`Output`](crate::crm::userfield::types::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Types(pub(crate) crate::rt::Request);
@@ -37838,6 +38678,8 @@ pub mod userfield {
         /// `crm.userfield.enumeration.fields`: describes the fields of `crm.userfield.enumeration` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-enumeration-fields.html) · scope `crm` · answers [`Output`](crate::crm::userfield::enumeration::fields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -38007,6 +38849,8 @@ pub mod userfield {
         /// `crm.userfield.settings.fields`: describes the fields of `crm.userfield.settings` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-fields/crm-userfield-settings-fields.html) · scope `crm` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Fields(pub(crate) crate::rt::Request);
@@ -38091,9 +38935,11 @@ pub mod userfield {
 }
 /// The `crm.vat.*` methods.
 pub mod vat {
-    /// `crm.vat.add`: creates a `crm.vat` record.
+    /// `crm.vat.add`: adds to `crm.vat`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-add.html) · scope `crm` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     ///
@@ -38131,6 +38977,8 @@ pub mod vat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-delete.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     ///
     /// Deprecated: `crm.vat.delete is deprecated: use catalog.vat.delete`.
@@ -38167,6 +39015,8 @@ pub mod vat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-fields.html) · scope `crm` · answers [`Output`](crate::crm::vat::fields::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `crm.vat.fields is deprecated: use catalog.vat.getFields`.
     #[deprecated(note = "crm.vat.fields is deprecated: use catalog.vat.getFields")]
     #[derive(Clone)]
@@ -38199,6 +39049,8 @@ pub mod vat {
     /// `crm.vat.get`: reads one `crm.vat` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-get.html) · scope `crm` · answers [`Vat`](crate::crm::vat::Vat)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     ///
@@ -38235,6 +39087,8 @@ pub mod vat {
     /// `crm.vat.list`: lists `crm.vat` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-list.html) · scope `crm` · answers [`Vat`](crate::crm::vat::Vat)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     ///
@@ -38291,6 +39145,8 @@ pub mod vat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-update.html) · scope `crm` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `400` (400).
     ///
     /// Deprecated: `crm.vat.update is deprecated: use catalog.vat.update`.
@@ -38335,7 +39191,7 @@ pub mod vat {
         }
     }
     impl Group {
-        /// `crm.vat.add`: creates a `crm.vat` record.
+        /// `crm.vat.add`: adds to `crm.vat`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/outdated/vat/crm-vat-add.html) · scope `crm` · answers `i64`
         ///

@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `department.add`: creates a `department` record.
+/// `department.add`: adds to `department`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-add.html) · scope `department` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -60,6 +62,8 @@ impl crate::rt::Method for Add {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-delete.html) · scope `department` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -92,6 +96,8 @@ impl crate::rt::Method for Delete {
 /// `department.fields`: describes the fields of `department` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-fields.html) · scope `department` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Fields(pub(crate) crate::rt::Request);
@@ -122,6 +128,8 @@ impl crate::rt::Method for Fields {
 /// `department.get`: reads one `department` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-get.html) · scope `department` · answers `Vec<serde_json::Value>`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -195,6 +203,8 @@ impl crate::rt::Method for Get {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-update.html) · scope `department` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -258,7 +268,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `department.add`: creates a `department` record.
+    /// `department.add`: adds to `department`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/department-add.html) · scope `department` · answers `i64`
     ///

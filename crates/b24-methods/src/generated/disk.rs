@@ -60,6 +60,8 @@ pub mod attached_object {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/attached-object/disk-attached-object-get.html) · scope `disk` · answers [`Attachedobject`](crate::disk::attached_object::Attachedobject)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -171,6 +173,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-copy-to.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22003` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -210,6 +214,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-delete.html) · scope `disk` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22007` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -248,6 +254,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -281,6 +289,8 @@ pub mod file {
     /// `disk.file.getExternalLink`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-external-link.html) · scope `disk` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -316,6 +326,8 @@ pub mod file {
     /// `disk.file.getFields`: describes the fields of `disk.file` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-fields.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -346,6 +358,8 @@ pub mod file {
     /// `disk.file.getVersions`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-get-versions.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -394,6 +408,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -427,6 +443,8 @@ pub mod file {
     /// `disk.file.moveTo`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-move-to.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `DISK_FILE_22007` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -467,6 +485,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-rename.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_OBJ_22000` (400), `0` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -506,6 +526,8 @@ pub mod file {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -539,6 +561,8 @@ pub mod file {
     /// `disk.file.restoreFromVersion`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-restore-from-version.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22003` (400), `DISK_FILE_22004` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -579,6 +603,8 @@ pub mod file {
     /// `disk.file.search`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-search.html) · scope `disk` · answers [`Output`](crate::disk::file::search::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `INVALID_QUERY` (400), `INVALID_TYPE` (400), `INVALID_FILTER` (400), `NOT_FOUND` (400), `UNSUPPORTED_STORAGE` (400).
     #[derive(Clone)]
@@ -636,6 +662,8 @@ pub mod file {
     /// `disk.file.uploadVersion`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/file/disk-file-upload-version.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_FILE_22002` (400), `DISK_FILE_22005` (400), `DISK_FILE_22006` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -972,6 +1000,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-add-subfolder.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1011,6 +1041,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-copy-to.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1048,6 +1080,8 @@ pub mod folder {
     /// `disk.folder.deleteTree`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-delete-tree.html) · scope `disk` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1087,6 +1121,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1120,6 +1156,8 @@ pub mod folder {
     /// `disk.folder.getChildren`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-children.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -1181,6 +1219,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-external-link.html) · scope `disk` · answers `String`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1215,6 +1255,8 @@ pub mod folder {
     /// `disk.folder.getFields`: describes the fields of `disk.folder` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-get-fields.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1245,6 +1287,8 @@ pub mod folder {
     /// `disk.folder.markDeleted`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-mark-deleted.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1285,6 +1329,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-move-to.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1323,6 +1369,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-rename.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1356,6 +1404,8 @@ pub mod folder {
     /// `disk.folder.restore`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-restore.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1391,6 +1441,8 @@ pub mod folder {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-share-to-user.html) · scope `disk` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1425,6 +1477,8 @@ pub mod folder {
     /// `disk.folder.uploadFile`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/folder/disk-folder-upload-file.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1708,6 +1762,8 @@ pub mod rights {
     /// `disk.rights.getTasks`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/rights/disk-rights-get-tasks.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetTasks(pub(crate) crate::rt::Request);
@@ -1762,6 +1818,8 @@ pub mod storage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-add-folder.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `DISK_OBJ_22000` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1808,6 +1866,8 @@ pub mod storage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get.html) · scope `disk` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1841,6 +1901,8 @@ pub mod storage {
     /// `disk.storage.getChildren`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-children.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -1901,6 +1963,8 @@ pub mod storage {
     /// `disk.storage.getFields`: describes the fields of `disk.storage` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-fields.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1932,6 +1996,8 @@ pub mod storage {
     /// `disk.storage.getForApp`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-for-app.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -1967,6 +2033,8 @@ pub mod storage {
     /// `disk.storage.getList`: lists `disk.storage` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-list.html) · scope `disk` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetList(pub(crate) crate::rt::Request);
@@ -2022,6 +2090,8 @@ pub mod storage {
     /// `disk.storage.getTypes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-get-types.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetTypes(pub(crate) crate::rt::Request);
@@ -2052,6 +2122,8 @@ pub mod storage {
     /// `disk.storage.rename`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-rename.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2086,6 +2158,8 @@ pub mod storage {
     /// `disk.storage.uploadFile`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/storage/disk-storage-upload-file.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `DISK_BASE_SERVICE_22001` (400), `ERROR_COULD_NOT_SAVE_FILE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2259,6 +2333,8 @@ pub mod version {
     /// `disk.version.get`: reads one `disk.version` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/disk/version/disk-version-get.html) · scope `disk` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]

@@ -51,9 +51,11 @@ impl Group {
 }
 /// The `documentgenerator.document.*` methods.
 pub mod document {
-    /// `documentgenerator.document.add`: creates a `documentgenerator.document` record.
+    /// `documentgenerator.document.add`: adds to `documentgenerator.document`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-add.html) · scope `documentgenerator` · answers [`Document`](crate::documentgenerator::document::Document)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -112,6 +114,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-delete.html) · scope `documentgenerator` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -145,6 +149,8 @@ pub mod document {
     /// `documentgenerator.document.enablepublicurl`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-enable-public-url.html) · scope `documentgenerator` · answers [`Output`](crate::documentgenerator::document::enablepublicurl::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -186,6 +192,8 @@ pub mod document {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-get.html) · scope `documentgenerator` · answers [`Document`](crate::documentgenerator::document::Document)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -219,6 +227,8 @@ pub mod document {
     /// `documentgenerator.document.getfields`: describes the fields of `documentgenerator.document` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-get-fields.html) · scope `documentgenerator` · answers [`Output`](crate::documentgenerator::document::getfields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -260,6 +270,8 @@ pub mod document {
     /// `documentgenerator.document.list`: lists `documentgenerator.document` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-list.html) · scope `documentgenerator` · answers [`Document`](crate::documentgenerator::document::Document)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -316,6 +328,8 @@ pub mod document {
     /// `documentgenerator.document.update`: changes a `documentgenerator.document` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-update.html) · scope `documentgenerator` · answers [`Document`](crate::documentgenerator::document::Document)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -376,7 +390,7 @@ pub mod document {
         }
     }
     impl Group {
-        /// `documentgenerator.document.add`: creates a `documentgenerator.document` record.
+        /// `documentgenerator.document.add`: adds to `documentgenerator.document`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/document-generator-document-add.html) · scope `documentgenerator` · answers [`Document`](crate::documentgenerator::document::Document)
         ///
@@ -705,9 +719,11 @@ pub mod document {
 }
 /// The `documentgenerator.numerator.*` methods.
 pub mod numerator {
-    /// `documentgenerator.numerator.add`: creates a `documentgenerator.numerator` record.
+    /// `documentgenerator.numerator.add`: adds to `documentgenerator.numerator`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-add.html) · scope `documentgenerator` · answers [`Numerator`](crate::documentgenerator::numerator::Numerator)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -741,6 +757,8 @@ pub mod numerator {
     /// `documentgenerator.numerator.delete`: deletes a `documentgenerator.numerator` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-delete.html) · scope `documentgenerator` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (400).
     #[derive(Clone)]
@@ -776,6 +794,8 @@ pub mod numerator {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-get.html) · scope `documentgenerator` · answers [`Numerator`](crate::documentgenerator::numerator::Numerator)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -808,6 +828,8 @@ pub mod numerator {
     /// `documentgenerator.numerator.list`: lists `documentgenerator.numerator` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-list.html) · scope `documentgenerator` · answers [`Numerator`](crate::documentgenerator::numerator::Numerator)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -848,6 +870,8 @@ pub mod numerator {
     /// `documentgenerator.numerator.update`: changes a `documentgenerator.numerator` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-update.html) · scope `documentgenerator` · answers [`Numerator`](crate::documentgenerator::numerator::Numerator)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (400).
     #[derive(Clone)]
@@ -891,7 +915,7 @@ pub mod numerator {
         }
     }
     impl Group {
-        /// `documentgenerator.numerator.add`: creates a `documentgenerator.numerator` record.
+        /// `documentgenerator.numerator.add`: adds to `documentgenerator.numerator`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/numerators/document-generator-numerator-add.html) · scope `documentgenerator` · answers [`Numerator`](crate::documentgenerator::numerator::Numerator)
         ///
@@ -1269,9 +1293,11 @@ pub mod numerator {
 }
 /// The `documentgenerator.region.*` methods.
 pub mod region {
-    /// `documentgenerator.region.add`: creates a `documentgenerator.region` record.
+    /// `documentgenerator.region.add`: adds to `documentgenerator.region`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-add.html) · scope `documentgenerator` · answers [`Region`](crate::documentgenerator::region::Region)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `BX_EMPTY_REQUIRED` (400), `0` (400).
     #[derive(Clone)]
@@ -1308,6 +1334,8 @@ pub mod region {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-delete.html) · scope `documentgenerator` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `BX_ERROR` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1341,6 +1369,8 @@ pub mod region {
     /// `documentgenerator.region.get`: reads one `documentgenerator.region` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-get.html) · scope `documentgenerator` · answers [`Region`](crate::documentgenerator::region::Region)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -1376,6 +1406,8 @@ pub mod region {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-list.html) · scope `documentgenerator` · answers [`Region`](crate::documentgenerator::region::Region)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1409,6 +1441,8 @@ pub mod region {
     /// `documentgenerator.region.update`: changes a `documentgenerator.region` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-update.html) · scope `documentgenerator` · answers [`Region`](crate::documentgenerator::region::Region)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -1451,7 +1485,7 @@ pub mod region {
         }
     }
     impl Group {
-        /// `documentgenerator.region.add`: creates a `documentgenerator.region` record.
+        /// `documentgenerator.region.add`: adds to `documentgenerator.region`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/region/document-generator-region-add.html) · scope `documentgenerator` · answers [`Region`](crate::documentgenerator::region::Region)
         ///
@@ -1632,9 +1666,11 @@ pub mod region {
 }
 /// The `documentgenerator.role.*` methods.
 pub mod role {
-    /// `documentgenerator.role.add`: creates a `documentgenerator.role` record.
+    /// `documentgenerator.role.add`: adds to `documentgenerator.role`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-add.html) · scope `documentgenerator` · answers [`Role`](crate::documentgenerator::role::Role)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `BX_EMPTY_REQUIRED` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1675,6 +1711,8 @@ pub mod role {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-delete.html) · scope `documentgenerator` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1709,6 +1747,8 @@ pub mod role {
     /// `documentgenerator.role.fillaccesses`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-fill-accesses.html) · scope `documentgenerator` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `BX_EMPTY_REQUIRED` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1757,6 +1797,8 @@ pub mod role {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-get.html) · scope `documentgenerator` · answers [`Role`](crate::documentgenerator::role::Role)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1791,6 +1833,8 @@ pub mod role {
     /// `documentgenerator.role.list`: lists `documentgenerator.role` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-list.html) · scope `documentgenerator` · answers [`Role`](crate::documentgenerator::role::Role)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1832,6 +1876,8 @@ pub mod role {
     /// `documentgenerator.role.update`: changes a `documentgenerator.role` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-update.html) · scope `documentgenerator` · answers [`Role`](crate::documentgenerator::role::Role)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `DOCGEN_ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1876,7 +1922,7 @@ pub mod role {
         }
     }
     impl Group {
-        /// `documentgenerator.role.add`: creates a `documentgenerator.role` record.
+        /// `documentgenerator.role.add`: adds to `documentgenerator.role`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/role/document-generator-role-add.html) · scope `documentgenerator` · answers [`Role`](crate::documentgenerator::role::Role)
         ///
@@ -2431,9 +2477,11 @@ pub mod role {
 }
 /// The `documentgenerator.template.*` methods.
 pub mod template {
-    /// `documentgenerator.template.add`: creates a `documentgenerator.template` record.
+    /// `documentgenerator.template.add`: adds to `documentgenerator.template`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-add.html) · scope `documentgenerator` · answers [`Template`](crate::documentgenerator::template::Template)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2468,6 +2516,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-delete.html) · scope `documentgenerator` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2500,6 +2550,8 @@ pub mod template {
     /// `documentgenerator.template.get`: reads one `documentgenerator.template` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-get.html) · scope `documentgenerator` · answers [`Template`](crate::documentgenerator::template::Template)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -2534,6 +2586,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-get-fields.html) · scope `documentgenerator` · answers [`Output`](crate::documentgenerator::template::getfields::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2566,6 +2620,8 @@ pub mod template {
     /// `documentgenerator.template.list`: lists `documentgenerator.template` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-list.html) · scope `documentgenerator` · answers [`Template`](crate::documentgenerator::template::Template)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -2622,6 +2678,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-update.html) · scope `documentgenerator` · answers [`Template`](crate::documentgenerator::template::Template)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2663,7 +2721,7 @@ pub mod template {
         }
     }
     impl Group {
-        /// `documentgenerator.template.add`: creates a `documentgenerator.template` record.
+        /// `documentgenerator.template.add`: adds to `documentgenerator.template`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/document-generator/templates/document-generator-template-add.html) · scope `documentgenerator` · answers [`Template`](crate::documentgenerator::template::Template)
         ///

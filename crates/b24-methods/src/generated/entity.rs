@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `entity.add`: creates a `entity` record.
+/// `entity.add`: adds to `entity`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-add.html) · scope `entity` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ENTITY_ALREADY_EXISTS` (400), `ERROR_CORE` (400), `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -60,6 +62,8 @@ impl crate::rt::Method for Add {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-delete.html) · scope `entity` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -97,6 +101,8 @@ impl crate::rt::Method for Delete {
 /// `entity.get`: reads one `entity` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-get.html) · scope `entity` · answers [`Entity`](crate::entity::Entity)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -139,6 +145,8 @@ impl crate::rt::Method for Get {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-rights.html) · scope `entity` · answers [`Output`](crate::entity::rights::Output)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -178,6 +186,8 @@ impl crate::rt::Method for Rights {
 /// `entity.update`: changes a `entity` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-update.html) · scope `entity` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_ENTITY_ALREADY_EXISTS` (400), `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -243,7 +253,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `entity.add`: creates a `entity` record.
+    /// `entity.add`: adds to `entity`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/entities/entity-add.html) · scope `entity` · answers `bool`
     ///
@@ -337,9 +347,11 @@ impl<'de> serde::Deserialize<'de> for Entity {
 }
 /// The `entity.item.*` methods.
 pub mod item {
-    /// `entity.item.add`: creates a `entity.item` record.
+    /// `entity.item.add`: adds to `entity.item`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/entity-item-add.html) · scope `entity` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -421,6 +433,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/entity-item-delete.html) · scope `entity` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_ITEM_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -459,6 +473,8 @@ pub mod item {
     /// `entity.item.get`: reads one `entity.item` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/entity-item-get.html) · scope `entity` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -513,6 +529,8 @@ pub mod item {
     /// `entity.item.update`: changes a `entity.item` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/entity-item-update.html) · scope `entity` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_ITEM_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -603,7 +621,7 @@ pub mod item {
         }
     }
     impl Group {
-        /// `entity.item.add`: creates a `entity.item` record.
+        /// `entity.item.add`: adds to `entity.item`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/entity-item-add.html) · scope `entity` · answers `i64`
         ///
@@ -762,9 +780,11 @@ pub mod item {
     }
     /// The `entity.item.property.*` methods.
     pub mod property {
-        /// `entity.item.property.add`: creates a `entity.item.property` record.
+        /// `entity.item.property.add`: adds to `entity.item.property`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/properties/entity-item-property-add.html) · scope `entity` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_PROPERTY_ALREADY_EXISTS` (400), `ACCESS_DENIED` (400), `ERROR_UNSUPPORTED_PROPERTY_TYPE` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -824,6 +844,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/properties/entity-item-property-delete.html) · scope `entity` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_PROPERTY_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -863,6 +885,8 @@ pub mod item {
         /// `entity.item.property.get`: reads one `entity.item.property` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/properties/entity-item-property-get.html) · scope `entity` · answers [`Property`](crate::entity::item::property::Property)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_PROPERTY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -909,6 +933,8 @@ pub mod item {
         /// `entity.item.property.update`: changes a `entity.item.property` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/properties/entity-item-property-update.html) · scope `entity` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_PROPERTY_NOT_FOUND` (400), `ERROR_PROPERTY_ALREADY_EXISTS` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -981,7 +1007,7 @@ pub mod item {
             }
         }
         impl Group {
-            /// `entity.item.property.add`: creates a `entity.item.property` record.
+            /// `entity.item.property.add`: adds to `entity.item.property`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/items/properties/entity-item-property-add.html) · scope `entity` · answers `bool`
             ///
@@ -1095,9 +1121,11 @@ pub mod rights {
 }
 /// The `entity.section.*` methods.
 pub mod section {
-    /// `entity.section.add`: creates a `entity.section` record.
+    /// `entity.section.add`: adds to `entity.section`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/sections/entity-section-add.html) · scope `entity` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -1179,6 +1207,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/sections/entity-section-delete.html) · scope `entity` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_SECTION_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1218,6 +1248,8 @@ pub mod section {
     /// `entity.section.get`: reads one `entity.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/sections/entity-section-get.html) · scope `entity` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -1269,6 +1301,8 @@ pub mod section {
     /// `entity.section.update`: changes a `entity.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/sections/entity-section-update.html) · scope `entity` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_ENTITY_NOT_FOUND` (400), `ERROR_SECTION_NOT_FOUND` (400), `ACCESS_DENIED` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -1365,7 +1399,7 @@ pub mod section {
         }
     }
     impl Group {
-        /// `entity.section.add`: creates a `entity.section` record.
+        /// `entity.section.add`: adds to `entity.section`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/entity/sections/entity-section-add.html) · scope `entity` · answers `i64`
         ///

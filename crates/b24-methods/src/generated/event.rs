@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-bind.html) · scope `none` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_EVENT_NOT_FOUND` (400), `ACCESS_DENIED` (403).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -70,6 +72,8 @@ impl crate::rt::Method for Bind {
 /// `event.get`: reads one `event` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-get.html) · scope `none` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -100,6 +104,8 @@ impl crate::rt::Method for Get {
 /// `event.unbind`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-unbind.html) · scope `none` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
 #[derive(Clone)]
@@ -232,6 +238,8 @@ pub mod offline {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-offline-clear.html) · scope `none` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -277,6 +285,8 @@ pub mod offline {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-offline-error.html) · scope `none` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -316,6 +326,8 @@ pub mod offline {
     /// `event.offline.get`: reads one `event.offline` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html) · scope `none` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -367,6 +379,8 @@ pub mod offline {
     /// `event.offline.list`: lists `event.offline` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/event-offline-list.html) · scope `none` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]

@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/feature-get.html) · scope `basic` · answers `serde_json::Value`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `CODE_EMPTY` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]

@@ -66,9 +66,11 @@ pub mod hcmlink {
     }
     /// The `humanresources.hcmlink.company.*` methods.
     pub mod company {
-        /// `humanresources.hcmlink.company.add`: creates a `humanresources.hcmlink.company` record.
+        /// `humanresources.hcmlink.company.add`: adds to `humanresources.hcmlink.company`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-add.html) · scope `humanresources.hcmlink` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0`, `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
@@ -109,6 +111,8 @@ pub mod hcmlink {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-delete.html) · scope `humanresources.hcmlink` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -143,6 +147,8 @@ pub mod hcmlink {
         /// `humanresources.hcmlink.company.list`: lists `humanresources.hcmlink.company` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-list.html) · scope `humanresources.hcmlink` · answers [`Company`](crate::humanresources::hcmlink::company::Company)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
@@ -196,6 +202,8 @@ pub mod hcmlink {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-update.html) · scope `humanresources.hcmlink` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -239,7 +247,7 @@ pub mod hcmlink {
             }
         }
         impl Group {
-            /// `humanresources.hcmlink.company.add`: creates a `humanresources.hcmlink.company` record.
+            /// `humanresources.hcmlink.company.add`: adds to `humanresources.hcmlink.company`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-add.html) · scope `humanresources.hcmlink` · answers `i64`
             ///
@@ -680,6 +688,8 @@ pub mod hcmlink {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-company-user-list.html) · scope `humanresources.hcmlink` · answers [`User`](crate::humanresources::hcmlink::company::user::User)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -789,6 +799,8 @@ pub mod hcmlink {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html) · scope `humanresources.hcmlink` · answers [`Employee`](crate::humanresources::hcmlink::employee::Employee)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `510`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -840,6 +852,8 @@ pub mod hcmlink {
         /// `humanresources.hcmlink.employee.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-employee-set.html) · scope `humanresources.hcmlink` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
@@ -1148,6 +1162,8 @@ pub mod hcmlink {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-field-value-set.html) · scope `humanresources.hcmlink` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1344,6 +1360,8 @@ pub mod hcmlink {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-job-update.html) · scope `humanresources.hcmlink` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1415,6 +1433,8 @@ pub mod hcmlink {
             /// `humanresources.hcmlink.job.status.get`: reads one `humanresources.hcmlink.job.status` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/hcm-link/humanresources-hcmlink-job-status-get.html) · scope `humanresources.hcmlink` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0`, `ACCESS_DENIED`, `WRONG_AUTH_TYPE`.
             #[derive(Clone)]

@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify.html) · scope `im` · answers `serde_json::Value`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `USER_ID_EMPTY`, `MESSAGE_EMPTY`, `ATTACH_OVERSIZE`, `ATTACH_ERROR`.
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -157,9 +159,11 @@ impl Group {
 }
 /// The `im.chat.*` methods.
 pub mod chat {
-    /// `im.chat.add`: creates a `im.chat` record.
+    /// `im.chat.add`: adds to `im.chat`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-chat-add.html) · scope `im` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -242,6 +246,8 @@ pub mod chat {
     /// `im.chat.get`: reads one `im.chat` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-chat-get.html) · scope `im` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -272,6 +278,8 @@ pub mod chat {
     /// `im.chat.leave`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-leave.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `ACCESS_DENIED_KICK`.
     #[derive(Clone)]
@@ -306,6 +314,8 @@ pub mod chat {
     /// `im.chat.mute`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/special-operations/im-chat-mute.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `DIALOG_ID_EMPTY` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -359,6 +369,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-update/im-chat-set-owner.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `DIALOG_ID_EMPTY`, `USER_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_REQUEST`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -404,6 +416,8 @@ pub mod chat {
     /// `im.chat.updateAvatar`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-update/im-chat-update-avatar.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `DIALOG_ID_EMPTY` (400), `ACCESS_DENIED` (400), `ACCESS_ERROR` (400), `AVATAR_ERROR` (400), `WRONG_REQUEST` (400).
     #[derive(Clone)]
@@ -453,6 +467,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-update/im-chat-update-color.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `DIALOG_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_COLOR`, `WRONG_REQUEST`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -499,6 +515,8 @@ pub mod chat {
     /// `im.chat.updateTitle`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-update/im-chat-update-title.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `DIALOG_ID_EMPTY`, `TITLE_EMPTY`, `ACCESS_ERROR`.
     #[derive(Clone)]
@@ -554,7 +572,7 @@ pub mod chat {
         }
     }
     impl Group {
-        /// `im.chat.add`: creates a `im.chat` record.
+        /// `im.chat.add`: adds to `im.chat`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-chat-add.html) · scope `im` · answers `i64`
         #[inline]
@@ -929,9 +947,11 @@ pub mod chat {
     }
     /// The `im.chat.user.*` methods.
     pub mod user {
-        /// `im.chat.user.add`: creates a `im.chat.user` record.
+        /// `im.chat.user.add`: adds to `im.chat.user`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-add.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `ACCESS_DENIED_EXTEND`.
         #[derive(Clone)]
@@ -978,6 +998,8 @@ pub mod chat {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-delete.html) · scope `im` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `USER_ID_EMPTY`, `ACCESS_ERROR`, `ACCESS_DENIED_KICK`, `USER_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1017,6 +1039,8 @@ pub mod chat {
         /// `im.chat.user.list`: lists `im.chat.user` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-list.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -1061,7 +1085,7 @@ pub mod chat {
             }
         }
         impl Group {
-            /// `im.chat.user.add`: creates a `im.chat.user` record.
+            /// `im.chat.user.add`: adds to `im.chat.user`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-chat-user-add.html) · scope `im` · answers `bool`
             ///
@@ -1115,6 +1139,8 @@ pub mod counters {
     /// `im.counters.get`: reads one `im.counters` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-counters-get.html) · scope `im` · answers [`Counters`](crate::im::counters::Counters)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -1208,6 +1234,8 @@ pub mod department {
     /// `im.department.get`: reads one `im.department` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-get.html) · scope `im` · answers [`Department`](crate::im::department::Department)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
@@ -1324,6 +1352,8 @@ pub mod department {
         /// `im.department.colleagues.list`: lists `im.department.colleagues` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-colleagues-list.html) · scope `im` · answers [`Colleagues`](crate::im::department::colleagues::Colleagues)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (403).
         #[derive(Clone)]
@@ -1504,6 +1534,8 @@ pub mod department {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-employees-get.html) · scope `im` · answers [`Employees`](crate::im::department::employees::Employees)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ID_EMPTY` (400), `ACCESS_ERROR` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1674,6 +1706,8 @@ pub mod department {
         /// `im.department.managers.get`: reads one `im.department.managers` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/departments/im-department-managers-get.html) · scope `im` · answers [`Managers`](crate::im::department::managers::Managers)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ID_EMPTY` (400), `ACCESS_ERROR` (403).
         #[derive(Clone)]
@@ -1847,6 +1881,8 @@ pub mod dialog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-dialog-get.html) · scope `im` · answers [`Dialog`](crate::im::dialog::Dialog)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400), `ACCESS_ERROR` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1880,6 +1916,8 @@ pub mod dialog {
     /// `im.dialog.read`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-read.html) · scope `im` · answers [`Output`](crate::im::dialog::read::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400).
     #[derive(Clone)]
@@ -1921,6 +1959,8 @@ pub mod dialog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-unread.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR` (400), `DIALOG_ID_EMPTY` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1954,6 +1994,8 @@ pub mod dialog {
     /// `im.dialog.writing`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-writing.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY`, `ACCESS_ERROR`.
     #[derive(Clone)]
@@ -2193,6 +2235,8 @@ pub mod dialog {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-get.html) · scope `im` · answers [`Messages`](crate::im::dialog::messages::Messages)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400), `FIRST_ID_STRING` (400), `LAST_ID_STRING` (400), `ACCESS_ERROR` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2248,6 +2292,8 @@ pub mod dialog {
         /// `im.dialog.messages.search`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-dialog-messages-search.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -2395,6 +2441,8 @@ pub mod dialog {
         /// `im.dialog.read.all`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/special-operations/im-dialog-read-all.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct All(pub(crate) crate::rt::Request);
@@ -2492,6 +2540,8 @@ pub mod dialog {
         /// `im.dialog.users.list`: lists `im.dialog.users` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/chat-users/im-dialog-users-list.html) · scope `im` · answers [`Users`](crate::im::dialog::users::Users)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY`, `ACCESS_ERROR`.
         #[derive(Clone)]
@@ -2712,6 +2762,8 @@ pub mod disk {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-commit.html) · scope `im` · answers [`Output`](crate::im::disk::file::commit::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `DIALOG_ID_EMPTY` (400), `FILES_ERROR` (400), `SAVE_ERROR` (400), `ACCESS_ERROR` (403).
         ///
         /// Deprecated: `im.disk.file.commit is deprecated: use im.v2.File.upload`.
@@ -2771,6 +2823,8 @@ pub mod disk {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-delete.html) · scope `im` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `FILE_ID_EMPTY` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2804,6 +2858,8 @@ pub mod disk {
         /// `im.disk.file.save`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-file-save.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `FILE_ID_EMPTY` (400), `FILE_SAVE_ERROR` (400).
         #[derive(Clone)]
@@ -2942,6 +2998,8 @@ pub mod disk {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/files/im-disk-folder-get.html) · scope `im` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `DIALOG_ID_EMPTY` (400), `ACCESS_ERROR` (403).
         ///
         /// Deprecated: `im.disk.folder.get is deprecated: use im.v2.File.upload`.
@@ -3012,9 +3070,11 @@ pub mod disk {
 }
 /// The `im.message.*` methods.
 pub mod message {
-    /// `im.message.add`: creates a `im.message` record.
+    /// `im.message.add`: adds to `im.message`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-add.html) · scope `im` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_EMPTY` (400), `USER_ID_EMPTY` (400), `USER_NOT_FOUND` (400), `CHAT_ID` (400), `ACCESS_ERROR` (400), `PARAMS_ERROR` (400), `ATTACH_ERROR` (400), `ATTACH_OVERSIZE` (400), `KEYBOARD_ERROR` (400), `MENU_ERROR` (400), `REPLY_ACCESS_ERROR` (400), `REPLY_FROM_OTHER_CHAT_ERROR` (400).
     #[derive(Clone)]
@@ -3094,6 +3154,8 @@ pub mod message {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-command.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR` (400), `BOT_ID_ERROR` (400), `COMMAND_ERROR` (400), `PARAMS_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3139,6 +3201,8 @@ pub mod message {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-delete.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR`, `CANT_EDIT_MESSAGE`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3172,6 +3236,8 @@ pub mod message {
     /// `im.message.like`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-like.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR` (400), `WITHOUT_CHANGES` (400).
     #[derive(Clone)]
@@ -3214,6 +3280,8 @@ pub mod message {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-share.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR`, `DIALOG_ID_EMPTY`, `ACCESS_ERROR`, `PARAMS_ERROR`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3251,6 +3319,8 @@ pub mod message {
     /// `im.message.update`: changes a `im.message` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-update.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MESSAGE_ID_ERROR`, `CANT_EDIT_MESSAGE`, `ATTACH_ERROR`, `ATTACH_OVERSIZE`, `KEYBOARD_ERROR`, `KEYBOARD_OVERSIZE`, `menu_ERROR`, `MENU_OVERSIZE`.
     #[derive(Clone)]
@@ -3334,7 +3404,7 @@ pub mod message {
         }
     }
     impl Group {
-        /// `im.message.add`: creates a `im.message` record.
+        /// `im.message.add`: adds to `im.message`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/messages/im-message-add.html) · scope `im` · answers `i64`
         ///
@@ -3492,6 +3562,8 @@ pub mod notify {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-answer.html) · scope `im` · answers [`Output`](crate::im::notify::answer::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ID_ERROR` (400), `ANSWER_TEXT_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3526,6 +3598,8 @@ pub mod notify {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-confirm.html) · scope `im` · answers [`Output`](crate::im::notify::confirm::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ID_ERROR` (400), `NOTIFY_VALUE_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3559,6 +3633,8 @@ pub mod notify {
     /// `im.notify.delete`: deletes a `im.notify` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-delete.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `PARAMS_ERROR`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -3616,6 +3692,8 @@ pub mod notify {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-get.html) · scope `im` · answers [`Notify`](crate::im::notify::Notify)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `LAST_ID_AND_LAST_TYPE` (400), `LAST_ID_STRING` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3671,6 +3749,8 @@ pub mod notify {
     /// `im.notify.read`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-read.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Read(pub(crate) crate::rt::Request);
@@ -3959,6 +4039,8 @@ pub mod notify {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-history-search.html) · scope `im` · answers [`Output`](crate::im::notify::history::search::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `SEARCH_TEXT_ERROR` (400), `LAST_ID_STRING` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4106,9 +4188,11 @@ pub mod notify {
     }
     /// The `im.notify.personal.*` methods.
     pub mod personal {
-        /// `im.notify.personal.add`: creates a `im.notify.personal` record.
+        /// `im.notify.personal.add`: adds to `im.notify.personal`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-personal-add.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `USER_ID_EMPTY`, `MESSAGE_EMPTY`, `ATTACH_OVERSIZE`, `ATTACH_ERROR`.
         #[derive(Clone)]
@@ -4185,7 +4269,7 @@ pub mod notify {
             }
         }
         impl Group {
-            /// `im.notify.personal.add`: creates a `im.notify.personal` record.
+            /// `im.notify.personal.add`: adds to `im.notify.personal`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-personal-add.html) · scope `im` · answers `serde_json::Value`
             ///
@@ -4209,6 +4293,8 @@ pub mod notify {
         /// `im.notify.read.all`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-read-all.html) · scope `im` · answers [`Output`](crate::im::notify::read::all::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct All(pub(crate) crate::rt::Request);
@@ -4240,6 +4326,8 @@ pub mod notify {
         /// `im.notify.read.list`: lists `im.notify.read` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-read-list.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `PARAMS_ERROR` (400).
         #[derive(Clone)]
@@ -4350,6 +4438,8 @@ pub mod notify {
         /// `im.notify.schema.get`: reads one `im.notify.schema` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-schema-get.html) · scope `im` · answers [`Schema`](crate::im::notify::schema::Schema)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -4429,9 +4519,11 @@ pub mod notify {
     }
     /// The `im.notify.system.*` methods.
     pub mod system {
-        /// `im.notify.system.add`: creates a `im.notify.system` record.
+        /// `im.notify.system.add`: adds to `im.notify.system`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-system-add.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `USER_ID_EMPTY`, `MESSAGE_EMPTY`, `ATTACH_OVERSIZE`, `ATTACH_ERROR`.
         #[derive(Clone)]
@@ -4508,7 +4600,7 @@ pub mod notify {
             }
         }
         impl Group {
-            /// `im.notify.system.add`: creates a `im.notify.system` record.
+            /// `im.notify.system.add`: adds to `im.notify.system`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/notifications/im-notify-system-add.html) · scope `im` · answers `serde_json::Value`
             ///
@@ -4533,6 +4625,8 @@ pub mod recent {
     /// `im.recent.get`: reads one `im.recent` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-get.html) · scope `im` · answers [`Recent`](crate::im::recent::Recent)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -4596,6 +4690,8 @@ pub mod recent {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/special-operations/im-recent-hide.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4629,6 +4725,8 @@ pub mod recent {
     /// `im.recent.list`: lists `im.recent` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-recent-list.html) · scope `im` · answers [`Recent`](crate::im::recent::Recent)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -4727,6 +4825,8 @@ pub mod recent {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/special-operations/im-recent-pin.html) · scope `im` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400), `ACCESS_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4768,6 +4868,8 @@ pub mod recent {
     /// `im.recent.unread`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/special-operations/im-recent-unread.html) · scope `im` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400).
     #[derive(Clone)]
@@ -4957,6 +5059,8 @@ pub mod revision {
     /// `im.revision.get`: reads one `im.revision` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/im-revision-get.html) · scope `im` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -5045,6 +5149,8 @@ pub mod search {
         /// `im.search.chat.list`: lists `im.search.chat` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-chat-list.html) · scope `im` · answers [`Chat`](crate::im::search::chat::Chat)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
         #[derive(Clone)]
@@ -5248,6 +5354,8 @@ pub mod search {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-department-list.html) · scope `im` · answers [`Department`](crate::im::search::department::Department)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5356,9 +5464,11 @@ pub mod search {
     }
     /// The `im.search.last.*` methods.
     pub mod last {
-        /// `im.search.last.add`: creates a `im.search.last` record.
+        /// `im.search.last.add`: adds to `im.search.last`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-add.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400).
         ///
@@ -5396,6 +5506,8 @@ pub mod search {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-delete.html) · scope `im` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY` (400).
         ///
         /// Deprecated: `im.search.last.delete is deprecated (its development has stopped)`.
@@ -5432,6 +5544,8 @@ pub mod search {
         /// `im.search.last.get`: reads one `im.search.last` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-get.html) · scope `im` · answers [`Last`](crate::im::search::last::Last)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Deprecated: `im.search.last.get is deprecated (its development has stopped)`.
         #[deprecated(note = "im.search.last.get is deprecated (its development has stopped)")]
@@ -5491,7 +5605,7 @@ pub mod search {
             }
         }
         impl Group {
-            /// `im.search.last.add`: creates a `im.search.last` record.
+            /// `im.search.last.add`: adds to `im.search.last`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-last-add.html) · scope `im` · answers `bool`
             ///
@@ -5578,6 +5692,8 @@ pub mod search {
         /// `im.search.user.list`: lists `im.search.user` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/search/im-search-user-list.html) · scope `im` · answers [`User`](crate::im::search::user::User)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `FIND_SHORT` (400).
         #[derive(Clone)]
@@ -5739,6 +5855,8 @@ pub mod user {
     /// `im.user.get`: reads one `im.user` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-get.html) · scope `im` · answers [`User`](crate::im::user::User)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ID_EMPTY` (400), `USER_NOT_EXISTS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -5923,6 +6041,8 @@ pub mod user {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-list-get.html) · scope `im` · answers [`List`](crate::im::user::list::List)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6097,6 +6217,8 @@ pub mod user {
         /// `im.user.status.get`: reads one `im.user.status` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-status-get.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -6127,6 +6249,8 @@ pub mod user {
         /// `im.user.status.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-status-set.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `STATUS_ERROR` (400).
         #[derive(Clone)]
@@ -6201,6 +6325,8 @@ pub mod user {
             /// `im.user.status.idle.end`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-status-idle-end.html) · scope `im` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct End(pub(crate) crate::rt::Request);
@@ -6232,6 +6358,8 @@ pub mod user {
             /// `im.user.status.idle.start`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/users/im-user-status-idle-start.html) · scope `im` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Start(pub(crate) crate::rt::Request);
@@ -6358,6 +6486,8 @@ pub mod v2 {
         /// `im.v2.Event.get`: reads one `im.v2.Event` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-get.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -6401,6 +6531,8 @@ pub mod v2 {
         /// `im.v2.Event.subscribe`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-subscribe.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Subscribe(pub(crate) crate::rt::Request);
@@ -6432,6 +6564,8 @@ pub mod v2 {
         /// `im.v2.Event.unsubscribe`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-unsubscribe.html) · scope `im` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Unsubscribe(pub(crate) crate::rt::Request);
@@ -6501,6 +6635,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-download.html) · scope `im` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `FILE_NOT_FOUND`, `ACCESS_DENIED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6535,6 +6671,8 @@ pub mod v2 {
         /// `im.v2.File.upload`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html) · scope `im` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `CHAT_NOT_FOUND`, `FOLDER_ERROR`, `UPLOAD_FAILED`, `SEND_FAILED`, `FILE_TOO_LARGE`, `ACCESS_DENIED`.
         #[derive(Clone)]

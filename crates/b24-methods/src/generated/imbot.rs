@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-register.html) · scope `imbot` · answers `i64`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ACCESS_DENIED`, `EVENT_MESSAGE_ADD_ERROR`, `EVENT_MESSAGE_UPDATE_ERROR`, `EVENT_MESSAGE_DELETE_ERROR`, `EVENT_WELCOME_MESSAGE_ERROR`, `EVENT_BOT_DELETE_ERROR`, `CODE_ERROR`, `NAME_ERROR`, `MAX_COUNT_ERROR`, `WRONG_REQUEST`.
 ///
 /// Deprecated: `imbot.register is deprecated: use imbot.v2.Bot.register`.
@@ -95,6 +97,8 @@ impl crate::rt::Method for Register {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-unregister.html) · scope `imbot` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ACCESS_DENIED`, `BOT_ID_ERROR`, `APP_ID_ERROR`, `WRONG_REQUEST`.
 ///
 /// Deprecated: `imbot.unregister is deprecated: use imbot.v2.Bot.unregister`.
@@ -144,6 +148,8 @@ impl crate::rt::Method for Unregister {
 /// `imbot.update`: changes a `imbot` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-update.html) · scope `imbot` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ACCESS_DENIED`, `BOT_ID_ERROR`, `APP_ID_ERROR`, `EVENT_MESSAGE_ADD_ERROR`, `EVENT_MESSAGE_UPDATE_ERROR`, `EVENT_MESSAGE_DELETE_ERROR`, `EVENT_WELCOME_MESSAGE_ERROR`, `EVENT_BOT_DELETE_ERROR`, `NAME_ERROR`, `WRONG_REQUEST`.
 ///
@@ -310,6 +316,8 @@ pub mod app {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/outdated/create-app/imbot-app-register.html) · scope `imbot` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `imbot.app.register is deprecated (the docs list it under outdated methods)`.
     #[deprecated(note = "imbot.app.register is deprecated (the docs list it under outdated methods)")]
     #[derive(Clone)]
@@ -343,6 +351,8 @@ pub mod app {
     /// `imbot.app.unregister`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/outdated/create-app/imbot-app-unregister.html) · scope `imbot` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `imbot.app.unregister is deprecated (the docs list it under outdated methods)`.
     #[deprecated(note = "imbot.app.unregister is deprecated (the docs list it under outdated methods)")]
@@ -384,6 +394,8 @@ pub mod app {
     /// `imbot.app.update`: changes a `imbot.app` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chats/outdated/create-app/imbot-app-update.html) · scope `imbot` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `imbot.app.update is deprecated (the docs list it under outdated methods)`.
     #[deprecated(note = "imbot.app.update is deprecated (the docs list it under outdated methods)")]
@@ -549,6 +561,8 @@ pub mod bot {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/bots/imbot-bot-list.html) · scope `imbot` · answers [`Bot`](crate::imbot::bot::Bot)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
     ///
     /// Deprecated: `imbot.bot.list is deprecated: use imbot.v2.Bot.list`.
@@ -641,9 +655,11 @@ pub mod bot {
 }
 /// The `imbot.chat.*` methods.
 pub mod chat {
-    /// `imbot.chat.add`: creates a `imbot.chat` record.
+    /// `imbot.chat.add`: adds to `imbot.chat`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-add.html) · scope `imbot` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400), `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400), `WRONG_REQUEST` (400).
     ///
@@ -744,6 +760,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-get.html) · scope `imbot` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `AUTHORIZE_ERROR`, `ACCESS_ERROR`.
     ///
     /// Deprecated: `imbot.chat.get is deprecated: use imbot.v2.Chat.get`.
@@ -781,6 +799,8 @@ pub mod chat {
     /// `imbot.chat.leave`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
     ///
@@ -837,6 +857,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400), `DIALOG_ID_EMPTY` (400).
     ///
     /// Deprecated: `imbot.chat.sendTyping is deprecated: use imbot.v2.Chat.InputAction.notify`.
@@ -886,6 +908,8 @@ pub mod chat {
     /// `imbot.chat.setManager`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `USER_ID_EMPTY` (400), `WRONG_REQUEST` (400), `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400).
     ///
@@ -947,6 +971,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `USER_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
     ///
     /// Deprecated: `imbot.chat.setOwner is deprecated: use imbot.v2.Chat.setOwner`.
@@ -1002,6 +1028,8 @@ pub mod chat {
     /// `imbot.chat.updateAvatar`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_DENIED`, `ACCESS_ERROR`, `AVATAR_ERROR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
     ///
@@ -1060,6 +1088,8 @@ pub mod chat {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_COLOR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
     ///
     /// Deprecated: `imbot.chat.updateColor is deprecated: use imbot.v2.Chat.update`.
@@ -1115,6 +1145,8 @@ pub mod chat {
     /// `imbot.chat.updateTitle`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `TITLE_EMPTY` (400), `ACCESS_ERROR` (400), `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400).
     ///
@@ -1179,7 +1211,7 @@ pub mod chat {
         }
     }
     impl Group {
-        /// `imbot.chat.add`: creates a `imbot.chat` record.
+        /// `imbot.chat.add`: adds to `imbot.chat`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-add.html) · scope `imbot` · answers `i64`
         ///
@@ -1507,9 +1539,11 @@ pub mod chat {
     }
     /// The `imbot.chat.user.*` methods.
     pub mod user {
-        /// `imbot.chat.user.add`: creates a `imbot.chat.user` record.
+        /// `imbot.chat.user.add`: adds to `imbot.chat.user`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-add.html) · scope `imbot` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
         ///
@@ -1571,6 +1605,8 @@ pub mod chat {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-delete.html) · scope `imbot` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `USER_ID_EMPTY`, `ACCESS_ERROR`, `WRONG_REQUEST`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
         ///
         /// Deprecated: `imbot.chat.user.delete is deprecated: use imbot.v2.Chat.User.delete`.
@@ -1626,6 +1662,8 @@ pub mod chat {
         /// `imbot.chat.user.list`: lists `imbot.chat.user` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY`, `ACCESS_ERROR`, `BOT_ID_ERROR`, `APP_ID_ERROR`.
         ///
@@ -1689,7 +1727,7 @@ pub mod chat {
             }
         }
         impl Group {
-            /// `imbot.chat.user.add`: creates a `imbot.chat.user` record.
+            /// `imbot.chat.user.add`: adds to `imbot.chat.user`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-chat-user-add.html) · scope `imbot` · answers `bool`
             ///
@@ -1752,6 +1790,8 @@ pub mod command {
     /// `imbot.command.answer`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-answer.html) · scope `imbot` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `COMMAND_ID_ERROR` (400), `APP_ID_ERROR` (400), `MESSAGE_ID_EMPTY` (400), `MESSAGE_EMPTY` (400), `ATTACH_ERROR` (400), `ATTACH_OVERSIZE` (400), `KEYBOARD_ERROR` (400), `KEYBOARD_OVERSIZE` (400), `MENU_ERROR` (400), `WRONG_REQUEST` (400).
     ///
@@ -1838,6 +1878,8 @@ pub mod command {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-register.html) · scope `imbot` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `EVENT_COMMAND_ADD_ERROR` (400), `COMMAND_ERROR` (400), `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400), `LANG_ERROR` (400), `WRONG_REQUEST` (400).
     ///
     /// Deprecated: `imbot.command.register is deprecated: use imbot.v2.Command.register`.
@@ -1904,6 +1946,8 @@ pub mod command {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `COMMAND_ID_ERROR` (400), `APP_ID_ERROR` (400), `WRONG_REQUEST` (400).
     ///
     /// Deprecated: `imbot.command.unregister is deprecated: use imbot.v2.Command.unregister`.
@@ -1948,6 +1992,8 @@ pub mod command {
     /// `imbot.command.update`: changes a `imbot.command` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/commands/imbot-command-update.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `COMMAND_ID_ERROR` (400), `APP_ID_ERROR` (400), `EVENT_COMMAND_ADD_ERROR` (400), `WRONG_REQUEST` (400).
     ///
@@ -2297,6 +2343,8 @@ pub mod dialog {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/chats/imbot-dialog-get.html) · scope `imbot` · answers [`Dialog`](crate::imbot::dialog::Dialog)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `DIALOG_ID_EMPTY`, `ACCESS_ERROR`.
     ///
     /// Deprecated: `imbot.dialog.get is deprecated: use imbot.v2.Chat.get`.
@@ -2495,9 +2543,11 @@ pub mod dialog {
 }
 /// The `imbot.message.*` methods.
 pub mod message {
-    /// `imbot.message.add`: creates a `imbot.message` record.
+    /// `imbot.message.add`: adds to `imbot.message`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-add.html) · scope `imbot` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400), `DIALOG_ID_EMPTY` (400), `MESSAGE_EMPTY` (400), `ATTACH_OVERSIZE` (400), `ATTACH_ERROR` (400), `KEYBOARD_ERROR` (400), `KEYBOARD_OVERSIZE` (400), `MENU_ERROR` (400), `MENU_OVERSIZE` (400), `WRONG_REQUEST` (400).
     ///
@@ -2605,6 +2655,8 @@ pub mod message {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-delete.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `BOT_ID_ERROR`, `APP_ID_ERROR`, `MESSAGE_ID_ERROR`, `CANT_EDIT_MESSAGE`.
     ///
     /// Deprecated: `imbot.message.delete is deprecated: use imbot.v2.Chat.Message.delete`.
@@ -2664,6 +2716,8 @@ pub mod message {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-like.html) · scope `imbot` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `BOT_ID_ERROR` (400), `APP_ID_ERROR` (400), `MESSAGE_ID_ERROR` (400), `WITHOUT_CHANGES` (400).
     ///
     /// Deprecated: `imbot.message.like is deprecated: use imbot.v2.Chat.Message.Reaction.add`.
@@ -2722,6 +2776,8 @@ pub mod message {
     /// `imbot.message.update`: changes a `imbot.message` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-update.html) · scope `imbot` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `BOT_ID_ERROR`, `APP_ID_ERROR`, `MESSAGE_ID_ERROR`, `ATTACH_ERROR`, `ATTACH_OVERSIZE`, `KEYBOARD_ERROR`, `KEYBOARD_OVERSIZE`, `MENU_ERROR`, `MENU_OVERSIZE`, `CANT_EDIT_MESSAGE`.
     ///
@@ -2821,7 +2877,7 @@ pub mod message {
         }
     }
     impl Group {
-        /// `imbot.message.add`: creates a `imbot.message` record.
+        /// `imbot.message.add`: adds to `imbot.message`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/outdated/messages/imbot-message-add.html) · scope `imbot` · answers `i64`
         ///
@@ -3202,6 +3258,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html) · scope `imbot` · answers [`Bot`](crate::imbot::v2::bot::Bot)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `PARAMS_REQUIRED`, `BOT_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3256,6 +3314,8 @@ pub mod v2 {
         /// `imbot.v2.Bot.list`: lists `imbot.v2.Bot` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-list.html) · scope `imbot` · answers [`Bot`](crate::imbot::v2::bot::Bot)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`.
         #[derive(Clone)]
@@ -3314,6 +3374,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_CODE_REQUIRED`, `BOT_PROPERTIES_REQUIRED`, `BOT_CODE_ALREADY_TAKEN`, `BOT_INVALID_TYPE`, `BOT_INVALID_EVENT_MODE`, `BOT_WEBHOOK_URL_REQUIRED`, `BOT_REGISTER_FAILED`, `BOT_INVALID_CALLBACK`, `BOT_LIMIT_EXCEEDED`, `BOT_AVATAR_INCORRECT_TYPE`, `BOT_AVATAR_INCORRECT_SIZE`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3361,6 +3423,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-unregister.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_UNREGISTER_FAILED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3407,6 +3471,8 @@ pub mod v2 {
         /// `imbot.v2.Bot.update`: changes a `imbot.v2.Bot` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-update.html) · scope `imbot` · answers [`Bot`](crate::imbot::v2::bot::Bot)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_INVALID_EVENT_MODE`, `BOT_INVALID_CALLBACK`, `BOT_AVATAR_INCORRECT_TYPE`, `BOT_AVATAR_INCORRECT_SIZE`, `BOT_TOKEN_ROTATION_FAILED`.
         #[derive(Clone)]
@@ -3844,9 +3910,11 @@ pub mod v2 {
     }
     /// The `imbot.v2.Chat.*` methods.
     pub mod chat {
-        /// `imbot.v2.Chat.add`: creates a `imbot.v2.Chat` record.
+        /// `imbot.v2.Chat.add`: adds to `imbot.v2.Chat`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-add.html) · scope `imbot` · answers [`Chat`](crate::imbot::v2::chat::Chat)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`.
         #[derive(Clone)]
@@ -3899,6 +3967,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-get.html) · scope `imbot` · answers [`Chat`](crate::imbot::v2::chat::Chat)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3945,6 +4015,8 @@ pub mod v2 {
         /// `imbot.v2.Chat.leave`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-leave.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
         #[derive(Clone)]
@@ -3993,6 +4065,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-set-owner.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4039,6 +4113,8 @@ pub mod v2 {
         /// `imbot.v2.Chat.update`: changes a `imbot.v2.Chat` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-update.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
         #[derive(Clone)]
@@ -4095,7 +4171,7 @@ pub mod v2 {
             }
         }
         impl Group {
-            /// `imbot.v2.Chat.add`: creates a `imbot.v2.Chat` record.
+            /// `imbot.v2.Chat.add`: adds to `imbot.v2.Chat`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-add.html) · scope `imbot` · answers [`Chat`](crate::imbot::v2::chat::Chat)
             ///
@@ -4304,6 +4380,8 @@ pub mod v2 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html) · scope `imbot` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -4389,9 +4467,11 @@ pub mod v2 {
         }
         /// The `imbot.v2.Chat.Manager.*` methods.
         pub mod manager {
-            /// `imbot.v2.Chat.Manager.add`: creates a `imbot.v2.Chat.Manager` record.
+            /// `imbot.v2.Chat.Manager.add`: adds to `imbot.v2.Chat.Manager`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-manager-add.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `EMPTY_USER_IDS`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4439,6 +4519,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.Manager.delete`: deletes a `imbot.v2.Chat.Manager` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-manager-delete.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `EMPTY_USER_IDS`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4495,7 +4577,7 @@ pub mod v2 {
                 }
             }
             impl Group {
-                /// `imbot.v2.Chat.Manager.add`: creates a `imbot.v2.Chat.Manager` record.
+                /// `imbot.v2.Chat.Manager.add`: adds to `imbot.v2.Chat.Manager`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-manager-add.html) · scope `imbot` · answers `serde_json::Value`
                 ///
@@ -4540,6 +4622,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.Message.delete`: deletes a `imbot.v2.Chat.Message` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-delete.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4592,6 +4676,8 @@ pub mod v2 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get.html) · scope `imbot` · answers [`Message`](crate::imbot::v2::chat::message::Message)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_TYPE_NOT_ALLOWED`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -4637,6 +4723,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.Message.getContext`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `BOT_TYPE_NOT_ALLOWED`, `MESSAGE_NOT_FOUND`, `MESSAGE_ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4691,6 +4779,8 @@ pub mod v2 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html) · scope `imbot` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `MESSAGE_NOT_FOUND`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -4742,6 +4832,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.Message.send`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `EMPTY_MESSAGE`, `SENDING_FAILED`.
             #[derive(Clone)]
@@ -4795,6 +4887,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.Message.update`: changes a `imbot.v2.Chat.Message` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-update.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -4993,9 +5087,11 @@ pub mod v2 {
             }
             /// The `imbot.v2.Chat.Message.Reaction.*` methods.
             pub mod reaction {
-                /// `imbot.v2.Chat.Message.Reaction.add`: creates a `imbot.v2.Chat.Message.Reaction` record.
+                /// `imbot.v2.Chat.Message.Reaction.add`: adds to `imbot.v2.Chat.Message.Reaction`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html) · scope `imbot` · answers `serde_json::Value`
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `REACTION_NOT_FOUND`, `REACTION_ALREADY_SET`.
                 #[derive(Clone)]
@@ -5044,6 +5140,8 @@ pub mod v2 {
                 /// `imbot.v2.Chat.Message.Reaction.delete`: deletes a `imbot.v2.Chat.Message.Reaction` record.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-delete.html) · scope `imbot` · answers `serde_json::Value`
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 ///
                 /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`, `REACTION_NOT_FOUND`.
                 #[derive(Clone)]
@@ -5100,7 +5198,7 @@ pub mod v2 {
                     }
                 }
                 impl Group {
-                    /// `imbot.v2.Chat.Message.Reaction.add`: creates a `imbot.v2.Chat.Message.Reaction` record.
+                    /// `imbot.v2.Chat.Message.Reaction.add`: adds to `imbot.v2.Chat.Message.Reaction`.
                     ///
                     /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-reaction-add.html) · scope `imbot` · answers `serde_json::Value`
                     ///
@@ -5241,6 +5339,8 @@ pub mod v2 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html) · scope `imbot` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -5360,9 +5460,11 @@ pub mod v2 {
         }
         /// The `imbot.v2.Chat.User.*` methods.
         pub mod user {
-            /// `imbot.v2.Chat.User.add`: creates a `imbot.v2.Chat.User` record.
+            /// `imbot.v2.Chat.User.add`: adds to `imbot.v2.Chat.User`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-add.html) · scope `imbot` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -5410,6 +5512,8 @@ pub mod v2 {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-delete.html) · scope `imbot` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -5455,6 +5559,8 @@ pub mod v2 {
             /// `imbot.v2.Chat.User.list`: lists `imbot.v2.Chat.User` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-list.html) · scope `imbot` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `ACCESS_DENIED`.
             #[derive(Clone)]
@@ -5521,7 +5627,7 @@ pub mod v2 {
                 }
             }
             impl Group {
-                /// `imbot.v2.Chat.User.add`: creates a `imbot.v2.Chat.User` record.
+                /// `imbot.v2.Chat.User.add`: adds to `imbot.v2.Chat.User`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-add.html) · scope `imbot` · answers `serde_json::Value`
                 ///
@@ -5585,6 +5691,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-answer.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `COMMAND_ANSWER_FAILED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5636,6 +5744,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-list.html) · scope `imbot` · answers [`Command`](crate::imbot::v2::command::Command)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5681,6 +5791,8 @@ pub mod v2 {
         /// `imbot.v2.Command.register`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-register.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `COMMAND_NAME_INVALID`, `COMMAND_REQUIRED`, `COMMAND_TITLE_REQUIRED`, `COMMAND_REGISTER_FAILED`.
         #[derive(Clone)]
@@ -5731,6 +5843,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-unregister.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `COMMAND_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5776,6 +5890,8 @@ pub mod v2 {
         /// `imbot.v2.Command.update`: changes a `imbot.v2.Command` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-update.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `COMMAND_NOT_FOUND`, `COMMAND_NAME_EMPTY`, `COMMAND_NAME_INVALID`, `COMMAND_ALREADY_EXISTS`.
         #[derive(Clone)]
@@ -6097,6 +6213,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `SCOPE_ERROR`, `AUTH_ERROR`, `USER_NOT_SUBSCRIBED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6188,6 +6306,8 @@ pub mod v2 {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-download.html) · scope `imbot` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `FILE_ACCESS_ERROR`, `FILE_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6235,6 +6355,8 @@ pub mod v2 {
         /// `imbot.v2.File.upload`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html) · scope `imbot` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `BOT_TOKEN_NOT_SPECIFIED`, `BOT_ID_REQUIRED`, `BOT_NOT_FOUND`, `BOT_OWNERSHIP_ERROR`, `FILE_EMPTY`, `FILE_INVALID_CONTENT`, `FILE_FOLDER_ERROR`, `FILE_UPLOAD_FAILED`, `FILE_SEND_FAILED`, `FILE_TOO_LARGE`.
         #[derive(Clone)]
@@ -6373,6 +6495,8 @@ pub mod v2 {
         /// `imbot.v2.Revision.get`: reads one `imbot.v2.Revision` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/chat-bots/chat-bots-v2/imbot.v2/revision-get.html) · scope `imbot` · answers [`Revision`](crate::imbot::v2::revision::Revision)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);

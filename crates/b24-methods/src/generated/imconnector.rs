@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-activate.html) · scope `imopenlines` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -49,6 +51,8 @@ impl crate::rt::Method for Activate {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-list.html) · scope `imopenlines` · answers `serde_json::Value`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ACCESS_DENIED` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -82,6 +86,8 @@ impl crate::rt::Method for List {
 /// `imconnector.register`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-register.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::register::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `APPLICATION_REGISTRATION_ERROR_POINT` (200), `CONNECTOR_ID_REQUIRED` (200), `NAME_REQUIRED` (200), `ICON_REQUIRED` (200), `NO_APPLICATION_ID` (200), `NO_PLACEMENT_HANDLER` (200), `APPLICATION_REGISTRATION_ERROR` (200), `GENERAL_CONNECTOR_REGISTRATION_ERROR` (200), `WRONG_AUTH_TYPE` (403).
 #[derive(Clone)]
@@ -169,6 +175,8 @@ impl crate::rt::Method for Register {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-status.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::status::Output)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -209,6 +217,8 @@ impl crate::rt::Method for Status {
 /// `imconnector.unregister`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-unregister.html) · scope `imopenlines` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `APPLICATION_UNREGISTRATION_ERROR` (200), `NO_APPLICATION_ID` (200), `WRONG_AUTH_TYPE` (403).
 #[derive(Clone)]
@@ -379,6 +389,8 @@ pub mod chat {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html) · scope `imconnector` · answers [`Output`](crate::imconnector::chat::name::set::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `NOT_ACTIVE_LINE` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400), `ERROR_ARGUMENT` (400), `CHAT_RENAMING_FAILED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -511,6 +523,8 @@ pub mod connector {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-connector-data-set.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -619,6 +633,8 @@ pub mod delete {
     /// `imconnector.delete.messages`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-delete-messages.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::delete::messages::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400), `NOT_ACTIVE_LINE` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400).
     #[derive(Clone)]
@@ -875,6 +891,8 @@ pub mod send {
     /// `imconnector.send.messages`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-send-messages.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::send::messages::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400), `NOT_ACTIVE_LINE` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400), `IMCONNECTOR_NOT_SPECIFIED_CORRECT_COMMAND` (400).
     #[derive(Clone)]
@@ -1164,6 +1182,8 @@ pub mod send {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-send-status-delivery.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::send::status::delivery::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1200,6 +1220,8 @@ pub mod send {
         /// `imconnector.send.status.reading`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-send-status-reading.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::send::status::reading::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400).
         #[derive(Clone)]
@@ -1611,6 +1633,8 @@ pub mod update {
     /// `imconnector.update.messages`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/imconnector/imconnector-update-messages.html) · scope `imopenlines` · answers [`Output`](crate::imconnector::update::messages::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ERROR_ARGUMENT` (400), `NOT_ACTIVE_LINE` (400), `IMCONNECTOR_NO_CORRECT_PROVIDER` (400).
     #[derive(Clone)]

@@ -95,6 +95,8 @@ pub mod bot {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-finish.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `BOT_ID_ERROR` (400), `WRONG_AUTH_TYPE` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -136,6 +138,8 @@ pub mod bot {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-operator.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `WRONG_CHAT` (400), `WRONG_AUTH_TYPE` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -169,6 +173,8 @@ pub mod bot {
         /// `imopenlines.bot.session.transfer`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-transfer.html) · scope `imopenlines` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `USER_ID_EMPTY` (400), `QUEUE_ID_EMPTY` (400), `TRANSFER_ID_EMPTY` (400), `BOT_ID_ERROR` (400), `OPERATOR_WRONG` (400), `WRONG_AUTH_TYPE` (403).
         #[derive(Clone)]
@@ -303,6 +309,8 @@ pub mod bot {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-message-send.html) · scope `imopenlines` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `WRONG_AUTH_TYPE` (403).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -406,9 +414,11 @@ pub mod bot {
 }
 /// The `imopenlines.config.*` methods.
 pub mod config {
-    /// `imopenlines.config.add`: creates a `imopenlines.config` record.
+    /// `imopenlines.config.add`: adds to `imopenlines.config`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-add.html) · scope `imopenlines` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -448,6 +458,8 @@ pub mod config {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-delete.html) · scope `imopenlines` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CONFIG_ID_EMPTY` (400), `CONFIG_WRONG_USER_PERMISSION` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -482,6 +494,8 @@ pub mod config {
     /// `imopenlines.config.get`: reads one `imopenlines.config` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-get.html) · scope `imopenlines` · answers [`Config`](crate::imopenlines::config::Config)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CONFIG_ID_EMPTY` (400).
     #[derive(Clone)]
@@ -528,6 +542,8 @@ pub mod config {
     /// `imopenlines.config.update`: changes a `imopenlines.config` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-update.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CONFIG_ID_EMPTY` (400), `CONFIG_WRONG_USER_PERMISSION` (403).
     #[derive(Clone)]
@@ -579,7 +595,7 @@ pub mod config {
         }
     }
     impl Group {
-        /// `imopenlines.config.add`: creates a `imopenlines.config` record.
+        /// `imopenlines.config.add`: adds to `imopenlines.config`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-add.html) · scope `imopenlines` · answers `i64`
         #[inline]
@@ -1462,6 +1478,8 @@ pub mod config {
         /// `imopenlines.config.list.get`: reads one `imopenlines.config.list` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-list-get.html) · scope `imopenlines` · answers [`List`](crate::imopenlines::config::list::List)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `INVALID_FORMAT` (400).
         #[derive(Clone)]
@@ -2407,6 +2425,8 @@ pub mod config {
         /// `imopenlines.config.path.get`: reads one `imopenlines.config.path` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-config-path-get.html) · scope `imopenlines` · answers [`Path`](crate::imopenlines::config::path::Path)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -2518,6 +2538,8 @@ pub mod crm {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html) · scope `imopenlines` · answers [`Chat`](crate::imopenlines::crm::chat::Chat)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_ARGUMENT` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2559,6 +2581,8 @@ pub mod crm {
         /// `imopenlines.crm.chat.getLastId`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get-last-id.html) · scope `imopenlines` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CRM_CHAT_EMPTY_CRM_DATA` (400), `ERROR_ARGUMENT` (400).
         #[derive(Clone)]
@@ -2734,9 +2758,11 @@ pub mod crm {
         }
         /// The `imopenlines.crm.chat.user.*` methods.
         pub mod user {
-            /// `imopenlines.crm.chat.user.add`: creates a `imopenlines.crm.chat.user` record.
+            /// `imopenlines.crm.chat.user.add`: adds to `imopenlines.crm.chat.user`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-add.html) · scope `imopenlines` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_ARGUMENT` (400), `IM_NOT_INSTALLED` (400), `CHAT_NOT_IN_CRM` (400), `CRM_CHAT_USER_NOT_ACTIVE` (400), `WRONG_REQUEST` (400).
             #[derive(Clone)]
@@ -2784,6 +2810,8 @@ pub mod crm {
             /// `imopenlines.crm.chat.user.delete`: deletes a `imopenlines.crm.chat.user` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-delete.html) · scope `imopenlines` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `CRM_CHAT_EMPTY_USER` (400), `CRM_CHAT_EMPTY_CRM_DATA` (400), `ERROR_ARGUMENT` (400), `IM_NOT_INSTALLED` (400), `CHAT_NOT_IN_CRM` (400), `CHAT_DELETE_USER_PERMISSION_DENIED` (403), `CRM_CHAT_USER_NOT_ACTIVE` (400), `WRONG_REQUEST` (400).
             #[derive(Clone)]
@@ -2843,7 +2871,7 @@ pub mod crm {
                 }
             }
             impl Group {
-                /// `imopenlines.crm.chat.user.add`: creates a `imopenlines.crm.chat.user` record.
+                /// `imopenlines.crm.chat.user.add`: adds to `imopenlines.crm.chat.user`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-add.html) · scope `imopenlines` · answers `i64`
                 ///
@@ -2948,9 +2976,11 @@ pub mod crm {
     }
     /// The `imopenlines.crm.lead.*` methods.
     pub mod lead {
-        /// `imopenlines.crm.lead.create`: creates a `imopenlines.crm.lead` record.
+        /// `imopenlines.crm.lead.create`: adds to `imopenlines.crm.lead`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-crm-lead-create.html) · scope `imopenlines` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400), `ERROR_USER_NOT_OPERATOR` (400).
         #[derive(Clone)]
@@ -2999,7 +3029,7 @@ pub mod crm {
             }
         }
         impl Group {
-            /// `imopenlines.crm.lead.create`: creates a `imopenlines.crm.lead` record.
+            /// `imopenlines.crm.lead.create`: adds to `imopenlines.crm.lead`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-crm-lead-create.html) · scope `imopenlines` · answers `bool`
             ///
@@ -3018,9 +3048,11 @@ pub mod crm {
     }
     /// The `imopenlines.crm.message.*` methods.
     pub mod message {
-        /// `imopenlines.crm.message.add`: creates a `imopenlines.crm.message` record.
+        /// `imopenlines.crm.message.add`: adds to `imopenlines.crm.message`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/messages/imopenlines-crm-message-add.html) · scope `imopenlines` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_NOT_IN_CRM`, `CANCELED`, `ACCESS_DENIED`, `ERROR_ARGUMENT`.
         #[derive(Clone)]
@@ -3068,7 +3100,7 @@ pub mod crm {
             }
         }
         impl Group {
-            /// `imopenlines.crm.message.add`: creates a `imopenlines.crm.message` record.
+            /// `imopenlines.crm.message.add`: adds to `imopenlines.crm.message`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/messages/imopenlines-crm-message-add.html) · scope `imopenlines` · answers `i64`
             ///
@@ -3099,6 +3131,8 @@ pub mod dialog {
     /// `imopenlines.dialog.get`: reads one `imopenlines.dialog` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-dialog-get.html) · scope `imopenlines` · answers [`Dialog`](crate::imopenlines::dialog::Dialog)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `IM_NOT_INSTALLED` (400), `ACCESS_ERROR` (400).
     #[derive(Clone)]
@@ -3340,6 +3374,8 @@ pub mod message {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `CANT_SAVE_QUICK_ANSWER` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3410,6 +3446,8 @@ pub mod message {
         /// `imopenlines.message.session.start`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-message-session-start.html) · scope `imopenlines` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
         #[derive(Clone)]
@@ -3483,6 +3521,8 @@ pub mod network {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-network-join.html) · scope `imopenlines` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CODE` (400), `IMBOT_ERROR` (400), `NOT_FOUND` (400), `INACTIVE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3549,9 +3589,11 @@ pub mod network {
     }
     /// The `imopenlines.network.message.*` methods.
     pub mod message {
-        /// `imopenlines.network.message.add`: creates a `imopenlines.network.message` record.
+        /// `imopenlines.network.message.add`: adds to `imopenlines.network.message`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-network-message-add.html) · scope `imopenlines` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `CODE` (400), `IMBOT_ERROR` (400), `NOT_FOUND` (400), `USER_ID_EMPTY` (400), `USER_MESSAGE_LIMIT` (400), `MESSAGE_EMPTY` (400), `ATTACH_OVERSIZE` (400), `ATTACH_ERROR` (400), `KEYBOARD_ERROR` (400), `WRONG_REQUEST` (400).
         #[derive(Clone)]
@@ -3624,7 +3666,7 @@ pub mod network {
             }
         }
         impl Group {
-            /// `imopenlines.network.message.add`: creates a `imopenlines.network.message` record.
+            /// `imopenlines.network.message.add`: adds to `imopenlines.network.message`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-network-message-add.html) · scope `imopenlines` · answers `bool`
             ///
@@ -3651,6 +3693,8 @@ pub mod operator {
     /// `imopenlines.operator.answer`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-answer.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
     #[derive(Clone)]
@@ -3690,6 +3734,8 @@ pub mod operator {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-finish.html) · scope `imopenlines` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3727,6 +3773,8 @@ pub mod operator {
     /// `imopenlines.operator.skip`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-skip.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `ACCESS_DENIED_KICK` (400), `USER_ID` (400).
     #[derive(Clone)]
@@ -3768,6 +3816,8 @@ pub mod operator {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-spam.html) · scope `imopenlines` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3806,6 +3856,8 @@ pub mod operator {
     /// `imopenlines.operator.transfer`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-transfer.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `USER_ID_EMPTY` (400), `QUEUE_ID_EMPTY` (400), `TRANSFER_ID_EMPTY` (400), `OPERATOR_WRONG` (400).
     #[derive(Clone)]
@@ -3941,6 +3993,8 @@ pub mod operator {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/operators/imopenlines-operator-another-finish.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4010,6 +4064,8 @@ pub mod revision {
     /// `imopenlines.revision.get`: reads one `imopenlines.revision` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/imopenlines-revision-get.html) · scope `imopenlines` · answers [`Revision`](crate::imopenlines::revision::Revision)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -4093,6 +4149,8 @@ pub mod session {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-intercept.html) · scope `imopenlines` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `OPERATOR_WRONG` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4126,6 +4184,8 @@ pub mod session {
     /// `imopenlines.session.join`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-join.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
     #[derive(Clone)]
@@ -4166,6 +4226,8 @@ pub mod session {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-open.html) · scope `imopenlines` · answers [`Output`](crate::imopenlines::session::open::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4199,6 +4261,8 @@ pub mod session {
     /// `imopenlines.session.start`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-start.html) · scope `imopenlines` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
     #[derive(Clone)]
@@ -4317,6 +4381,8 @@ pub mod session {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `EMPTY_SESSION_ID` (400), `EMPTY_VOTE_PARAMS` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4396,6 +4462,8 @@ pub mod session {
         /// `imopenlines.session.history.get`: reads one `imopenlines.session.history` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-history-get.html) · scope `imopenlines` · answers [`History`](crate::imopenlines::session::history::History)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `MISSING_REQUIRED_PARAM` (400), `INVALID_SESSION_ID` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
@@ -4541,6 +4609,8 @@ pub mod session {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-pin.html) · scope `imopenlines` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID_EMPTY` (400), `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4586,6 +4656,8 @@ pub mod session {
         /// `imopenlines.session.mode.pinAll`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-pin-all.html) · scope `imopenlines` · answers `Vec<i64>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct PinAll(pub(crate) crate::rt::Request);
@@ -4616,6 +4688,8 @@ pub mod session {
         /// `imopenlines.session.mode.silent`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-silent.html) · scope `imopenlines` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `CHAT_ID` (400), `CHAT_TYPE` (400), `ACCESS_DENIED` (400), `USER_ID` (400).
         ///
@@ -4664,6 +4738,8 @@ pub mod session {
         /// `imopenlines.session.mode.unpinAll`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-unpin-all.html) · scope `imopenlines` · answers `Vec<i64>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct UnpinAll(pub(crate) crate::rt::Request);

@@ -75,6 +75,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-add-card.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `CARD_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -127,6 +129,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-change-anchor.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400), `BAD_ANCHOR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -178,6 +182,8 @@ pub mod block {
     /// `landing.block.changeNodeName`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-change-node-name.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `NODES_NOT_FOUND` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
@@ -232,6 +238,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-clone-card.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `CARD_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -284,6 +292,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-by-id.html) · scope `landing` · answers [`Output`](crate::landing::block::getbyid::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -335,6 +345,8 @@ pub mod block {
     /// `landing.block.getcontent`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-content.html) · scope `landing` · answers [`Output`](crate::landing::block::getcontent::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -392,6 +404,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-content-from-repository.html) · scope `landing` · answers `String`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -425,6 +439,8 @@ pub mod block {
     /// `landing.block.getlist`: lists `landing.block` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-list.html) · scope `landing` · answers [`Vec<Block>`](crate::landing::block::Block)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -478,6 +494,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-manifest.html) · scope `landing` · answers [`Output`](crate::landing::block::getmanifest::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -529,6 +547,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-manifest-file.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -563,6 +583,8 @@ pub mod block {
     /// `landing.block.getrepository`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-get-repository.html) · scope `landing` · answers [`Output`](crate::landing::block::getrepository::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -609,6 +631,8 @@ pub mod block {
     /// `landing.block.removecard`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-remove-card.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `CARD_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -662,6 +686,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-update-attrs.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -707,6 +733,8 @@ pub mod block {
     /// `landing.block.updateCards`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-update-cards.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400), `INCORRECT_AFFECTED` (400).
     #[derive(Clone)]
@@ -754,6 +782,8 @@ pub mod block {
     /// `landing.block.updatecontent`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-update-content.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -810,6 +840,8 @@ pub mod block {
     /// `landing.block.updatenodes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-update-nodes.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400), `NODES_NOT_FOUND` (400), `INCORRECT_AFFECTED` (400).
     #[derive(Clone)]
@@ -870,6 +902,8 @@ pub mod block {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-update-styles.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -921,6 +955,8 @@ pub mod block {
     /// `landing.block.uploadfile`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/block/methods/landing-block-upload-file.html) · scope `landing` · answers [`Output`](crate::landing::block::uploadfile::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `BLOCK_NOT_FOUND` (400), `FILE_ERROR` (400).
     #[derive(Clone)]
@@ -1935,6 +1971,8 @@ pub mod demos {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/demos/landing-demos-get-list.html) · scope `landing` · answers [`Vec<Demos>`](crate::landing::demos::Demos)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1980,6 +2018,8 @@ pub mod demos {
     /// `landing.demos.getPageList`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/demos/landing-demos-get-page-list.html) · scope `landing` · answers [`Output`](crate::landing::demos::get_page_list::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -2028,6 +2068,8 @@ pub mod demos {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/demos/landing-demos-get-site-list.html) · scope `landing` · answers [`Output`](crate::landing::demos::get_site_list::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2075,6 +2117,8 @@ pub mod demos {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/demos/landing-demos-register.html) · scope `landing` · answers `Vec<i64>`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `REGISTER_ERROR_DATA` (400), `CONTENT_IS_BAD` (400), `BX_EMPTY_REQUIRED` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2121,6 +2165,8 @@ pub mod demos {
     /// `landing.demos.unregister`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/demos/landing-demos-unregister.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -4102,9 +4148,11 @@ pub mod demos {
 }
 /// The `landing.landing.*` methods.
 pub mod landing {
-    /// `landing.landing.add`: creates a `landing.landing` record.
+    /// `landing.landing.add`: adds to `landing.landing`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-add.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `SITE_NOT_FOUND` (400), `FOLDER_NOT_FOUND` (400), `SLASH_IS_NOT_ALLOWED` (400), `CANT_BE_EMPTY` (400), `WRONG_CODE_FORMAT` (400).
     #[derive(Clone)]
@@ -4154,6 +4202,8 @@ pub mod landing {
     /// `landing.landing.addblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-add-block.html) · scope `landing` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_CANT_BE_ADDED` (400), `BLOCK_WRONG_VERSION` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -4207,6 +4257,8 @@ pub mod landing {
     /// `landing.landing.addByTemplate`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-add-by-template.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `SITE_ERROR` (400), `LANDING_ERROR` (400), `ACCESS_DENIED` (400), `FOLDER_NOT_FOUND` (400), `WRONG_DATA` (400), `SLASH_IS_NOT_ALLOWED` (400), `CANT_BE_EMPTY` (400), `WRONG_CODE_FORMAT` (400).
     #[derive(Clone)]
@@ -4263,6 +4315,8 @@ pub mod landing {
     /// `landing.landing.copy`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-copy.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `LANDING_NOT_EXIST`, `SITE_NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -4321,6 +4375,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-copy-block.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS`, `LANDING_NOT_EXIST`, `ACCESS_DENIED`, `BLOCK_NOT_FOUND`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4372,6 +4428,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-delete.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `LANDING_IS_LOCK` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4420,6 +4478,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-delete-block.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4465,6 +4525,8 @@ pub mod landing {
     /// `landing.landing.downblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-down-block.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `BLOCK_WRONG_SORT` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
@@ -4518,6 +4580,8 @@ pub mod landing {
     /// `landing.landing.favoriteBlock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-favorite-block.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `LANDING_NOT_EXIST` (400), `BLOCK_NOT_FOUND` (400), `BLOCK_CANT_BE_ADDED` (400), `BLOCK_WRONG_VERSION` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -4573,6 +4637,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4613,6 +4679,8 @@ pub mod landing {
     /// `landing.landing.getList`: lists `landing.landing` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-list.html) · scope `landing` · answers [`Vec<Landing>`](crate::landing::landing::Landing)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -4661,6 +4729,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-preview.html) · scope `landing` · answers `String`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4702,6 +4772,8 @@ pub mod landing {
     /// `landing.landing.getpublicurl`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-get-public-url.html) · scope `landing` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -4750,6 +4822,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-hide-block.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4795,6 +4869,8 @@ pub mod landing {
     /// `landing.landing.markDelete`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-mark-delete.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `CANT_DELETE_MAIN` (400), `UNABLE_DELETE_INCLUDE` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -4848,6 +4924,8 @@ pub mod landing {
     /// `landing.landing.markdeletedblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
@@ -4905,6 +4983,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-mark-undelete.html) · scope `landing` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4943,6 +5023,8 @@ pub mod landing {
     /// `landing.landing.markundeletedblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
@@ -4994,6 +5076,8 @@ pub mod landing {
     /// `landing.landing.move`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-move.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `DELETE_ACCESS_DENIED` (400), `FOLDER_NOT_FOUND` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -5054,6 +5138,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-move-block.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS`, `LANDING_NOT_EXIST`, `ACCESS_DENIED`, `BLOCK_NOT_FOUND`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5104,6 +5190,8 @@ pub mod landing {
     /// `landing.landing.publication`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-publication.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `PUBLIC_PAGE_REACHED` (400), `LANDING_PAYMENT_FAILED` (400), `LANDING_PAYMENT_FAILED_BLOCK` (400), `PUBLIC_SITE_REACHED` (400), `PUBLIC_SITE_REACHED_FREE` (400), `PHONE_NOT_CONFIRMED` (400), `EMAIL_NOT_CONFIRMED` (400), `URLCHECKER_FAIL` (400), `LICENSE_EXPIRED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -5160,6 +5248,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-remove-entities.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5206,6 +5296,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html) · scope `landing` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5250,6 +5342,8 @@ pub mod landing {
     /// `landing.landing.showblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-show-block.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -5297,6 +5391,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `BLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5334,6 +5430,8 @@ pub mod landing {
     /// `landing.landing.unpublic`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-unpublic.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -5381,6 +5479,8 @@ pub mod landing {
     /// `landing.landing.upblock`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/block-methods/landing-landing-up-block.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `LANDING_NOT_EXIST` (400), `ACCESS_DENIED` (400), `BLOCK_NOT_FOUND` (400), `BLOCK_WRONG_SORT` (400), `TYPE_ERROR` (400).
     #[derive(Clone)]
@@ -5435,6 +5535,8 @@ pub mod landing {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-update.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `SITE_NOT_FOUND` (400), `FOLDER_NOT_FOUND` (400), `SLASH_IS_NOT_ALLOWED` (400), `CANT_BE_EMPTY` (400), `WRONG_CODE_FORMAT` (400), `CANT_DELETE_MAIN` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5488,7 +5590,7 @@ pub mod landing {
         }
     }
     impl Group {
-        /// `landing.landing.add`: creates a `landing.landing` record.
+        /// `landing.landing.add`: adds to `landing.landing`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/methods/landing-landing-add.html) · scope `landing` · answers `i64`
         ///
@@ -6747,6 +6849,8 @@ pub mod repo {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/user-blocks/landing-repo-check-content.html) · scope `landing` · answers [`Output`](crate::landing::repo::check_content::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400), `insufficient_scope` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6793,6 +6897,8 @@ pub mod repo {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/user-blocks/landing-repo-get-list.html) · scope `landing` · answers [`Vec<Repo>`](crate::landing::repo::Repo)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ARGUMENT` (400), `SYSTEM_ERROR` (400), `insufficient_scope` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6838,6 +6944,8 @@ pub mod repo {
     /// `landing.repo.register`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/user-blocks/landing-repo-register.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `ERROR_ARGUMENT` (400), `MISSING_PARAMS` (400), `REQUIRED_FIELD_NO_EXISTS` (400), `MANIFEST_INTERSECT_IMG` (400), `CONTENT_IS_BAD` (400), `PRESET_CONTENT_IS_BAD` (400), `UNSUPPORTED_BLOCK_TYPE` (400), `UNSUPPORTED_BLOCK_SUBTYPE` (400), `insufficient_scope` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -6892,6 +7000,8 @@ pub mod repo {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/landing-repo-unbind.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `PLACEMENT_NO_EXIST` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6933,6 +7043,8 @@ pub mod repo {
     /// `landing.repo.unregister`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/user-blocks/landing-repo-unregister.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ERROR_ARGUMENT` (400), `ACCESS_DENIED` (400), `insufficient_scope` (400).
     #[derive(Clone)]
@@ -7323,6 +7435,8 @@ pub mod repowidget {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vibe/landing-repowidget-debug.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `APP_NOT_FOUND` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7362,6 +7476,8 @@ pub mod repowidget {
     /// `landing.repowidget.getlist`: lists `landing.repowidget` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vibe/landing-repowidget-get-list.html) · scope `landing` · answers [`Repowidget`](crate::landing::repowidget::Repowidget)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getlist(pub(crate) crate::rt::Request);
@@ -7392,6 +7508,8 @@ pub mod repowidget {
     /// `landing.repowidget.register`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vibe/landing-repowidget-register.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `REQUIRED_FIELD_NO_EXISTS` (400), `REQUIRED_PARAM_NO_EXISTS` (400).
     #[derive(Clone)]
@@ -7426,6 +7544,8 @@ pub mod repowidget {
     /// `landing.repowidget.unregister`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vibe/landing-repowidget-unregister.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Unregister(pub(crate) crate::rt::Request);
@@ -7587,6 +7707,8 @@ pub mod role {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/landing-role-enable.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7632,6 +7754,8 @@ pub mod role {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-list.html) · scope `landing` · answers [`Vec<Role>`](crate::landing::role::Role)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7673,6 +7797,8 @@ pub mod role {
     /// `landing.role.getRights`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-get-rights.html) · scope `landing` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
     #[derive(Clone)]
@@ -7721,6 +7847,8 @@ pub mod role {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/landing-role-is-enabled.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7755,6 +7883,8 @@ pub mod role {
     /// `landing.role.setAccessCodes`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-set-access-codes.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ERROR_ARGUMENT` (400), `ROLE_SCOPE_MISMATCH` (400).
     #[derive(Clone)]
@@ -7808,6 +7938,8 @@ pub mod role {
     /// `landing.role.setRights`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/role-model/landing-role-set-rights.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400), `ROLE_SCOPE_MISMATCH` (400).
     #[derive(Clone)]
@@ -8132,9 +8264,11 @@ pub mod role {
 }
 /// The `landing.site.*` methods.
 pub mod site {
-    /// `landing.site.add`: creates a `landing.site` record.
+    /// `landing.site.add`: adds to `landing.site`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-add.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `SITE_LIMIT_REACHED` (400), `DOMAIN_NOT_FOUND` (400), `DOMAIN_IS_INCORRECT` (400), `DOMAIN_EXIST_TRASH` (400), `DOMAIN_DISABLE` (400), `DOMAIN_EXIST` (400), `SLASH_IS_NOT_ALLOWED` (400), `CONTROLLER_ERROR_BADRESPONSE` (400), `CONTROLLER_ERROR_BADLICENSE` (400).
     #[derive(Clone)]
@@ -8187,6 +8321,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-add-folder.html) · scope `landing` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `BX_EMPTY_REQUIRED` (400), `FOLDER_IS_NOT_UNIQUE` (400), `SLASH_IS_NOT_ALLOWED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8233,6 +8369,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8267,6 +8405,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8300,6 +8440,8 @@ pub mod site {
     /// `landing.site.delete`: deletes a `landing.site` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-delete.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `ACCESS_DENIED_DELETED` (400), `SITE_IS_NOT_EMPTY` (400), `SITE_IS_LOCK` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8349,6 +8491,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-full-export.html) · scope `landing` · answers [`Output`](crate::landing::site::full_export::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `AI_SITE_EXPORT_NOT_ALLOWED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8396,6 +8540,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-additional-fields.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8441,6 +8587,8 @@ pub mod site {
     /// `landing.site.getFolders`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-folders.html) · scope `landing` · answers [`Vec<Output>`](crate::landing::site::get_folders::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8493,6 +8641,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html) · scope `landing` · answers [`Vec<Output>`](crate::landing::site::get_group_bindings::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8532,6 +8682,8 @@ pub mod site {
     /// `landing.site.getList`: lists `landing.site` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-list.html) · scope `landing` · answers [`Vec<Site>`](crate::landing::site::Site)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8579,6 +8731,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html) · scope `landing` · answers [`Vec<Output>`](crate::landing::site::get_menu_bindings::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8618,6 +8772,8 @@ pub mod site {
     /// `landing.site.getPreview`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-preview.html) · scope `landing` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -8660,6 +8816,8 @@ pub mod site {
     /// `landing.site.getPublicUrl`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-get-public-url.html) · scope `landing` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8707,6 +8865,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/extended-model/landing-site-get-rights.html) · scope `landing` · answers `Vec<String>`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8741,6 +8901,8 @@ pub mod site {
     /// `landing.site.markDelete`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-mark-delete.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `ACCESS_DENIED_DELETED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8794,6 +8956,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-mark-folder-delete.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `FOLDER_CONTAINS_AREAS` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8846,6 +9010,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-mark-folder-undelete.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8891,6 +9057,8 @@ pub mod site {
     /// `landing.site.markUnDelete`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-mark-undelete.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TOTAL_SITE_REACHED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8938,6 +9106,8 @@ pub mod site {
     /// `landing.site.publication`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-publication.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `PHONE_NOT_CONFIRMED` (400), `EMAIL_NOT_CONFIRMED` (400), `URLCHECKER_FAIL` (400), `PUBLIC_PAGE_REACHED` (400), `LANDING_PAYMENT_FAILED` (400), `LANDING_PAYMENT_FAILED_BLOCK` (400), `PUBLIC_SITE_REACHED` (400), `PUBLIC_SITE_REACHED_FREE` (400), `LICENSE_EXPIRED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -8994,6 +9164,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-publication-folder.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9045,6 +9217,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/rights/extended-model/landing-site-set-rights.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `IS_NOT_ADMIN` (400), `FEATURE_NOT_AVAIL` (400), `MISSING_PARAMS` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9091,6 +9265,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9125,6 +9301,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `TYPE_ERROR` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9158,6 +9336,8 @@ pub mod site {
     /// `landing.site.unpublic`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-unpublic.html) · scope `landing` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -9204,6 +9384,8 @@ pub mod site {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-unpublic-folder.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9249,6 +9431,8 @@ pub mod site {
     /// `landing.site.update`: changes a `landing.site` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-update.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `DOMAIN_NOT_FOUND` (400), `DOMAIN_IS_INCORRECT` (400), `DOMAIN_EXIST_TRASH` (400), `DOMAIN_DISABLE` (400), `DOMAIN_EXIST` (400), `CODE_IS_NOT_UNIQUE` (400), `SLASH_IS_NOT_ALLOWED` (400), `CONTROLLER_ERROR_BADRESPONSE` (400), `CONTROLLER_ERROR_BADLICENSE` (400).
     #[derive(Clone)]
@@ -9301,6 +9485,8 @@ pub mod site {
     /// `landing.site.updateFolder`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-update-folder.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `FOLDER_IS_NOT_UNIQUE` (400), `SLASH_IS_NOT_ALLOWED` (400).
     #[derive(Clone)]
@@ -9356,7 +9542,7 @@ pub mod site {
         }
     }
     impl Group {
-        /// `landing.site.add`: creates a `landing.site` record.
+        /// `landing.site.add`: adds to `landing.site`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/site/landing-site-add.html) · scope `landing` · answers `i64`
         ///
@@ -10358,6 +10544,8 @@ pub mod syspage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10399,6 +10587,8 @@ pub mod syspage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html) · scope `landing` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10432,6 +10622,8 @@ pub mod syspage {
     /// `landing.syspage.get`: reads one `landing.syspage` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/special-pages/landing-syspage-get.html) · scope `landing` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -10479,6 +10671,8 @@ pub mod syspage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html) · scope `landing` · answers `String`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `ERROR_ARGUMENT` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10523,6 +10717,8 @@ pub mod syspage {
     /// `landing.syspage.set`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/page/special-pages/landing-syspage-set.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ACCESS_DENIED` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -10741,6 +10937,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-landing-ref.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10775,6 +10973,8 @@ pub mod template {
     /// `landing.template.getlist`: lists `landing.template` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-list.html) · scope `landing` · answers [`Vec<Template>`](crate::landing::template::Template)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `TYPE_ERROR` (400), `SYSTEM_ERROR` (400).
     #[derive(Clone)]
@@ -10818,6 +11018,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-get-site-ref.html) · scope `landing` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10852,6 +11054,8 @@ pub mod template {
     /// `landing.template.setLandingRef`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-set-landing-ref.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -10894,6 +11098,8 @@ pub mod template {
     /// `landing.template.setSiteRef`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/landing/template/landing-template-set-site-ref.html) · scope `landing` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `MISSING_PARAMS` (400), `ENTITY_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]

@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `lists.add`: creates a `lists` record.
+/// `lists.add`: adds to `lists`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-add.html) · scope `lists` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_ALREADY_EXISTS` (400), `ERROR_ADD_IBLOCK` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -70,6 +72,8 @@ impl crate::rt::Method for Add {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-delete.html) · scope `lists` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -106,6 +110,8 @@ impl crate::rt::Method for Delete {
 /// `lists.get`: reads one `lists` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get.html) · scope `lists` · answers [`Lists`](crate::lists::Lists)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -167,6 +173,8 @@ impl crate::rt::Method for Get {
 /// `lists.update`: changes a `lists` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-update.html) · scope `lists` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_UPDATE_IBLOCK` (400), `ACCESS_DENIED` (400).
 #[derive(Clone)]
@@ -231,7 +239,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `lists.add`: creates a `lists` record.
+    /// `lists.add`: adds to `lists`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-add.html) · scope `lists` · answers `i64`
     ///
@@ -439,9 +447,11 @@ pub mod delete {
 }
 /// The `lists.element.*` methods.
 pub mod element {
-    /// `lists.element.add`: creates a `lists.element` record.
+    /// `lists.element.add`: adds to `lists.element`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-add.html) · scope `lists` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_ALREADY_EXISTS` (400), `ERROR_ADD_ELEMENT` (400), `ERROR_ELEMENT_FIELD_VALUE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -495,6 +505,8 @@ pub mod element {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-delete.html) · scope `lists` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_NOT_FOUND` (400), `ERROR_DELETE_ELEMENT` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -533,6 +545,8 @@ pub mod element {
     /// `lists.element.get`: reads one `lists.element` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get.html) · scope `lists` · answers [`Element`](crate::lists::element::Element)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -604,6 +618,8 @@ pub mod element {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-update.html) · scope `lists` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_NOT_FOUND` (400), `ERROR_UPDATE_ELEMENT` (400), `ERROR_ELEMENT_FIELD_VALUE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -652,7 +668,7 @@ pub mod element {
         }
     }
     impl Group {
-        /// `lists.element.add`: creates a `lists.element` record.
+        /// `lists.element.add`: adds to `lists.element`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-add.html) · scope `lists` · answers `i64`
         ///
@@ -904,6 +920,8 @@ pub mod element {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/elements/lists-element-get-file-url.html) · scope `lists` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_ELEMENT_NOT_FOUND` (400), `ACCESS_DENIED` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1062,9 +1080,11 @@ pub mod element {
 }
 /// The `lists.field.*` methods.
 pub mod field {
-    /// `lists.field.add`: creates a `lists.field` record.
+    /// `lists.field.add`: adds to `lists.field`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-add.html) · scope `lists` · answers `String`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_SAVE_FIELD` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1104,6 +1124,8 @@ pub mod field {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-delete.html) · scope `lists` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1140,6 +1162,8 @@ pub mod field {
     /// `lists.field.get`: reads one `lists.field` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-get.html) · scope `lists` · answers [`Field`](crate::lists::field::Field)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1184,6 +1208,8 @@ pub mod field {
     /// `lists.field.update`: changes a `lists.field` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-update.html) · scope `lists` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ERROR_UPDATE_FIELD` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1231,7 +1257,7 @@ pub mod field {
         }
     }
     impl Group {
-        /// `lists.field.add`: creates a `lists.field` record.
+        /// `lists.field.add`: adds to `lists.field`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-add.html) · scope `lists` · answers `String`
         ///
@@ -1554,6 +1580,8 @@ pub mod field {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/fields/lists-field-type-get.html) · scope `lists` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_IBLOCK_NOT_FOUND` (400), `ACCESS_DENIED` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1849,6 +1877,8 @@ pub mod get {
             /// `lists.get.iblock.type.id`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/lists/lists-get-iblock-type-id.html) · scope `lists` · answers `String`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Id(pub(crate) crate::rt::Request);
@@ -1910,9 +1940,11 @@ pub mod get {
 }
 /// The `lists.section.*` methods.
 pub mod section {
-    /// `lists.section.add`: creates a `lists.section` record.
+    /// `lists.section.add`: adds to `lists.section`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-add.html) · scope `lists` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_ADD_SECTION` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -1958,6 +1990,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-delete.html) · scope `lists` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_SECTION_NOT_FOUND` (400), `ERROR_DELETE_SECTION` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1995,6 +2029,8 @@ pub mod section {
     /// `lists.section.get`: reads one `lists.section` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-get.html) · scope `lists` · answers [`Section`](crate::lists::section::Section)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -2043,6 +2079,8 @@ pub mod section {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-update.html) · scope `lists` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_REQUIRED_PARAMETERS_MISSING` (400), `ERROR_SECTION_NOT_FOUND` (400), `ERROR_UPDATE_SECTION` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2089,7 +2127,7 @@ pub mod section {
         }
     }
     impl Group {
-        /// `lists.section.add`: creates a `lists.section` record.
+        /// `lists.section.add`: adds to `lists.section`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/lists/sections/lists-section-add.html) · scope `lists` · answers `i64`
         ///

@@ -36,9 +36,11 @@ impl Group {
 }
 /// The `log.blogcomment.*` methods.
 pub mod blogcomment {
-    /// `log.blogcomment.add`: creates a `log.blogcomment` record.
+    /// `log.blogcomment.add`: adds to `log.blogcomment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/blogcomment/log-blogcomment-add.html) · scope `log` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -81,6 +83,8 @@ pub mod blogcomment {
     /// `log.blogcomment.delete`: deletes a `log.blogcomment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/blogcomment/log-blogcomment-delete.html) · scope `log` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -128,7 +132,7 @@ pub mod blogcomment {
         }
     }
     impl Group {
-        /// `log.blogcomment.add`: creates a `log.blogcomment` record.
+        /// `log.blogcomment.add`: adds to `log.blogcomment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/blogcomment/log-blogcomment-add.html) · scope `log` · answers `i64`
         #[inline]
@@ -164,6 +168,8 @@ pub mod blogcomment {
         /// `log.blogcomment.user.get`: reads one `log.blogcomment.user` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/blogcomment/log-blogcomment-user-get.html) · scope `log` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -238,9 +244,11 @@ pub mod blogcomment {
 }
 /// The `log.blogpost.*` methods.
 pub mod blogpost {
-    /// `log.blogpost.add`: creates a `log.blogpost` record.
+    /// `log.blogpost.add`: adds to `log.blogpost`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-add.html) · scope `log` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `SONET_CONTROLLER_LIVEFEED_BLOGPOST_ADD_ERROR` (400), `SONET_CONTROLLER_LIVEFEED_BLOGPOST_MODULE_BLOG_NOT_INSTALLED` (400), `SONET_CONTROLLER_LIVEFEED_BLOG_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -336,6 +344,8 @@ pub mod blogpost {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-delete.html) · scope `log` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `403` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -369,6 +379,8 @@ pub mod blogpost {
     /// `log.blogpost.get`: reads one `log.blogpost` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-get.html) · scope `log` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -441,6 +453,8 @@ pub mod blogpost {
     /// `log.blogpost.share`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-share.html) · scope `log` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Share(pub(crate) crate::rt::Request);
@@ -478,6 +492,8 @@ pub mod blogpost {
     /// `log.blogpost.update`: changes a `log.blogpost` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-update.html) · scope `log` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `SONET_CONTROLLER_LIVEFEED_BLOGPOST_UPDATE_ERROR` (400), `EMPTY_TITLE` (400).
     #[derive(Clone)]
@@ -568,7 +584,7 @@ pub mod blogpost {
         }
     }
     impl Group {
-        /// `log.blogpost.add`: creates a `log.blogpost` record.
+        /// `log.blogpost.add`: adds to `log.blogpost`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-add.html) · scope `log` · answers `i64`
         ///
@@ -635,6 +651,8 @@ pub mod blogpost {
         /// `log.blogpost.getusers.important`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/log/log-blogpost-getusers-important.html) · scope `log` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Important(pub(crate) crate::rt::Request);

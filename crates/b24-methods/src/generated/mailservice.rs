@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `mailservice.add`: creates a `mailservice` record.
+/// `mailservice.add`: adds to `mailservice`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-add.html) · scope `mailservice` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -85,6 +87,8 @@ impl crate::rt::Method for Add {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-delete.html) · scope `mailservice` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -117,6 +121,8 @@ impl crate::rt::Method for Delete {
 /// `mailservice.fields`: describes the fields of `mailservice` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-fields.html) · scope `mailservice` · answers [`Output`](crate::mailservice::fields::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Fields(pub(crate) crate::rt::Request);
@@ -147,6 +153,8 @@ impl crate::rt::Method for Fields {
 /// `mailservice.get`: reads one `mailservice` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-get.html) · scope `mailservice` · answers [`Mailservice`](crate::mailservice::Mailservice)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -181,6 +189,8 @@ impl crate::rt::Method for Get {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-list.html) · scope `mailservice` · answers [`Vec<Mailservice>`](crate::mailservice::Mailservice)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -213,6 +223,8 @@ impl crate::rt::Method for List {
 /// `mailservice.update`: changes a `mailservice` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-update.html) · scope `mailservice` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -297,7 +309,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `mailservice.add`: creates a `mailservice` record.
+    /// `mailservice.add`: adds to `mailservice`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/mailservice/mailservice-add.html) · scope `mailservice` · answers `i64`
     ///

@@ -60,6 +60,8 @@ pub mod message {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-message-status-update.html) · scope `messageservice` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_SENDER_VALIDATION_FAILURE`, `ERROR_MESSAGE_NOT_FOUND`, `ERROR_MESSAGE_STATUS_INCORRECT`, `ACCESS_DENIED`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -165,9 +167,11 @@ pub mod message {
 }
 /// The `messageservice.sender.*` methods.
 pub mod sender {
-    /// `messageservice.sender.add`: creates a `messageservice.sender` record.
+    /// `messageservice.sender.add`: adds to `messageservice.sender`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-add.html) · scope `messageservice` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_SENDER_VALIDATION_FAILURE`, `ERROR_SENDER_ALREADY_INSTALLED`, `ERROR_SENDER_ADD_FAILURE`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -215,6 +219,8 @@ pub mod sender {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-delete.html) · scope `messageservice` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_SENDER_VALIDATION_FAILURE`, `ERROR_SENDER_NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -253,6 +259,8 @@ pub mod sender {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-list.html) · scope `messageservice` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -286,6 +294,8 @@ pub mod sender {
     /// `messageservice.sender.update`: changes a `messageservice.sender` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-update.html) · scope `messageservice` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_SENDER_CODE_REQUIRED`, `ERROR_SENDER_OTHER_PARAMS_REQUIRED`, `ERROR_SENDER_NOT_FOUND`, `ERROR_SENDER_UPDATE_FAILURE`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -352,7 +362,7 @@ pub mod sender {
         }
     }
     impl Group {
-        /// `messageservice.sender.add`: creates a `messageservice.sender` record.
+        /// `messageservice.sender.add`: adds to `messageservice.sender`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/messageservice/messageservice-sender-add.html) · scope `messageservice` · answers `bool`
         ///

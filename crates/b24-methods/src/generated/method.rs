@@ -14,6 +14,8 @@
 /// `method.get`: reads one `method` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/method-get.html) · scope `basic` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);

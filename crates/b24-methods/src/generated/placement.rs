@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/placement-bind.html) · scope `placement` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_PLACEMENT_MAX_COUNT` (200), `ERROR_PLACEMENT_USER_MODE` (200), `EMPTY_ERROR_HANDLER_URL` (200), `ERROR_ARGUMENT` (200), `WRONG_AUTH_TYPE` (403).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -86,6 +88,8 @@ impl crate::rt::Method for Bind {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/placement-get.html) · scope `placement` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -118,6 +122,8 @@ impl crate::rt::Method for Get {
 /// `placement.list`: lists `placement` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/placement-list.html) · scope `placement` · answers `Vec<String>`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
 #[derive(Clone)]
@@ -163,6 +169,8 @@ impl crate::rt::Method for List {
 /// `placement.unbind`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/placement-unbind.html) · scope `placement` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ACCESS_DENIED` (403), `ERROR_ARGUMENT` (400).
 #[derive(Clone)]

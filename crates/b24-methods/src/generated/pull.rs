@@ -65,6 +65,8 @@ pub mod application {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/settings/interactivity/push-and-pull/pull-application-config-get.html) · scope `pull` · answers [`Config`](crate::pull::application::config::Config)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -172,9 +174,11 @@ pub mod application {
     }
     /// The `pull.application.event.*` methods.
     pub mod event {
-        /// `pull.application.event.add`: creates a `pull.application.event` record.
+        /// `pull.application.event.add`: adds to `pull.application.event`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/settings/interactivity/push-and-pull/pull-application-event-add.html) · scope `pull` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `USER_ID_ACCESS_ERROR` (400), `MODULE_ID_ERROR` (400), `COMMAND_ERROR` (400), `PARAMS_ERROR` (400).
         #[derive(Clone)]
@@ -231,7 +235,7 @@ pub mod application {
             }
         }
         impl Group {
-            /// `pull.application.event.add`: creates a `pull.application.event` record.
+            /// `pull.application.event.add`: adds to `pull.application.event`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/settings/interactivity/push-and-pull/pull-application-event-add.html) · scope `pull` · answers `bool`
             ///
@@ -250,9 +254,11 @@ pub mod application {
     }
     /// The `pull.application.push.*` methods.
     pub mod push {
-        /// `pull.application.push.add`: creates a `pull.application.push` record.
+        /// `pull.application.push.add`: adds to `pull.application.push`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/settings/interactivity/push-and-pull/pull-application-push-add.html) · scope `pull` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403), `ACCESS_ERROR` (400), `TEXT_ERROR` (400), `EMPTY_APP_NAME` (400).
         #[derive(Clone)]
@@ -308,7 +314,7 @@ pub mod application {
             }
         }
         impl Group {
-            /// `pull.application.push.add`: creates a `pull.application.push` record.
+            /// `pull.application.push.add`: adds to `pull.application.push`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/settings/interactivity/push-and-pull/pull-application-push-add.html) · scope `pull` · answers `bool`
             ///

@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html) · scope `basic` · answers [`Output`](crate::root::batch::Output)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_BATCH_METHOD_NOT_ALLOWED` (405), `ERROR_BATCH_LENGTH_EXCEEDED` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -55,6 +57,8 @@ impl crate::rt::Method for Batch {
 /// `events`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/events/events.html) · scope `none` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Events(pub(crate) crate::rt::Request);
@@ -97,6 +101,8 @@ impl crate::rt::Method for Events {
 /// `methods`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/methods.html) · scope `basic` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Deprecated: `methods is deprecated: use method.get`.
 #[deprecated(note = "methods is deprecated: use method.get")]
@@ -142,6 +148,8 @@ impl crate::rt::Method for Methods {
 /// `profile`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/users/profile.html) · scope `basic` · answers [`Output`](crate::root::profile::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Profile(pub(crate) crate::rt::Request);
@@ -172,6 +180,8 @@ impl crate::rt::Method for Profile {
 /// `scope`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/system/scope.html) · scope `basic` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Scope(pub(crate) crate::rt::Request);

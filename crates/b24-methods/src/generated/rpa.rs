@@ -61,9 +61,11 @@ impl Group {
 }
 /// The `rpa.comment.*` methods.
 pub mod comment {
-    /// `rpa.comment.add`: creates a `rpa.comment` record.
+    /// `rpa.comment.add`: adds to `rpa.comment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/comment/rpa-comment-add.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.comment.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -101,6 +103,8 @@ pub mod comment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/comment/rpa-comment-delete.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.comment.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.comment.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -136,6 +140,8 @@ pub mod comment {
     /// `rpa.comment.update`: changes a `rpa.comment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/comment/rpa-comment-update.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.comment.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -193,7 +199,7 @@ pub mod comment {
         }
     }
     impl Group {
-        /// `rpa.comment.add`: creates a `rpa.comment` record.
+        /// `rpa.comment.add`: adds to `rpa.comment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/comment/rpa-comment-add.html) · scope `rpa` · answers `serde_json::Value`
         ///
@@ -270,6 +276,8 @@ pub mod fields {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.fields.getSettings is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.fields.getSettings is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -313,6 +321,8 @@ pub mod fields {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.fields.setSettings is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.fields.setSettings is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -355,6 +365,8 @@ pub mod fields {
     /// `rpa.fields.setVisibilitySettings`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.fields.setVisibilitySettings is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -470,9 +482,11 @@ pub mod fields {
 }
 /// The `rpa.item.*` methods.
 pub mod item {
-    /// `rpa.item.add`: creates a `rpa.item` record.
+    /// `rpa.item.add`: adds to `rpa.item`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-add.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.item.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -516,6 +530,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-delete.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.item.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.item.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -551,6 +567,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-get.html) · scope `rpa` · answers [`Item`](crate::rpa::item::Item)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.item.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.item.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -585,6 +603,8 @@ pub mod item {
     /// `rpa.item.getTasks`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-get-tasks.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.item.getTasks is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -633,6 +653,8 @@ pub mod item {
     /// `rpa.item.list`: lists `rpa.item` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-list.html) · scope `rpa` · answers [`Item`](crate::rpa::item::Item)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.item.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -693,6 +715,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-update.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.item.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.item.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -748,7 +772,7 @@ pub mod item {
         }
     }
     impl Group {
-        /// `rpa.item.add`: creates a `rpa.item` record.
+        /// `rpa.item.add`: adds to `rpa.item`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/item/rpa-item-add.html) · scope `rpa` · answers `serde_json::Value`
         ///
@@ -924,9 +948,11 @@ pub mod item {
 }
 /// The `rpa.stage.*` methods.
 pub mod stage {
-    /// `rpa.stage.add`: creates a `rpa.stage` record.
+    /// `rpa.stage.add`: adds to `rpa.stage`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-add.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.stage.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -963,6 +989,8 @@ pub mod stage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-delete.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.stage.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.stage.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -998,6 +1026,8 @@ pub mod stage {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-get.html) · scope `rpa` · answers [`Stage`](crate::rpa::stage::Stage)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.stage.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.stage.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -1032,6 +1062,8 @@ pub mod stage {
     /// `rpa.stage.listForType`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-list-for-type.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.stage.listForType is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1075,6 +1107,8 @@ pub mod stage {
     /// `rpa.stage.update`: changes a `rpa.stage` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-update.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.stage.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1131,7 +1165,7 @@ pub mod stage {
         }
     }
     impl Group {
-        /// `rpa.stage.add`: creates a `rpa.stage` record.
+        /// `rpa.stage.add`: adds to `rpa.stage`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/stage/rpa-stage-add.html) · scope `rpa` · answers `serde_json::Value`
         ///
@@ -1353,6 +1387,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/task/rpa-task-add-user.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.task.addUser is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.task.addUser is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -1404,6 +1440,8 @@ pub mod task {
     /// `rpa.task.delete`: deletes a `rpa.task` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/task/rpa-task-delete.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.task.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1493,9 +1531,11 @@ pub mod task {
 }
 /// The `rpa.timeline.*` methods.
 pub mod timeline {
-    /// `rpa.timeline.add`: creates a `rpa.timeline` record.
+    /// `rpa.timeline.add`: adds to `rpa.timeline`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-add.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.timeline.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1550,6 +1590,8 @@ pub mod timeline {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-delete.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.timeline.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.timeline.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -1585,6 +1627,8 @@ pub mod timeline {
     /// `rpa.timeline.listForItem`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-list-for-item.html) · scope `rpa` · answers [`Output`](crate::rpa::timeline::list_for_item::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.timeline.listForItem is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1639,6 +1683,8 @@ pub mod timeline {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-update.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.timeline.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.timeline.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -1686,6 +1732,8 @@ pub mod timeline {
     /// `rpa.timeline.updateIsFixed`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-update-is-fixed.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.timeline.updateIsFixed is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1743,7 +1791,7 @@ pub mod timeline {
         }
     }
     impl Group {
-        /// `rpa.timeline.add`: creates a `rpa.timeline` record.
+        /// `rpa.timeline.add`: adds to `rpa.timeline`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/timeline/rpa-timeline-add.html) · scope `rpa` · answers `serde_json::Value`
         ///
@@ -1923,9 +1971,11 @@ pub mod timeline {
 }
 /// The `rpa.type.*` methods.
 pub mod type_ {
-    /// `rpa.type.add`: creates a `rpa.type` record.
+    /// `rpa.type.add`: adds to `rpa.type`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-add.html) · scope `rpa` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.type.add is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -1962,6 +2012,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-delete.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.type.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.type.delete is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -1997,6 +2049,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-get.html) · scope `rpa` · answers [`Type`](crate::rpa::type_::Type)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.type.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.type.get is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -2031,6 +2085,8 @@ pub mod type_ {
     /// `rpa.type.list`: lists `rpa.type` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-list.html) · scope `rpa` · answers [`Type`](crate::rpa::type_::Type)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `rpa.type.list is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
@@ -2091,6 +2147,8 @@ pub mod type_ {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-update.html) · scope `rpa` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `rpa.type.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html`.
     #[deprecated(
         note = "rpa.type.update is deprecated: see https://apidocs.bitrix24.com/api-reference/crm/universal/user-defined-object-types/index.html"
@@ -2146,7 +2204,7 @@ pub mod type_ {
         }
     }
     impl Group {
-        /// `rpa.type.add`: creates a `rpa.type` record.
+        /// `rpa.type.add`: adds to `rpa.type`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/outdated/rpa/type/rpa-type-add.html) · scope `rpa` · answers `serde_json::Value`
         ///

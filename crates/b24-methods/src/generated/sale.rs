@@ -146,9 +146,11 @@ impl Group {
 }
 /// The `sale.basketitem.*` methods.
 pub mod basketitem {
-    /// `sale.basketitem.add`: creates a `sale.basketitem` record.
+    /// `sale.basketitem.add`: adds to `sale.basketitem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200140400007` (400), `200140400008` (400), `200140400009` (400), `200140400011` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -192,6 +194,8 @@ pub mod basketitem {
     /// `sale.basketitem.addCatalogProduct`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-add-catalog-product.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200140400006` (400), `200140400007` (400), `200140400008` (400), `200140400009` (400), `200140400011` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -237,6 +241,8 @@ pub mod basketitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200140400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -275,6 +281,8 @@ pub mod basketitem {
     /// `sale.basketitem.get`: reads one `sale.basketitem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200140400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -316,6 +324,8 @@ pub mod basketitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -351,6 +361,8 @@ pub mod basketitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-get-catalog-product-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -384,6 +396,8 @@ pub mod basketitem {
     /// `sale.basketitem.list`: lists `sale.basketitem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -451,6 +465,8 @@ pub mod basketitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200140400001` (400), `200140400008` (400), `200140400009` (400), `200140400011` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -493,6 +509,8 @@ pub mod basketitem {
     /// `sale.basketitem.updateCatalogProduct`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-update-catalog-product.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200140400006` (400), `200140400001` (400), `200140400008` (400), `200140400009` (400), `200140400011` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -546,7 +564,7 @@ pub mod basketitem {
         }
     }
     impl Group {
-        /// `sale.basketitem.add`: creates a `sale.basketitem` record.
+        /// `sale.basketitem.add`: adds to `sale.basketitem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-item/sale-basket-item-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -658,9 +676,11 @@ pub mod basketitem {
 }
 /// The `sale.basketproperties.*` methods.
 pub mod basketproperties {
-    /// `sale.basketproperties.add`: creates a `sale.basketproperties` record.
+    /// `sale.basketproperties.add`: adds to `sale.basketproperties`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-add.html) · scope `sale` · answers [`SaleBasketItemProperty`](crate::sale::basketproperties::SaleBasketItemProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `200240400004` (400), `200240400005` (400), `200240400001` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -704,6 +724,8 @@ pub mod basketproperties {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200140400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -742,6 +764,8 @@ pub mod basketproperties {
     /// `sale.basketproperties.get`: reads one `sale.basketproperties` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-get.html) · scope `sale` · answers [`SaleBasketItemProperty`](crate::sale::basketproperties::SaleBasketItemProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200240400003` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -783,6 +807,8 @@ pub mod basketproperties {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -817,6 +843,8 @@ pub mod basketproperties {
     /// `sale.basketproperties.list`: lists `sale.basketproperties` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-list.html) · scope `sale` · answers [`Vec<SaleBasketItemProperty>`](crate::sale::basketproperties::SaleBasketItemProperty)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -884,6 +912,8 @@ pub mod basketproperties {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-update.html) · scope `sale` · answers [`SaleBasketItemProperty`](crate::sale::basketproperties::SaleBasketItemProperty)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `20004030001` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -928,7 +958,7 @@ pub mod basketproperties {
         }
     }
     impl Group {
-        /// `sale.basketproperties.add`: creates a `sale.basketproperties` record.
+        /// `sale.basketproperties.add`: adds to `sale.basketproperties`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/basket-properties/sale-basket-properties-add.html) · scope `sale` · answers [`SaleBasketItemProperty`](crate::sale::basketproperties::SaleBasketItemProperty)
         ///
@@ -1079,9 +1109,11 @@ pub mod basketproperties {
 }
 /// The `sale.businessValuePersonDomain.*` methods.
 pub mod business_value_person_domain {
-    /// `sale.businessValuePersonDomain.add`: creates a `sale.businessValuePersonDomain` record.
+    /// `sale.businessValuePersonDomain.add`: adds to `sale.businessValuePersonDomain`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201250000001` (400), `201240400002` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -1123,6 +1155,8 @@ pub mod business_value_person_domain {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-delete-by-filter.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201450000002` (400), `201450000003` (400), `201440400003` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1163,6 +1197,8 @@ pub mod business_value_person_domain {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1196,6 +1232,8 @@ pub mod business_value_person_domain {
     /// `sale.businessValuePersonDomain.list`: lists `sale.businessValuePersonDomain` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -1270,7 +1308,7 @@ pub mod business_value_person_domain {
         }
     }
     impl Group {
-        /// `sale.businessValuePersonDomain.add`: creates a `sale.businessValuePersonDomain` record.
+        /// `sale.businessValuePersonDomain.add`: adds to `sale.businessValuePersonDomain`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -1320,9 +1358,11 @@ pub mod business_value_person_domain {
 }
 /// The `sale.cashbox.*` methods.
 pub mod cashbox {
-    /// `sale.cashbox.add`: creates a `sale.cashbox` record.
+    /// `sale.cashbox.add`: adds to `sale.cashbox`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-add.html) · scope `cashbox` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_CASHBOX_ADD` (400).
     #[derive(Clone)]
@@ -1398,6 +1438,8 @@ pub mod cashbox {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-delete.html) · scope `cashbox` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_CASHBOX_NOT_FOUND` (400), `ERROR_CASHBOX_DELETE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1435,6 +1477,8 @@ pub mod cashbox {
     /// `sale.cashbox.list`: lists `sale.cashbox` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-list.html) · scope `cashbox` · answers [`Vec<SaleCashbox>`](crate::sale::cashbox::SaleCashbox)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -1488,6 +1532,8 @@ pub mod cashbox {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-update.html) · scope `cashbox` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_CASHBOX_NOT_FOUND` (400), `ERROR_CASHBOX_UPDATE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1534,7 +1580,7 @@ pub mod cashbox {
         }
     }
     impl Group {
-        /// `sale.cashbox.add`: creates a `sale.cashbox` record.
+        /// `sale.cashbox.add`: adds to `sale.cashbox`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-add.html) · scope `cashbox` · answers `i64`
         ///
@@ -1688,6 +1734,8 @@ pub mod cashbox {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-check-apply.html) · scope `cashbox` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_CHECK_NOT_FOUND` (400), `ERROR_CHECK_APPLY` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1787,9 +1835,11 @@ pub mod cashbox {
     }
     /// The `sale.cashbox.handler.*` methods.
     pub mod handler {
-        /// `sale.cashbox.handler.add`: creates a `sale.cashbox.handler` record.
+        /// `sale.cashbox.handler.add`: adds to `sale.cashbox.handler`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-handler-add.html) · scope `cashbox` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_ALREADY_EXIST` (400), `ERROR_HANDLER_ADD` (400).
         #[derive(Clone)]
@@ -1842,6 +1892,8 @@ pub mod cashbox {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-handler-delete.html) · scope `cashbox` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_HANDLER_DELETE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1881,6 +1933,8 @@ pub mod cashbox {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-handler-list.html) · scope `cashbox` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1914,6 +1968,8 @@ pub mod cashbox {
         /// `sale.cashbox.handler.update`: changes a `sale.cashbox.handler` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-handler-update.html) · scope `cashbox` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_HANDLER_UPDATE` (400).
         #[derive(Clone)]
@@ -1962,7 +2018,7 @@ pub mod cashbox {
             }
         }
         impl Group {
-            /// `sale.cashbox.handler.add`: creates a `sale.cashbox.handler` record.
+            /// `sale.cashbox.handler.add`: adds to `sale.cashbox.handler`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/cashbox/sale-cashbox-handler-add.html) · scope `cashbox` · answers `i64`
             ///
@@ -2280,9 +2336,11 @@ pub mod cashbox {
 }
 /// The `sale.delivery.*` methods.
 pub mod delivery {
-    /// `sale.delivery.add`: creates a `sale.delivery` record.
+    /// `sale.delivery.add`: adds to `sale.delivery`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-add.html) · scope `sale` · answers [`Delivery`](crate::sale::delivery::Delivery)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ERROR_DELIVERY_ADD` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -2350,6 +2408,8 @@ pub mod delivery {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_DELIVERY_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ERROR_DELIVERY_DELETE` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2388,6 +2448,8 @@ pub mod delivery {
     /// `sale.delivery.getlist`: lists `sale.delivery` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-get-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -2442,6 +2504,8 @@ pub mod delivery {
     /// `sale.delivery.update`: changes a `sale.delivery` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-update.html) · scope `sale` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ERROR_DELIVERY_UPDATE` (400), `ERROR_DELIVERY_NOT_FOUND` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -2522,7 +2586,7 @@ pub mod delivery {
         }
     }
     impl Group {
-        /// `sale.delivery.add`: creates a `sale.delivery` record.
+        /// `sale.delivery.add`: adds to `sale.delivery`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-add.html) · scope `sale` · answers [`Delivery`](crate::sale::delivery::Delivery)
         ///
@@ -2654,6 +2718,8 @@ pub mod delivery {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-config-get.html) · scope `sale` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DELIVERY_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2691,6 +2757,8 @@ pub mod delivery {
         /// `sale.delivery.config.update`: changes a `sale.delivery.config` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery/sale-delivery-config-update.html) · scope `sale` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_DELIVERY_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ERROR_DELIVERY_CONFIG_UPDATE` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -2792,9 +2860,11 @@ pub mod delivery {
         }
         /// The `sale.delivery.extra.service.*` methods.
         pub mod service {
-            /// `sale.delivery.extra.service.add`: creates a `sale.delivery.extra.service` record.
+            /// `sale.delivery.extra.service.add`: adds to `sale.delivery.extra.service`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-add.html) · scope `delivery` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ERROR_EXTRA_SERVICE_ADD` (400), `ERROR_DELIVERY_NOT_FOUND` (400), `ACCESS_DENIED` (403).
             #[derive(Clone)]
@@ -2861,6 +2931,8 @@ pub mod delivery {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-delete.html) · scope `delivery` · answers `bool`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_EXTRA_SERVICE_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ERROR_EXTRA_SERVICE_DELETE` (400), `ACCESS_DENIED` (403).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -2899,6 +2971,8 @@ pub mod delivery {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-get.html) · scope `delivery` · answers `Vec<serde_json::Value>`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_DELIVERY_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ACCESS_DENIED` (403).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -2935,6 +3009,8 @@ pub mod delivery {
             /// `sale.delivery.extra.service.update`: changes a `sale.delivery.extra.service` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-update.html) · scope `delivery` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ERROR_EXTRA_SERVICE_UPDATE` (400), `ERROR_EXTRA_SERVICE_NOT_FOUND` (400), `ACCESS_DENIED` (403).
             #[derive(Clone)]
@@ -3019,7 +3095,7 @@ pub mod delivery {
                 }
             }
             impl Group {
-                /// `sale.delivery.extra.service.add`: creates a `sale.delivery.extra.service` record.
+                /// `sale.delivery.extra.service.add`: adds to `sale.delivery.extra.service`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-add.html) · scope `delivery` · answers `i64`
                 ///
@@ -3116,9 +3192,11 @@ pub mod delivery {
     }
     /// The `sale.delivery.handler.*` methods.
     pub mod handler {
-        /// `sale.delivery.handler.add`: creates a `sale.delivery.handler` record.
+        /// `sale.delivery.handler.add`: adds to `sale.delivery.handler`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/handler/sale-delivery-handler-add.html) · scope `sale` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_ADD` (400), `ERROR_HANDLER_ALREADY_EXIST` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -3171,6 +3249,8 @@ pub mod delivery {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html) · scope `sale` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_DELETE` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3210,6 +3290,8 @@ pub mod delivery {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/handler/sale-delivery-handler-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3243,6 +3325,8 @@ pub mod delivery {
         /// `sale.delivery.handler.update`: changes a `sale.delivery.handler` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/handler/sale-delivery-handler-update.html) · scope `sale` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_UPDATE` (400), `ERROR_HANDLER_ALREADY_EXIST` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -3332,7 +3416,7 @@ pub mod delivery {
             }
         }
         impl Group {
-            /// `sale.delivery.handler.add`: creates a `sale.delivery.handler` record.
+            /// `sale.delivery.handler.add`: adds to `sale.delivery.handler`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/handler/sale-delivery-handler-add.html) · scope `sale` · answers `i64`
             ///
@@ -3537,6 +3621,8 @@ pub mod delivery {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html) · scope `delivery` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `DELIVERY_ID_NOT_SPECIFIED` (400), `DELIVERY_NOT_FOUND` (400), `REQUEST_ID_NOT_SPECIFIED` (400), `REQUEST_NOT_FOUND` (400), `DELETE_REQUEST_INTERNAL_ERROR` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3576,6 +3662,8 @@ pub mod delivery {
         /// `sale.delivery.request.sendmessage`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html) · scope `delivery` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DELIVERY_ID_NOT_SPECIFIED` (400), `DELIVERY_NOT_FOUND` (400), `REQUEST_ID_NOT_SPECIFIED` (400), `REQUEST_NOT_FOUND` (400), `ADDRESSEE_IS_NOT_SPECIFIED` (400), `ADDRESSEE_UNEXPECTED_VALUE` (400), `MESSAGE_NOT_SPECIFIED` (400), `MESSAGE_STATUS_NOT_SPECIFIED` (400), `MESSAGE_STATUS_SEMANTIC_NOT_SPECIFIED` (400), `UNEXPECTED_MESSAGE_STATUS_SEMANTIC` (400), `REQUEST_SHIPMENT_NOT_FOUND` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -3622,6 +3710,8 @@ pub mod delivery {
         /// `sale.delivery.request.update`: changes a `sale.delivery.request` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html) · scope `delivery` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `DELIVERY_ID_NOT_SPECIFIED` (400), `DELIVERY_NOT_FOUND` (400), `REQUEST_ID_NOT_SPECIFIED` (400), `REQUEST_NOT_FOUND` (400), `STATUS_UNEXPECTED_FORMAT` (400), `STATUS_TEXT_NOT_SPECIFIED` (400), `STATUS_SEMANTIC_NOT_SPECIFIED` (400), `PROPERTIES_UNEXPECTED_FORMAT` (400), `PROPERTY_VALUE_UNEXPECTED_FORMAT` (400), `PROPERTY_VALUE_TAGS_UNEXPECTED_FORMAT` (400), `PROPERTY_VALUE_TAG_UNEXPECTED_FORMAT` (400), `UNEXPECTED_REQUEST_FINALIZE_INDICATOR_VALUE` (400), `UNEXPECTED_OVERWRITE_PROPERTIES_VALUE` (400), `UPDATE_REQUEST_INTERNAL_ERROR` (400), `EMPTY_UPDATE_PAYLOAD` (400), `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -3986,9 +4076,11 @@ pub mod delivery {
 }
 /// The `sale.order.*` methods.
 pub mod order {
-    /// `sale.order.add`: creates a `sale.order` record.
+    /// `sale.order.add`: adds to `sale.order`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4024,6 +4116,8 @@ pub mod order {
     /// `sale.order.delete`: deletes a `sale.order` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-delete.html) · scope `sale` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE` (400), `200540400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4064,6 +4158,8 @@ pub mod order {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-get.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4103,6 +4199,8 @@ pub mod order {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4136,6 +4234,8 @@ pub mod order {
     /// `sale.order.list`: lists `sale.order` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -4202,6 +4302,8 @@ pub mod order {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200540400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4249,7 +4351,7 @@ pub mod order {
         }
     }
     impl Group {
-        /// `sale.order.add`: creates a `sale.order` record.
+        /// `sale.order.add`: adds to `sale.order`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/order/sale-order-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -4321,9 +4423,11 @@ pub mod order {
 }
 /// The `sale.payment.*` methods.
 pub mod payment {
-    /// `sale.payment.add`: creates a `sale.payment` record.
+    /// `sale.payment.add`: adds to `sale.payment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-add.html) · scope `sale` · answers [`SaleOrderPayment`](crate::sale::payment::SaleOrderPayment)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4359,6 +4463,8 @@ pub mod payment {
     /// `sale.payment.delete`: deletes a `sale.payment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-delete.html) · scope `sale` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4397,6 +4503,8 @@ pub mod payment {
     /// `sale.payment.get`: reads one `sale.payment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-get.html) · scope `sale` · answers [`SaleOrderPayment`](crate::sale::payment::SaleOrderPayment)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4437,6 +4545,8 @@ pub mod payment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4472,6 +4582,8 @@ pub mod payment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-list.html) · scope `sale` · answers [`Vec<SaleOrderPayment>`](crate::sale::payment::SaleOrderPayment)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4505,6 +4617,8 @@ pub mod payment {
     /// `sale.payment.update`: changes a `sale.payment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-update.html) · scope `sale` · answers [`SaleOrderPayment`](crate::sale::payment::SaleOrderPayment)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4553,7 +4667,7 @@ pub mod payment {
         }
     }
     impl Group {
-        /// `sale.payment.add`: creates a `sale.payment` record.
+        /// `sale.payment.add`: adds to `sale.payment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment/sale-payment-add.html) · scope `sale` · answers [`SaleOrderPayment`](crate::sale::payment::SaleOrderPayment)
         ///
@@ -4918,9 +5032,11 @@ pub mod payment {
 }
 /// The `sale.paymentItemShipment.*` methods.
 pub mod payment_item_shipment {
-    /// `sale.paymentItemShipment.add`: creates a `sale.paymentItemShipment` record.
+    /// `sale.paymentItemShipment.add`: adds to `sale.paymentItemShipment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201250000001` (400), `201240400002` (400), `201240400003` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -4964,6 +5080,8 @@ pub mod payment_item_shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5001,6 +5119,8 @@ pub mod payment_item_shipment {
     /// `sale.paymentItemShipment.get`: reads one `sale.paymentItemShipment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -5042,6 +5162,8 @@ pub mod payment_item_shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5075,6 +5197,8 @@ pub mod payment_item_shipment {
     /// `sale.paymentItemShipment.list`: lists `sale.paymentItemShipment` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -5141,6 +5265,8 @@ pub mod payment_item_shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5188,7 +5314,7 @@ pub mod payment_item_shipment {
         }
     }
     impl Group {
-        /// `sale.paymentItemShipment.add`: creates a `sale.paymentItemShipment` record.
+        /// `sale.paymentItemShipment.add`: adds to `sale.paymentItemShipment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-shipment/sale-payment-item-shipment-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -5263,9 +5389,11 @@ pub mod payment_item_shipment {
 }
 /// The `sale.paymentitembasket.*` methods.
 pub mod paymentitembasket {
-    /// `sale.paymentitembasket.add`: creates a `sale.paymentitembasket` record.
+    /// `sale.paymentitembasket.add`: adds to `sale.paymentitembasket`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201250000001` (400), `201240400002` (400), `201240400003` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -5309,6 +5437,8 @@ pub mod paymentitembasket {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5347,6 +5477,8 @@ pub mod paymentitembasket {
     /// `sale.paymentitembasket.get`: reads one `sale.paymentitembasket` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -5388,6 +5520,8 @@ pub mod paymentitembasket {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5421,6 +5555,8 @@ pub mod paymentitembasket {
     /// `sale.paymentitembasket.list`: lists `sale.paymentitembasket` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -5488,6 +5624,8 @@ pub mod paymentitembasket {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5536,7 +5674,7 @@ pub mod paymentitembasket {
         }
     }
     impl Group {
-        /// `sale.paymentitembasket.add`: creates a `sale.paymentitembasket` record.
+        /// `sale.paymentitembasket.add`: adds to `sale.paymentitembasket`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/payment-item-basket/sale-payment-item-basket-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -5608,9 +5746,11 @@ pub mod paymentitembasket {
 }
 /// The `sale.paysystem.*` methods.
 pub mod paysystem {
-    /// `sale.paysystem.add`: creates a `sale.paysystem` record.
+    /// `sale.paysystem.add`: adds to `sale.paysystem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-add.html) · scope `pay_system` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_PAY_SYSTEM_ADD` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_PERSON_TYPE_NOT_FOUND` (400).
     #[derive(Clone)]
@@ -5688,6 +5828,8 @@ pub mod paysystem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-delete.html) · scope `pay_system` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_PAY_SYSTEM_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -5724,6 +5866,8 @@ pub mod paysystem {
     /// `sale.paysystem.list`: lists `sale.paysystem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-list.html) · scope `pay_system` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CHECK_FAILURE` (400), `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -5777,6 +5921,8 @@ pub mod paysystem {
     /// `sale.paysystem.update`: changes a `sale.paysystem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-update.html) · scope `pay_system` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_PERSON_TYPE_NOT_FOUND` (400), `ERROR_PAY_SYSTEM_NOT_FOUND` (400), `ERROR_CHECK_FAILURE` (400).
     #[derive(Clone)]
@@ -5832,7 +5978,7 @@ pub mod paysystem {
         }
     }
     impl Group {
-        /// `sale.paysystem.add`: creates a `sale.paysystem` record.
+        /// `sale.paysystem.add`: adds to `sale.paysystem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-add.html) · scope `pay_system` · answers `i64`
         ///
@@ -5900,9 +6046,11 @@ pub mod paysystem {
     }
     /// The `sale.paysystem.handler.*` methods.
     pub mod handler {
-        /// `sale.paysystem.handler.add`: creates a `sale.paysystem.handler` record.
+        /// `sale.paysystem.handler.add`: adds to `sale.paysystem.handler`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-handler-add.html) · scope `pay_system` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_ALREADY_EXIST` (400), `ERROR_HANDLER_ADD` (400).
         #[derive(Clone)]
@@ -5950,6 +6098,8 @@ pub mod paysystem {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-handler-delete.html) · scope `pay_system` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_PAY_SYSTEM_DELETE` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_HANDLER_DELETE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5989,6 +6139,8 @@ pub mod paysystem {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-handler-list.html) · scope `pay_system` · answers `Vec<serde_json::Value>`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6022,6 +6174,8 @@ pub mod paysystem {
         /// `sale.paysystem.handler.update`: changes a `sale.paysystem.handler` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-handler-update.html) · scope `pay_system` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_NOT_FOUND` (400), `ERROR_HANDLER_UPDATE` (400), `ERROR_UNEXPECTED_ANSWER` (400).
         #[derive(Clone)]
@@ -6071,7 +6225,7 @@ pub mod paysystem {
             }
         }
         impl Group {
-            /// `sale.paysystem.handler.add`: creates a `sale.paysystem.handler` record.
+            /// `sale.paysystem.handler.add`: adds to `sale.paysystem.handler`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-handler-add.html) · scope `pay_system` · answers `i64`
             ///
@@ -6138,6 +6292,8 @@ pub mod paysystem {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html) · scope `pay_system` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_PAY_INVOICE_NOT_SUPPORTED` (400), `ERROR_INTERNAL_INVOICE_NOT_FOUND` (400), `ERROR_PROCESS_REQUEST_RESULT` (400).
         ///
         /// Deprecated: `sale.paysystem.pay.invoice is deprecated (the docs list it under outdated methods)`.
@@ -6192,6 +6348,8 @@ pub mod paysystem {
         /// `sale.paysystem.pay.payment`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-pay-payment.html) · scope `pay_system` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_PROCESS_REQUEST_RESULT` (400).
         #[derive(Clone)]
@@ -6282,6 +6440,8 @@ pub mod paysystem {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-settings-get.html) · scope `pay_system` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -6316,6 +6476,8 @@ pub mod paysystem {
         /// `sale.paysystem.settings.update`: changes a `sale.paysystem.settings` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-settings-update.html) · scope `pay_system` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_HANDLER_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -6421,6 +6583,8 @@ pub mod paysystem {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/outdated/sale-pay-system-settings-invoice-get.html) · scope `pay_system` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_INTERNAL_INVOICE_NOT_FOUND` (400).
             ///
             /// Deprecated: `sale.paysystem.settings.invoice.get is deprecated (the docs list it under outdated methods)`.
@@ -6511,6 +6675,8 @@ pub mod paysystem {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/pay-system/sale-pay-system-settings-payment-get.html) · scope `pay_system` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `ERROR_CHECK_FAILURE` (400), `ERROR_INTERNAL_ORDER_NOT_FOUND` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -6580,9 +6746,11 @@ pub mod paysystem {
 }
 /// The `sale.persontype.*` methods.
 pub mod persontype {
-    /// `sale.persontype.add`: creates a `sale.persontype` record.
+    /// `sale.persontype.add`: adds to `sale.persontype`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-add.html) · scope `sale` · answers [`SalePersonType`](crate::sale::persontype::SalePersonType)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200750000005` (400), `200750000001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -6625,6 +6793,8 @@ pub mod persontype {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200750000003` (400), `200040300020` (400), `200740400001` (400), `200750000008` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6666,6 +6836,8 @@ pub mod persontype {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-get.html) · scope `sale` · answers [`SalePersonType`](crate::sale::persontype::SalePersonType)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200740400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6706,6 +6878,8 @@ pub mod persontype {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6740,6 +6914,8 @@ pub mod persontype {
     /// `sale.persontype.list`: lists `sale.persontype` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-list.html) · scope `sale` · answers [`Vec<SalePersonType>`](crate::sale::persontype::SalePersonType)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -6807,6 +6983,8 @@ pub mod persontype {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-update.html) · scope `sale` · answers [`SalePersonType`](crate::sale::persontype::SalePersonType)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200740400001` (400), `200750000007` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6856,7 +7034,7 @@ pub mod persontype {
         }
     }
     impl Group {
-        /// `sale.persontype.add`: creates a `sale.persontype` record.
+        /// `sale.persontype.add`: adds to `sale.persontype`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/person-type/sale-person-type-add.html) · scope `sale` · answers [`SalePersonType`](crate::sale::persontype::SalePersonType)
         ///
@@ -7040,9 +7218,11 @@ pub mod persontype {
 }
 /// The `sale.property.*` methods.
 pub mod property {
-    /// `sale.property.add`: creates a `sale.property` record.
+    /// `sale.property.add`: adds to `sale.property`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -7073,6 +7253,8 @@ pub mod property {
     /// `sale.property.delete`: deletes a `sale.property` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-delete.html) · scope `sale` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200850000004` (400), `ERROR_CORE` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -7114,6 +7296,8 @@ pub mod property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-get.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7153,6 +7337,8 @@ pub mod property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-get-fields-by-type.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7186,6 +7372,8 @@ pub mod property {
     /// `sale.property.list`: lists `sale.property` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -7252,6 +7440,8 @@ pub mod property {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200850000003` (400), `200850000009` (400), `200850000010` (400), `200850000011` (400), `200850000012` (400), `200850000013` (400), `200850000014` (400), `200850000015` (400), `200850000016` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7308,7 +7498,7 @@ pub mod property {
         }
     }
     impl Group {
-        /// `sale.property.add`: creates a `sale.property` record.
+        /// `sale.property.add`: adds to `sale.property`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property/sale-property-add.html) · scope `sale` · answers `serde_json::Value`
         #[inline]
@@ -7426,9 +7616,11 @@ pub mod property {
 }
 /// The `sale.propertyRelation.*` methods.
 pub mod property_relation {
-    /// `sale.propertyRelation.add`: creates a `sale.propertyRelation` record.
+    /// `sale.propertyRelation.add`: adds to `sale.propertyRelation`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-relation/sale-property-relation-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201650000001` (400), `201650000002` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -7471,6 +7663,8 @@ pub mod property_relation {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-relation/sale-property-relation-delete-by-filter.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201640400004` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7509,6 +7703,8 @@ pub mod property_relation {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-relation/sale-property-relation-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7543,6 +7739,8 @@ pub mod property_relation {
     /// `sale.propertyRelation.list`: lists `sale.propertyRelation` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-relation/sale-property-relation-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -7618,7 +7816,7 @@ pub mod property_relation {
         }
     }
     impl Group {
-        /// `sale.propertyRelation.add`: creates a `sale.propertyRelation` record.
+        /// `sale.propertyRelation.add`: adds to `sale.propertyRelation`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-relation/sale-property-relation-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -7665,9 +7863,11 @@ pub mod property_relation {
 }
 /// The `sale.propertygroup.*` methods.
 pub mod propertygroup {
-    /// `sale.propertygroup.add`: creates a `sale.propertygroup` record.
+    /// `sale.propertygroup.add`: adds to `sale.propertygroup`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200950000006` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -7709,6 +7909,8 @@ pub mod propertygroup {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200940400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7747,6 +7949,8 @@ pub mod propertygroup {
     /// `sale.propertygroup.get`: reads one `sale.propertygroup` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200940400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -7788,6 +7992,8 @@ pub mod propertygroup {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7822,6 +8028,8 @@ pub mod propertygroup {
     /// `sale.propertygroup.list`: lists `sale.propertygroup` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -7877,6 +8085,8 @@ pub mod propertygroup {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200940400001` (400), `200040300020` (400), `200950000008` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -7926,7 +8136,7 @@ pub mod propertygroup {
         }
     }
     impl Group {
-        /// `sale.propertygroup.add`: creates a `sale.propertygroup` record.
+        /// `sale.propertygroup.add`: adds to `sale.propertygroup`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-group/sale-property-group-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -8002,6 +8212,8 @@ pub mod propertyvalue {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-value/sale-property-value-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201040400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8040,6 +8252,8 @@ pub mod propertyvalue {
     /// `sale.propertyvalue.get`: reads one `sale.propertyvalue` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-value/sale-property-value-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201040400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8081,6 +8295,8 @@ pub mod propertyvalue {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-value/sale-property-value-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8115,6 +8331,8 @@ pub mod propertyvalue {
     /// `sale.propertyvalue.list`: lists `sale.propertyvalue` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-value/sale-property-value-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -8181,6 +8399,8 @@ pub mod propertyvalue {
     /// `sale.propertyvalue.modify`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-value/sale-property-value-modify.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8281,9 +8501,11 @@ pub mod propertyvalue {
 }
 /// The `sale.propertyvariant.*` methods.
 pub mod propertyvariant {
-    /// `sale.propertyvariant.add`: creates a `sale.propertyvariant` record.
+    /// `sale.propertyvariant.add`: adds to `sale.propertyvariant`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201550000003` (400), `200040300020` (400), `100` (400), `0` (400), `ERROR_NO_VALUE` (400), `ERROR_NO_NAME` (400).
     #[derive(Clone)]
@@ -8327,6 +8549,8 @@ pub mod propertyvariant {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201540400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8365,6 +8589,8 @@ pub mod propertyvariant {
     /// `sale.propertyvariant.get`: reads one `sale.propertyvariant` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201540400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8406,6 +8632,8 @@ pub mod propertyvariant {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8440,6 +8668,8 @@ pub mod propertyvariant {
     /// `sale.propertyvariant.list`: lists `sale.propertyvariant` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -8495,6 +8725,8 @@ pub mod propertyvariant {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201540400001` (400), `200040300020` (400), `100` (400), `0` (400), `ERROR_NO_VALUE` (400), `ERROR_NO_NAME` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8545,7 +8777,7 @@ pub mod propertyvariant {
         }
     }
     impl Group {
-        /// `sale.propertyvariant.add`: creates a `sale.propertyvariant` record.
+        /// `sale.propertyvariant.add`: adds to `sale.propertyvariant`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/property-variant/sale-property-variant-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -8617,9 +8849,11 @@ pub mod propertyvariant {
 }
 /// The `sale.shipment.*` methods.
 pub mod shipment {
-    /// `sale.shipment.add`: creates a `sale.shipment` record.
+    /// `sale.shipment.add`: adds to `sale.shipment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `0` (400), `SALE_SHIPMENT_WRONG_DELIVERY_SERVICE` (400), `BX_INVALID_VALUE` (400).
     #[derive(Clone)]
@@ -8661,6 +8895,8 @@ pub mod shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201140400001` (400), `200040300020` (400), `SALE_SHIPMENT_EXIST_SHIPPED` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8699,6 +8935,8 @@ pub mod shipment {
     /// `sale.shipment.get`: reads one `sale.shipment` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201140400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -8739,6 +8977,8 @@ pub mod shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8773,6 +9013,8 @@ pub mod shipment {
     /// `sale.shipment.list`: lists `sale.shipment` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -8839,6 +9081,8 @@ pub mod shipment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201140400001` (400), `200040300020` (400), `BX_INVALID_VALUE` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -8887,7 +9131,7 @@ pub mod shipment {
         }
     }
     impl Group {
-        /// `sale.shipment.add`: creates a `sale.shipment` record.
+        /// `sale.shipment.add`: adds to `sale.shipment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment/sale-shipment-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -8959,9 +9203,11 @@ pub mod shipment {
 }
 /// The `sale.shipmentitem.*` methods.
 pub mod shipmentitem {
-    /// `sale.shipmentitem.add`: creates a `sale.shipmentitem` record.
+    /// `sale.shipmentitem.add`: adds to `sale.shipmentitem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201250000001` (400), `201240400002` (400), `201240400003` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9005,6 +9251,8 @@ pub mod shipmentitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9043,6 +9291,8 @@ pub mod shipmentitem {
     /// `sale.shipmentitem.get`: reads one `sale.shipmentitem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9084,6 +9334,8 @@ pub mod shipmentitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9118,6 +9370,8 @@ pub mod shipmentitem {
     /// `sale.shipmentitem.list`: lists `sale.shipmentitem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -9185,6 +9439,8 @@ pub mod shipmentitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201240400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9233,7 +9489,7 @@ pub mod shipmentitem {
         }
     }
     impl Group {
-        /// `sale.shipmentitem.add`: creates a `sale.shipmentitem` record.
+        /// `sale.shipmentitem.add`: adds to `sale.shipmentitem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-item/sale-shipment-item-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -9305,9 +9561,11 @@ pub mod shipmentitem {
 }
 /// The `sale.shipmentproperty.*` methods.
 pub mod shipmentproperty {
-    /// `sale.shipmentproperty.add`: creates a `sale.shipmentproperty` record.
+    /// `sale.shipmentproperty.add`: adds to `sale.shipmentproperty`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -9339,6 +9597,8 @@ pub mod shipmentproperty {
     /// `sale.shipmentproperty.delete`: deletes a `sale.shipmentproperty` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-delete.html) · scope `sale` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200850000004` (400), `ERROR_CORE` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9381,6 +9641,8 @@ pub mod shipmentproperty {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-get.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9421,6 +9683,8 @@ pub mod shipmentproperty {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-get-fields-by-type.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9453,6 +9717,8 @@ pub mod shipmentproperty {
     /// `sale.shipmentproperty.list`: lists `sale.shipmentproperty` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -9520,6 +9786,8 @@ pub mod shipmentproperty {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200840400001` (400), `200850000003` (400), `200850000009` (400), `200850000010` (400), `200850000011` (400), `200850000012` (400), `200850000013` (400), `200850000014` (400), `200850000015` (400), `200850000016` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9577,7 +9845,7 @@ pub mod shipmentproperty {
         }
     }
     impl Group {
-        /// `sale.shipmentproperty.add`: creates a `sale.shipmentproperty` record.
+        /// `sale.shipmentproperty.add`: adds to `sale.shipmentproperty`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property/sale-shipment-property-add.html) · scope `sale` · answers `serde_json::Value`
         #[inline]
@@ -9699,6 +9967,8 @@ pub mod shipmentpropertyvalue {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property-value/sale-shipment-propertyvalue-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201040400001` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9736,6 +10006,8 @@ pub mod shipmentpropertyvalue {
     /// `sale.shipmentpropertyvalue.get`: reads one `sale.shipmentpropertyvalue` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property-value/sale-shipment-property-value-get.html) · scope `sale` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201040400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -9776,6 +10048,8 @@ pub mod shipmentpropertyvalue {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property-value/sale-shipment-property-value-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -9809,6 +10083,8 @@ pub mod shipmentpropertyvalue {
     /// `sale.shipmentpropertyvalue.list`: lists `sale.shipmentpropertyvalue` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property-value/sale-shipment-property-value-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -9874,6 +10150,8 @@ pub mod shipmentpropertyvalue {
     /// `sale.shipmentpropertyvalue.modify`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/shipment-property-value/sale-shipment-property-value-modify.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300020` (400), `100` (400), `201040400006` (400), `201040400007` (400), `201040400008` (400), `0` (400).
     #[derive(Clone)]
@@ -9985,9 +10263,11 @@ pub mod shipmentpropertyvalue {
 }
 /// The `sale.status.*` methods.
 pub mod status {
-    /// `sale.status.add`: creates a `sale.status` record.
+    /// `sale.status.add`: adds to `sale.status`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201350000001` (400), `201350000003` (400), `201350000004` (400), `201350000005` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10031,6 +10311,8 @@ pub mod status {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-delete.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201340400001` (400), `200040300020` (400), `201350000002` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10069,6 +10351,8 @@ pub mod status {
     /// `sale.status.get`: reads one `sale.status` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-get.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201340400001` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10109,6 +10393,8 @@ pub mod status {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10142,6 +10428,8 @@ pub mod status {
     /// `sale.status.list`: lists `sale.status` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -10208,6 +10496,8 @@ pub mod status {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-update.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201340400001` (400), `200040300020` (400), `201350000003` (400), `201350000006` (400), `201350000007` (400), `201350000008` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10259,7 +10549,7 @@ pub mod status {
         }
     }
     impl Group {
-        /// `sale.status.add`: creates a `sale.status` record.
+        /// `sale.status.add`: adds to `sale.status`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status/sale-status-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -10331,9 +10621,11 @@ pub mod status {
 }
 /// The `sale.statusLang.*` methods.
 pub mod status_lang {
-    /// `sale.statusLang.add`: creates a `sale.statusLang` record.
+    /// `sale.statusLang.add`: adds to `sale.statusLang`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-add.html) · scope `sale` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `201750000003` (400), `201750000004` (400), `200040300020` (400), `100` (400), `0` (400).
     #[derive(Clone)]
@@ -10376,6 +10668,8 @@ pub mod status_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-delete-by-filter.html) · scope `sale` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `201740400001` (400), `201750000004` (400), `200040300010` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10416,6 +10710,8 @@ pub mod status_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10451,6 +10747,8 @@ pub mod status_lang {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-get-list-langs.html) · scope `sale` · answers `Vec<serde_json::Value>`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10485,6 +10783,8 @@ pub mod status_lang {
     /// `sale.statusLang.list`: lists `sale.statusLang` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -10560,7 +10860,7 @@ pub mod status_lang {
         }
     }
     impl Group {
-        /// `sale.statusLang.add`: creates a `sale.statusLang` record.
+        /// `sale.statusLang.add`: adds to `sale.statusLang`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/status-lang/sale-status-lang-add.html) · scope `sale` · answers `serde_json::Value`
         ///
@@ -10620,6 +10920,8 @@ pub mod trade_binding {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/trade-binding/sale-trade-binding-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10654,6 +10956,8 @@ pub mod trade_binding {
     /// `sale.tradeBinding.list`: lists `sale.tradeBinding` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/trade-binding/sale-trade-binding-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400), `0` (400).
     #[derive(Clone)]
@@ -10755,6 +11059,8 @@ pub mod trade_platform {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/trade-platform/sale-trade-platform-get-fields.html) · scope `sale` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -10789,6 +11095,8 @@ pub mod trade_platform {
     /// `sale.tradePlatform.list`: lists `sale.tradePlatform` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sale/trade-platform/sale-trade-platform-list.html) · scope `sale` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `200040300010` (400).
     #[derive(Clone)]

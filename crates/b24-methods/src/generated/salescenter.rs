@@ -35,6 +35,8 @@ pub mod payment {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html) · scope `salescenter` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `200640400001` (400), `100` (400), `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]

@@ -95,6 +95,8 @@ pub mod b2e {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-company-provider-list.html) · scope `sign.b2e` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200), `WRONG_AUTH_TYPE` (200), `510` (200).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -181,6 +183,8 @@ pub mod b2e {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-document-get.html) · scope `sign.b2e` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200), `WRONG_AUTH_TYPE` (200), `INTERNAL_ERROR` (200).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -226,6 +230,8 @@ pub mod b2e {
         /// `sign.b2e.document.send`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-document-send.html) · scope `sign.b2e` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (200), `WRONG_AUTH_TYPE` (200), `BAD_REQUEST` (200), `INTERNAL_ERROR` (200).
         #[derive(Clone)]
@@ -553,6 +559,8 @@ pub mod b2e {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-hcmlink-document-get.html) · scope `sign.b2e` · answers [`Document`](crate::sign::b2e::hcmlink::document::Document)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403), `WRONG_AUTH_TYPE` (403), `SIGN_HCMLINK_DOCUMENT_NOT_FOUND` (200), `SIGN_HCMLINK_DOCUMENT_NOT_LINKED` (200), `SIGN_HCMLINK_NO_SIGNED_FILE_EXIST` (200).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -651,6 +659,8 @@ pub mod b2e {
         /// `sign.b2e.mysafe.tail`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-mysafe-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Tail(pub(crate) crate::rt::Request);
@@ -716,6 +726,8 @@ pub mod b2e {
         /// `sign.b2e.personal.tail`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sign/sign-b2e-personal-tail.html) · scope `sign.b2e` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Tail(pub(crate) crate::rt::Request);

@@ -55,6 +55,8 @@ pub mod api {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/socialnetwork-api-workgroup-get.html) · scope `socialnetwork` · answers [`Workgroup`](crate::socialnetwork::api::workgroup::Workgroup)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `SONET_CONTROLLER_WORKGROUP_EMPTY`, `SONET_CONTROLLER_WORKGROUP_NOT_FOUND`.
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -91,6 +93,8 @@ pub mod api {
         /// `socialnetwork.api.workgroup.list`: lists `socialnetwork.api.workgroup` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/socialnetwork-api-workgroup-list.html) · scope `socialnetwork` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);

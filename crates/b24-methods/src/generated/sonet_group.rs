@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `sonet_group.create`: creates a `sonet_group` record.
+/// `sonet_group.create`: adds to `sonet_group`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-create.html) · scope `sonet` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_IMAGE_ID` (400).
 #[derive(Clone)]
@@ -124,6 +126,8 @@ impl crate::rt::Method for Create {
 /// `sonet_group.delete`: deletes a `sonet_group` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-delete.html) · scope `sonet` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Delete(pub(crate) crate::rt::Request);
@@ -154,6 +158,8 @@ impl crate::rt::Method for Delete {
 /// `sonet_group.get`: reads one `sonet_group` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-get.html) · scope `sonet` · answers [`SonetGroup`](crate::sonet_group::SonetGroup)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -212,6 +218,8 @@ impl crate::rt::Method for Get {
 /// `sonet_group.setowner`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-setowner.html) · scope `sonet` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Setowner(pub(crate) crate::rt::Request);
@@ -242,6 +250,8 @@ impl crate::rt::Method for Setowner {
 /// `sonet_group.update`: changes a `sonet_group` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-update.html) · scope `sonet` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_IMAGE_ID` (400).
 #[derive(Clone)]
@@ -351,7 +361,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `sonet_group.create`: creates a `sonet_group` record.
+    /// `sonet_group.create`: adds to `sonet_group`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-create.html) · scope `sonet` · answers `i64`
     ///
@@ -521,6 +531,8 @@ pub mod feature {
     /// `sonet_group.feature.access`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-feature-access.html) · scope `sonet` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Access(pub(crate) crate::rt::Request);
@@ -730,9 +742,11 @@ pub mod update {
 }
 /// The `sonet_group.user.*` methods.
 pub mod user {
-    /// `sonet_group.user.add`: creates a `sonet_group.user` record.
+    /// `sonet_group.user.add`: adds to `sonet_group.user`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Add(pub(crate) crate::rt::Request);
@@ -764,6 +778,8 @@ pub mod user {
     /// `sonet_group.user.delete`: deletes a `sonet_group.user` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-delete.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -795,6 +811,8 @@ pub mod user {
     /// `sonet_group.user.get`: reads one `sonet_group.user` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-get.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -826,6 +844,8 @@ pub mod user {
     /// `sonet_group.user.groups`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/sonet-group-user-groups.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Groups(pub(crate) crate::rt::Request);
@@ -856,6 +876,8 @@ pub mod user {
     /// `sonet_group.user.invite`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-invite.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Invite(pub(crate) crate::rt::Request);
@@ -894,6 +916,8 @@ pub mod user {
     /// `sonet_group.user.request`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-request.html) · scope `sonet` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Request(pub(crate) crate::rt::Request);
@@ -932,6 +956,8 @@ pub mod user {
     /// `sonet_group.user.update`: changes a `sonet_group.user` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-update.html) · scope `sonet` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -972,7 +998,7 @@ pub mod user {
         }
     }
     impl Group {
-        /// `sonet_group.user.add`: creates a `sonet_group.user` record.
+        /// `sonet_group.user.add`: adds to `sonet_group.user`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/members/sonet-group-user-add.html) · scope `sonet` · answers `serde_json::Value`
         #[inline]

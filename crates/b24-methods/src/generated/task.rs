@@ -76,9 +76,11 @@ impl Group {
 }
 /// The `task.checklistitem.*` methods.
 pub mod checklistitem {
-    /// `task.checklistitem.add`: creates a `task.checklistitem` record.
+    /// `task.checklistitem.add`: adds to `task.checklistitem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-add.html) · scope `task` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -115,6 +117,8 @@ pub mod checklistitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-complete.html) · scope `task` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -149,6 +153,8 @@ pub mod checklistitem {
     /// `task.checklistitem.delete`: deletes a `task.checklistitem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-delete.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -185,6 +191,8 @@ pub mod checklistitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get.html) · scope `task` · answers [`Checklistitem`](crate::task::checklistitem::Checklistitem)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -219,6 +227,8 @@ pub mod checklistitem {
     /// `task.checklistitem.getlist`: lists `task.checklistitem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-list.html) · scope `task` · answers [`Checklistitem`](crate::task::checklistitem::Checklistitem)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -262,6 +272,8 @@ pub mod checklistitem {
     /// `task.checklistitem.getmanifest`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getmanifest(pub(crate) crate::rt::Request);
@@ -294,6 +306,8 @@ pub mod checklistitem {
     /// `task.checklistitem.isactionallowed`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -328,6 +342,8 @@ pub mod checklistitem {
     /// `task.checklistitem.moveafteritem`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -364,6 +380,8 @@ pub mod checklistitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-renew.html) · scope `task` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -398,6 +416,8 @@ pub mod checklistitem {
     /// `task.checklistitem.update`: changes a `task.checklistitem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-update.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -442,7 +462,7 @@ pub mod checklistitem {
         }
     }
     impl Group {
-        /// `task.checklistitem.add`: creates a `task.checklistitem` record.
+        /// `task.checklistitem.add`: adds to `task.checklistitem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/checklist-item/task-checklist-item-add.html) · scope `task` · answers `i64`
         ///
@@ -751,9 +771,11 @@ pub mod checklistitem {
 }
 /// The `task.comment.*` methods.
 pub mod comment {
-    /// `task.comment.add`: creates a `task.comment` record.
+    /// `task.comment.add`: adds to `task.comment`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-comment-add.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.comment.add is deprecated: use tasks.task.chat.message.send`.
     #[deprecated(note = "task.comment.add is deprecated: use tasks.task.chat.message.send")]
@@ -809,7 +831,7 @@ pub mod comment {
         }
     }
     impl Group {
-        /// `task.comment.add`: creates a `task.comment` record.
+        /// `task.comment.add`: adds to `task.comment`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-comment-add.html) · scope `task` · answers `serde_json::Value`
         ///
@@ -823,9 +845,11 @@ pub mod comment {
 }
 /// The `task.commentitem.*` methods.
 pub mod commentitem {
-    /// `task.commentitem.add`: creates a `task.commentitem` record.
+    /// `task.commentitem.add`: adds to `task.commentitem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-add.html) · scope `task` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
@@ -865,6 +889,8 @@ pub mod commentitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-delete.html) · scope `task` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `task.commentitem.delete is deprecated: use im.message.delete`.
@@ -903,6 +929,8 @@ pub mod commentitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get.html) · scope `task` · answers [`Commentitem`](crate::task::commentitem::Commentitem)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
     /// Deprecated: `task.commentitem.get is deprecated: use im.dialog.messages.get`.
@@ -940,6 +968,8 @@ pub mod commentitem {
     /// `task.commentitem.getlist`: lists `task.commentitem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-list.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     ///
@@ -992,6 +1022,8 @@ pub mod commentitem {
     /// `task.commentitem.getmanifest`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-get-manifest.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getmanifest(pub(crate) crate::rt::Request);
@@ -1024,6 +1056,8 @@ pub mod commentitem {
     /// `task.commentitem.isactionallowed`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-is-action-allowed.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -1059,6 +1093,8 @@ pub mod commentitem {
     /// `task.commentitem.update`: changes a `task.commentitem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-update.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.commentitem.update is deprecated: use im.message.update`.
     #[deprecated(note = "task.commentitem.update is deprecated: use im.message.update")]
@@ -1103,7 +1139,7 @@ pub mod commentitem {
         }
     }
     impl Group {
-        /// `task.commentitem.add`: creates a `task.commentitem` record.
+        /// `task.commentitem.add`: adds to `task.commentitem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/comment-item/task-comment-item-add.html) · scope `task` · answers `i64`
         ///
@@ -1332,9 +1368,11 @@ pub mod commentitem {
 }
 /// The `task.dependence.*` methods.
 pub mod dependence {
-    /// `task.dependence.add`: creates a `task.dependence` record.
+    /// `task.dependence.add`: adds to `task.dependence`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/task-dependence-add.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ILLEGAL_NEW_LINK` (400), `ACTION_NOT_ALLOWED` (400).
     #[derive(Clone)]
@@ -1370,6 +1408,8 @@ pub mod dependence {
     /// `task.dependence.delete`: deletes a `task.dependence` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/task-dependence-delete.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ILLEGAL_NEW_LINK` (400), `ACTION_NOT_ALLOWED` (400).
     #[derive(Clone)]
@@ -1414,7 +1454,7 @@ pub mod dependence {
         }
     }
     impl Group {
-        /// `task.dependence.add`: creates a `task.dependence` record.
+        /// `task.dependence.add`: adds to `task.dependence`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/task-dependence-add.html) · scope `task` · answers `serde_json::Value`
         ///
@@ -1454,9 +1494,11 @@ pub mod dependence {
 }
 /// The `task.elapseditem.*` methods.
 pub mod elapseditem {
-    /// `task.elapseditem.add`: creates a `task.elapseditem` record.
+    /// `task.elapseditem.add`: adds to `task.elapseditem`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-add.html) · scope `task` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0x000001` (400), `0x100002` (400), `0x000004` (400), `0x000040` (400).
     #[derive(Clone)]
@@ -1498,6 +1540,8 @@ pub mod elapseditem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-delete.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0x000001` (400), `0x100002` (400), `0x000004` (400), `0x000040` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1538,6 +1582,8 @@ pub mod elapseditem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0x000001` (400), `0x100002` (400), `0x000004` (400), `0x000040` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1577,6 +1623,8 @@ pub mod elapseditem {
     /// `task.elapseditem.getlist`: lists `task.elapseditem` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0x100002` (400), `0x000004` (400), `0x000040` (400), `0x000100` (400).
     #[derive(Clone)]
@@ -1646,6 +1694,8 @@ pub mod elapseditem {
     /// `task.elapseditem.getmanifest`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-manifest.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getmanifest(pub(crate) crate::rt::Request);
@@ -1678,6 +1728,8 @@ pub mod elapseditem {
     /// `task.elapseditem.isActionAllowed`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-is-action-allowed.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct IsActionAllowed(pub(crate) crate::rt::Request);
@@ -1710,6 +1762,8 @@ pub mod elapseditem {
     /// `task.elapseditem.update`: changes a `task.elapseditem` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-update.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0x000001` (400), `0x100002` (400), `0x000004` (400), `0x000040` (400).
     #[derive(Clone)]
@@ -1759,7 +1813,7 @@ pub mod elapseditem {
         }
     }
     impl Group {
-        /// `task.elapseditem.add`: creates a `task.elapseditem` record.
+        /// `task.elapseditem.add`: adds to `task.elapseditem`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-add.html) · scope `task` · answers `i64`
         ///
@@ -1866,9 +1920,11 @@ pub mod elapseditem {
 }
 /// The `task.item.*` methods.
 pub mod item {
-    /// `task.item.add`: creates a `task.item` record.
+    /// `task.item.add`: adds to `task.item`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-add.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.add is deprecated: use tasks.task.add`.
     #[deprecated(note = "task.item.add is deprecated: use tasks.task.add")]
@@ -1911,6 +1967,8 @@ pub mod item {
     /// `task.item.addfile`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-add-file.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.addfile is deprecated: use tasks.task.files.attach`.
     #[deprecated(note = "task.item.addfile is deprecated: use tasks.task.files.attach")]
@@ -1964,6 +2022,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.addtofavorite is deprecated: use tasks.task.favorite.add`.
     #[deprecated(note = "task.item.addtofavorite is deprecated: use tasks.task.favorite.add")]
     #[derive(Clone)]
@@ -2016,6 +2076,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-approve.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.approve is deprecated: use tasks.task.approve`.
     #[deprecated(note = "task.item.approve is deprecated: use tasks.task.approve")]
     #[derive(Clone)]
@@ -2057,6 +2119,8 @@ pub mod item {
     /// `task.item.complete`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-complete.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.complete is deprecated: use tasks.task.complete`.
     #[deprecated(note = "task.item.complete is deprecated: use tasks.task.complete")]
@@ -2100,6 +2164,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-defer.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.defer is deprecated: use tasks.task.defer`.
     #[deprecated(note = "task.item.defer is deprecated: use tasks.task.defer")]
     #[derive(Clone)]
@@ -2141,6 +2207,8 @@ pub mod item {
     /// `task.item.delegate`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-delegate.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.delegate is deprecated: use tasks.task.delegate`.
     #[deprecated(note = "task.item.delegate is deprecated: use tasks.task.delegate")]
@@ -2189,6 +2257,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-delete.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.delete is deprecated: use tasks.task.delete`.
     #[deprecated(note = "task.item.delete is deprecated: use tasks.task.delete")]
     #[derive(Clone)]
@@ -2230,6 +2300,8 @@ pub mod item {
     /// `task.item.deletefile`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-delete-file.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.deletefile is deprecated: use tasks.task.update`.
     #[deprecated(note = "task.item.deletefile is deprecated: use tasks.task.update")]
@@ -2283,6 +2355,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.deletefromfavorite is deprecated: use tasks.task.favorite.remove`.
     #[deprecated(note = "task.item.deletefromfavorite is deprecated: use tasks.task.favorite.remove")]
     #[derive(Clone)]
@@ -2335,6 +2409,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-disapprove.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.disapprove is deprecated: use tasks.task.disapprove`.
     #[deprecated(note = "task.item.disapprove is deprecated: use tasks.task.disapprove")]
     #[derive(Clone)]
@@ -2376,6 +2452,8 @@ pub mod item {
     /// `task.item.getallowedactions`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.getallowedactions is deprecated: use tasks.task.getAccess`.
     #[deprecated(note = "task.item.getallowedactions is deprecated: use tasks.task.getAccess")]
@@ -2419,6 +2497,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.getallowedtaskactionsasstrings is deprecated: use tasks.task.getAccess`.
     #[deprecated(note = "task.item.getallowedtaskactionsasstrings is deprecated: use tasks.task.getAccess")]
     #[derive(Clone)]
@@ -2459,6 +2539,8 @@ pub mod item {
     /// `task.item.getdata`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-data.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.getdata is deprecated: use tasks.task.get`.
     #[deprecated(note = "task.item.getdata is deprecated: use tasks.task.get")]
@@ -2502,6 +2584,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.getdependson is deprecated: use tasks.task.get`.
     #[deprecated(note = "task.item.getdependson is deprecated: use tasks.task.get")]
     #[derive(Clone)]
@@ -2543,6 +2627,8 @@ pub mod item {
     /// `task.item.getdescription`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-description.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.getdescription is deprecated: use tasks.task.get`.
     #[deprecated(note = "task.item.getdescription is deprecated: use tasks.task.get")]
@@ -2591,6 +2677,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-files.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.getfiles is deprecated: use tasks.task.get`.
     #[deprecated(note = "task.item.getfiles is deprecated: use tasks.task.get")]
     #[derive(Clone)]
@@ -2633,6 +2721,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.getmanifest is deprecated: use tasks.task.getFields`.
     #[deprecated(note = "task.item.getmanifest is deprecated: use tasks.task.getFields")]
     #[derive(Clone)]
@@ -2667,6 +2757,8 @@ pub mod item {
     /// `task.item.isactionallowed`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.isactionallowed is deprecated: use tasks.task.getAccess`.
     #[deprecated(note = "task.item.isactionallowed is deprecated: use tasks.task.getAccess")]
@@ -2714,6 +2806,8 @@ pub mod item {
     /// `task.item.list`: lists `task.item` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-list.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.list is deprecated: use tasks.task.list`.
     #[deprecated(note = "task.item.list is deprecated: use tasks.task.list")]
@@ -2774,6 +2868,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-renew.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.renew is deprecated: use tasks.task.renew`.
     #[deprecated(note = "task.item.renew is deprecated: use tasks.task.renew")]
     #[derive(Clone)]
@@ -2816,6 +2912,8 @@ pub mod item {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-start-execution.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.item.startexecution is deprecated: use tasks.task.start`.
     #[deprecated(note = "task.item.startexecution is deprecated: use tasks.task.start")]
     #[derive(Clone)]
@@ -2857,6 +2955,8 @@ pub mod item {
     /// `task.item.update`: changes a `task.item` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-update.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Deprecated: `task.item.update is deprecated: use tasks.task.update`.
     #[deprecated(note = "task.item.update is deprecated: use tasks.task.update")]
@@ -2913,7 +3013,7 @@ pub mod item {
         }
     }
     impl Group {
-        /// `task.item.add`: creates a `task.item` record.
+        /// `task.item.add`: adds to `task.item`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-item-add.html) · scope `task` · answers `serde_json::Value`
         ///
@@ -3179,9 +3279,11 @@ pub mod item {
     }
     /// The `task.item.userfield.*` methods.
     pub mod userfield {
-        /// `task.item.userfield.add`: creates a `task.item.userfield` record.
+        /// `task.item.userfield.add`: adds to `task.item.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-add.html) · scope `task` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -3217,6 +3319,8 @@ pub mod item {
         /// `task.item.userfield.delete`: deletes a `task.item.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-delete.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -3254,6 +3358,8 @@ pub mod item {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get.html) · scope `task` · answers [`Userfield`](crate::task::item::userfield::Userfield)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -3289,6 +3395,8 @@ pub mod item {
         /// `task.item.userfield.getfields`: describes the fields of `task.item.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-fields.html) · scope `task` · answers [`Output`](crate::task::item::userfield::getfields::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Getfields(pub(crate) crate::rt::Request);
@@ -3321,6 +3429,8 @@ pub mod item {
         /// `task.item.userfield.getlist`: lists `task.item.userfield` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-list.html) · scope `task` · answers [`Userfield`](crate::task::item::userfield::Userfield)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Getlist(pub(crate) crate::rt::Request);
@@ -3367,6 +3477,8 @@ pub mod item {
         /// `task.item.userfield.gettypes`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-get-types.html) · scope `task` · answers [`Output`](crate::task::item::userfield::gettypes::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Gettypes(pub(crate) crate::rt::Request);
@@ -3399,6 +3511,8 @@ pub mod item {
         /// `task.item.userfield.update`: changes a `task.item.userfield` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-update.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400), `ERROR_NOT_FOUND` (400).
         #[derive(Clone)]
@@ -3444,7 +3558,7 @@ pub mod item {
             }
         }
         impl Group {
-            /// `task.item.userfield.add`: creates a `task.item.userfield` record.
+            /// `task.item.userfield.add`: adds to `task.item.userfield`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-field/task-item-user-field-add.html) · scope `task` · answers `i64`
             ///
@@ -3953,6 +4067,8 @@ pub mod items {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-items-get-list.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.items.getlist is deprecated: use tasks.task.list`.
     #[deprecated(note = "task.items.getlist is deprecated: use tasks.task.list")]
     #[derive(Clone)]
@@ -4038,6 +4154,8 @@ pub mod logitem {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/deprecated/task-item/task-log-item-list.html) · scope `task` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Deprecated: `task.logitem.list is deprecated: use tasks.task.history.list`.
     #[deprecated(note = "task.logitem.list is deprecated: use tasks.task.history.list")]
     #[derive(Clone)]
@@ -4100,6 +4218,8 @@ pub mod planner {
     /// `task.planner.getlist`: lists `task.planner` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/planner/task-planner-get-list.html) · scope `task` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Getlist(pub(crate) crate::rt::Request);
@@ -4151,9 +4271,11 @@ pub mod planner {
 }
 /// The `task.stages.*` methods.
 pub mod stages {
-    /// `task.stages.add`: creates a `task.stages` record.
+    /// `task.stages.add`: adds to `task.stages`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-add.html) · scope `task` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `EMPTY_TITLE` (400), `ACCESS_DENIED` (400).
     #[derive(Clone)]
@@ -4195,6 +4317,8 @@ pub mod stages {
     /// `task.stages.canmovetask`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-can-move-task.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Canmovetask(pub(crate) crate::rt::Request);
@@ -4227,6 +4351,8 @@ pub mod stages {
     /// `task.stages.delete`: deletes a `task.stages` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-delete.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `CANT_DELETE_FIRST` (400), `IS_SYSTEM` (400), `NOT_FOUND` (400).
     #[derive(Clone)]
@@ -4274,6 +4400,8 @@ pub mod stages {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-get.html) · scope `task` · answers [`Stages`](crate::task::stages::Stages)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -4314,6 +4442,8 @@ pub mod stages {
     /// `task.stages.movetask`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-move-task.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED_MOVE` (400), `TASK_NOT_FOUND` (400), `NOT_FOUND` (400).
     #[derive(Clone)]
@@ -4361,6 +4491,8 @@ pub mod stages {
     /// `task.stages.update`: changes a `task.stages` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-update.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (400), `NOT_FOUND` (400).
     #[derive(Clone)]
@@ -4411,7 +4543,7 @@ pub mod stages {
         }
     }
     impl Group {
-        /// `task.stages.add`: creates a `task.stages` record.
+        /// `task.stages.add`: adds to `task.stages`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/stages/task-stages-add.html) · scope `task` · answers `i64`
         ///

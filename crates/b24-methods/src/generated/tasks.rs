@@ -106,9 +106,11 @@ pub mod api {
         }
         /// The `tasks.api.scrum.backlog.*` methods.
         pub mod backlog {
-            /// `tasks.api.scrum.backlog.add`: creates a `tasks.api.scrum.backlog` record.
+            /// `tasks.api.scrum.backlog.add`: adds to `tasks.api.scrum.backlog`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-add.html) · scope `task` · answers [`Backlog`](crate::tasks::api::scrum::backlog::Backlog)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -143,6 +145,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-delete.html) · scope `task` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -176,6 +180,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-get.html) · scope `task` · answers [`Backlog`](crate::tasks::api::scrum::backlog::Backlog)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -208,6 +214,8 @@ pub mod api {
             /// `tasks.api.scrum.backlog.getFields`: describes the fields of `tasks.api.scrum.backlog` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-get-fields.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::backlog::get_fields::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct GetFields(pub(crate) crate::rt::Request);
@@ -238,6 +246,8 @@ pub mod api {
             /// `tasks.api.scrum.backlog.update`: changes a `tasks.api.scrum.backlog` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-update.html) · scope `task` · answers [`Backlog`](crate::tasks::api::scrum::backlog::Backlog)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
             #[derive(Clone)]
@@ -280,7 +290,7 @@ pub mod api {
                 }
             }
             impl Group {
-                /// `tasks.api.scrum.backlog.add`: creates a `tasks.api.scrum.backlog` record.
+                /// `tasks.api.scrum.backlog.add`: adds to `tasks.api.scrum.backlog`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-add.html) · scope `task` · answers [`Backlog`](crate::tasks::api::scrum::backlog::Backlog)
                 ///
@@ -417,9 +427,11 @@ pub mod api {
         }
         /// The `tasks.api.scrum.epic.*` methods.
         pub mod epic {
-            /// `tasks.api.scrum.epic.add`: creates a `tasks.api.scrum.epic` record.
+            /// `tasks.api.scrum.epic.add`: adds to `tasks.api.scrum.epic`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-add.html) · scope `task` · answers [`Epic`](crate::tasks::api::scrum::epic::Epic)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -455,6 +467,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-delete.html) · scope `task` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -487,6 +501,8 @@ pub mod api {
             /// `tasks.api.scrum.epic.get`: reads one `tasks.api.scrum.epic` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-get.html) · scope `task` · answers [`Epic`](crate::tasks::api::scrum::epic::Epic)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -521,6 +537,8 @@ pub mod api {
             /// `tasks.api.scrum.epic.getFields`: describes the fields of `tasks.api.scrum.epic` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-get-fields.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::epic::get_fields::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct GetFields(pub(crate) crate::rt::Request);
@@ -551,6 +569,8 @@ pub mod api {
             /// `tasks.api.scrum.epic.list`: lists `tasks.api.scrum.epic` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-list.html) · scope `task` · answers [`Epic`](crate::tasks::api::scrum::epic::Epic)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -609,6 +629,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-update.html) · scope `task` · answers [`Epic`](crate::tasks::api::scrum::epic::Epic)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -650,7 +672,7 @@ pub mod api {
                 }
             }
             impl Group {
-                /// `tasks.api.scrum.epic.add`: creates a `tasks.api.scrum.epic` record.
+                /// `tasks.api.scrum.epic.add`: adds to `tasks.api.scrum.epic`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-add.html) · scope `task` · answers [`Epic`](crate::tasks::api::scrum::epic::Epic)
                 ///
@@ -821,6 +843,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-stage.html) · scope `task` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -853,6 +877,8 @@ pub mod api {
             /// `tasks.api.scrum.kanban.addTask`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-task.html) · scope `task` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -887,6 +913,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-stage.html) · scope `task` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -920,6 +948,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-task.html) · scope `task` · answers `serde_json::Value`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -952,6 +982,8 @@ pub mod api {
             /// `tasks.api.scrum.kanban.getFields`: describes the fields of `tasks.api.scrum.kanban` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-fields.html) · scope `task` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct GetFields(pub(crate) crate::rt::Request);
@@ -982,6 +1014,8 @@ pub mod api {
             /// `tasks.api.scrum.kanban.getStages`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-stages.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::kanban::get_stages::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -1015,6 +1049,8 @@ pub mod api {
             /// `tasks.api.scrum.kanban.updateStage`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-update-stage.html) · scope `task` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -1207,9 +1243,11 @@ pub mod api {
         }
         /// The `tasks.api.scrum.sprint.*` methods.
         pub mod sprint {
-            /// `tasks.api.scrum.sprint.add`: creates a `tasks.api.scrum.sprint` record.
+            /// `tasks.api.scrum.sprint.add`: adds to `tasks.api.scrum.sprint`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-add.html) · scope `task` · answers [`Sprint`](crate::tasks::api::scrum::sprint::Sprint)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -1244,6 +1282,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-complete.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::sprint::complete::Output)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1276,6 +1316,8 @@ pub mod api {
             /// `tasks.api.scrum.sprint.delete`: deletes a `tasks.api.scrum.sprint` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-delete.html) · scope `task` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -1310,6 +1352,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get.html) · scope `task` · answers [`Sprint`](crate::tasks::api::scrum::sprint::Sprint)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1342,6 +1386,8 @@ pub mod api {
             /// `tasks.api.scrum.sprint.getFields`: describes the fields of `tasks.api.scrum.sprint` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get-fields.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::sprint::get_fields::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1372,6 +1418,8 @@ pub mod api {
             /// `tasks.api.scrum.sprint.list`: lists `tasks.api.scrum.sprint` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-list.html) · scope `task` · answers [`Sprint`](crate::tasks::api::scrum::sprint::Sprint)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -1428,6 +1476,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-start.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::sprint::start::Output)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1460,6 +1510,8 @@ pub mod api {
             /// `tasks.api.scrum.sprint.update`: changes a `tasks.api.scrum.sprint` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-update.html) · scope `task` · answers [`Sprint`](crate::tasks::api::scrum::sprint::Sprint)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
             #[derive(Clone)]
@@ -1502,7 +1554,7 @@ pub mod api {
                 }
             }
             impl Group {
-                /// `tasks.api.scrum.sprint.add`: creates a `tasks.api.scrum.sprint` record.
+                /// `tasks.api.scrum.sprint.add`: adds to `tasks.api.scrum.sprint`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-add.html) · scope `task` · answers [`Sprint`](crate::tasks::api::scrum::sprint::Sprint)
                 ///
@@ -1902,6 +1954,8 @@ pub mod api {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-get.html) · scope `task` · answers [`Task`](crate::tasks::api::scrum::task::Task)
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `0` (200), `100` (200).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -1935,6 +1989,8 @@ pub mod api {
             /// `tasks.api.scrum.task.getFields`: describes the fields of `tasks.api.scrum.task` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-get-fields.html) · scope `task` · answers [`Output`](crate::tasks::api::scrum::task::get_fields::Output)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct GetFields(pub(crate) crate::rt::Request);
@@ -1965,6 +2021,8 @@ pub mod api {
             /// `tasks.api.scrum.task.update`: changes a `tasks.api.scrum.task` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-update.html) · scope `task` · answers [`Task`](crate::tasks::api::scrum::task::Task)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             ///
             /// Errors the docs list (match them with `MethodCode`): `0` (400).
             #[derive(Clone)]
@@ -2162,6 +2220,8 @@ pub mod flow {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-activate.html) · scope `task` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2192,9 +2252,11 @@ pub mod flow {
                 Self(request)
             }
         }
-        /// `tasks.flow.Flow.create`: creates a `tasks.flow.Flow` record.
+        /// `tasks.flow.Flow.create`: adds to `tasks.flow.Flow`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-create.html) · scope `task` · answers [`Output`](crate::tasks::flow::flow::create::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -2229,6 +2291,8 @@ pub mod flow {
         /// `tasks.flow.Flow.delete`: deletes a `tasks.flow.Flow` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-delete.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -2265,6 +2329,8 @@ pub mod flow {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-get.html) · scope `task` · answers [`Flow`](crate::tasks::flow::flow::Flow)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2297,6 +2363,8 @@ pub mod flow {
         /// `tasks.flow.Flow.isExists`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-is-exists.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -2340,6 +2408,8 @@ pub mod flow {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-pin.html) · scope `task` · answers `bool`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (200).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -2372,6 +2442,8 @@ pub mod flow {
         /// `tasks.flow.Flow.update`: changes a `tasks.flow.Flow` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-update.html) · scope `task` · answers [`Flow`](crate::tasks::flow::flow::Flow)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
@@ -2429,7 +2501,7 @@ pub mod flow {
                     crate::rt::Request::new(self.actions.clone()).with("flowId", crate::rt::IntoArg::into_arg(flow_id)),
                 )
             }
-            /// `tasks.flow.Flow.create`: creates a `tasks.flow.Flow` record.
+            /// `tasks.flow.Flow.create`: adds to `tasks.flow.Flow`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/flow/tasks-flow-flow-create.html) · scope `task` · answers [`Output`](crate::tasks::flow::flow::create::Output)
             ///
@@ -2717,9 +2789,11 @@ pub mod flow {
 }
 /// The `tasks.task.*` methods.
 pub mod task {
-    /// `tasks.task.add`: creates a `tasks.task` record.
+    /// `tasks.task.add`: adds to `tasks.task`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-add.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -2754,6 +2828,8 @@ pub mod task {
     /// `tasks.task.approve`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-approve.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400), `100` (400).
     #[derive(Clone)]
@@ -2790,6 +2866,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/status/tasks-task-complete.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2823,6 +2901,8 @@ pub mod task {
     /// `tasks.task.defer`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/status/tasks-task-defer.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400).
     #[derive(Clone)]
@@ -2858,6 +2938,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-delegate.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2891,6 +2973,8 @@ pub mod task {
     /// `tasks.task.delete`: deletes a `tasks.task` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-delete.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400), `100` (400).
     #[derive(Clone)]
@@ -2926,6 +3010,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-disapprove.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -2960,6 +3046,8 @@ pub mod task {
     /// `tasks.task.get`: reads one `tasks.task` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-get.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
@@ -3007,6 +3095,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-get-access.html) · scope `task` · answers [`Output`](crate::tasks::task::getaccess::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3047,6 +3137,8 @@ pub mod task {
     /// `tasks.task.getFields`: describes the fields of `tasks.task` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-get-fields.html) · scope `task` · answers [`Output`](crate::tasks::task::get_fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetFields(pub(crate) crate::rt::Request);
@@ -3077,6 +3169,8 @@ pub mod task {
     /// `tasks.task.list`: lists `tasks.task` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-list.html) · scope `task` · answers [`Vec<Task>`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -3148,6 +3242,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-mute.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3181,6 +3277,8 @@ pub mod task {
     /// `tasks.task.pause`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/status/tasks-task-pause.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400).
     #[derive(Clone)]
@@ -3216,6 +3314,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-pin.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3249,6 +3349,8 @@ pub mod task {
     /// `tasks.task.renew`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/status/tasks-task-renew.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048582` (400).
     #[derive(Clone)]
@@ -3284,6 +3386,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/status/tasks-task-start.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3317,6 +3421,8 @@ pub mod task {
     /// `tasks.task.startwatch`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-start-watch.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048584` (400).
     #[derive(Clone)]
@@ -3353,6 +3459,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-stop-watch.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `1048584` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3387,6 +3495,8 @@ pub mod task {
     /// `tasks.task.unmute`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-unmute.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
@@ -3423,6 +3533,8 @@ pub mod task {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-unpin.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -3456,6 +3568,8 @@ pub mod task {
     /// `tasks.task.update`: changes a `tasks.task` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-update.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -3500,7 +3614,7 @@ pub mod task {
         }
     }
     impl Group {
-        /// `tasks.task.add`: creates a `tasks.task` record.
+        /// `tasks.task.add`: adds to `tasks.task`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-add.html) · scope `task` · answers [`Task`](crate::tasks::task::Task)
         ///
@@ -4862,6 +4976,8 @@ pub mod task {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-counters-get.html) · scope `task` · answers [`Counters`](crate::tasks::task::counters::Counters)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -4958,9 +5074,11 @@ pub mod task {
     }
     /// The `tasks.task.favorite.*` methods.
     pub mod favorite {
-        /// `tasks.task.favorite.add`: creates a `tasks.task.favorite` record.
+        /// `tasks.task.favorite.add`: adds to `tasks.task.favorite`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-favorite-add.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `1` (400), `100` (400).
         #[derive(Clone)]
@@ -4996,6 +5114,8 @@ pub mod task {
         /// `tasks.task.favorite.remove`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-favorite-remove.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `1` (400), `100` (400).
         #[derive(Clone)]
@@ -5040,7 +5160,7 @@ pub mod task {
             }
         }
         impl Group {
-            /// `tasks.task.favorite.add`: creates a `tasks.task.favorite` record.
+            /// `tasks.task.favorite.add`: adds to `tasks.task.favorite`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/user-actions/tasks-task-favorite-add.html) · scope `task` · answers `bool`
             ///
@@ -5072,6 +5192,8 @@ pub mod task {
         /// `tasks.task.files.attach`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-files-attach.html) · scope `task` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400), `ERROR_CORE` (400).
         #[derive(Clone)]
@@ -5464,6 +5586,8 @@ pub mod task {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-history-list.html) · scope `task` · answers [`History`](crate::tasks::task::history::History)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5654,6 +5778,8 @@ pub mod task {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-add-from-comment.html) · scope `task` · answers [`Output`](crate::tasks::task::result::add_from_comment::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5688,6 +5814,8 @@ pub mod task {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-delete-from-comment.html) · scope `task` · answers `serde_json::Value`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -5721,6 +5849,8 @@ pub mod task {
         /// `tasks.task.result.list`: lists `tasks.task.result` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list.html) · scope `task` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -6724,9 +6854,11 @@ pub mod task {
 }
 /// The `tasks.template.*` methods.
 pub mod template {
-    /// `tasks.template.add`: creates a `tasks.template` record.
+    /// `tasks.template.add`: adds to `tasks.template`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-add.html) · scope `task` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
     #[derive(Clone)]
@@ -6761,6 +6893,8 @@ pub mod template {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-delete.html) · scope `task` · answers `bool`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -6794,6 +6928,8 @@ pub mod template {
     /// `tasks.template.fields`: describes the fields of `tasks.template` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-fields.html) · scope `task` · answers [`Output`](crate::tasks::template::fields::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Fields(pub(crate) crate::rt::Request);
@@ -6825,6 +6961,8 @@ pub mod template {
     /// `tasks.template.get`: reads one `tasks.template` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-get.html) · scope `task` · answers [`Template`](crate::tasks::template::Template)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400).
     #[derive(Clone)]
@@ -6865,6 +7003,8 @@ pub mod template {
     /// `tasks.template.update`: changes a `tasks.template` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-update.html) · scope `task` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `100` (400).
     #[derive(Clone)]
@@ -6908,7 +7048,7 @@ pub mod template {
         }
     }
     impl Group {
-        /// `tasks.template.add`: creates a `tasks.template` record.
+        /// `tasks.template.add`: adds to `tasks.template`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/tasks-template-add.html) · scope `task` · answers `i64`
         ///
@@ -7279,9 +7419,11 @@ pub mod template {
     }
     /// The `tasks.template.checklist.*` methods.
     pub mod checklist {
-        /// `tasks.template.checklist.add`: creates a `tasks.template.checklist` record.
+        /// `tasks.template.checklist.add`: adds to `tasks.template.checklist`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-add.html) · scope `task` · answers [`Checklist`](crate::tasks::template::checklist::Checklist)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -7317,6 +7459,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachment-by-content.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::add_attachment_by_content::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7349,6 +7493,8 @@ pub mod template {
         /// `tasks.template.checklist.addAttachmentsFromDisk`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachments-from-disk.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::add_attachments_from_disk::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -7383,6 +7529,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-complete.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::complete::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7415,6 +7563,8 @@ pub mod template {
         /// `tasks.template.checklist.delete`: deletes a `tasks.template.checklist` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-delete.html) · scope `task` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -7449,6 +7599,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-get.html) · scope `task` · answers [`Checklist`](crate::tasks::template::checklist::Checklist)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7482,6 +7634,8 @@ pub mod template {
         /// `tasks.template.checklist.list`: lists `tasks.template.checklist` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-list.html) · scope `task` · answers [`Checklist`](crate::tasks::template::checklist::Checklist)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `0` (400), `100` (400).
         #[derive(Clone)]
@@ -7535,6 +7689,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-move-after.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::move_after::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7567,6 +7723,8 @@ pub mod template {
         /// `tasks.template.checklist.moveBefore`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-move-before.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::move_before::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -7601,6 +7759,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-remove-attachments.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::remove_attachments::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7634,6 +7794,8 @@ pub mod template {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-renew.html) · scope `task` · answers [`Output`](crate::tasks::template::checklist::renew::Output)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -7666,6 +7828,8 @@ pub mod template {
         /// `tasks.template.checklist.update`: changes a `tasks.template.checklist` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-update.html) · scope `task` · answers [`Checklist`](crate::tasks::template::checklist::Checklist)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `100` (400), `0` (400).
         #[derive(Clone)]
@@ -7708,7 +7872,7 @@ pub mod template {
             }
         }
         impl Group {
-            /// `tasks.template.checklist.add`: creates a `tasks.template.checklist` record.
+            /// `tasks.template.checklist.add`: adds to `tasks.template.checklist`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/template/checklist/tasks-template-checklist-add.html) · scope `task` · answers [`Checklist`](crate::tasks::template::checklist::Checklist)
             ///

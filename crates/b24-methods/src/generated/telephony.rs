@@ -45,6 +45,8 @@ pub mod call_2 {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-call-attach-transcription.html) · scope `telephony` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -184,6 +186,8 @@ pub mod external_call {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-attach-record.html) · scope `telephony` · answers [`Output`](crate::telephony::external_call::attach_record::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -234,6 +238,8 @@ pub mod external_call {
     /// `telephony.externalCall.finish`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-finish.html) · scope `telephony` · answers [`Output`](crate::telephony::external_call::finish::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `INVALID_ARGUMENT`, `ERROR_CORE`.
     #[derive(Clone)]
@@ -317,6 +323,8 @@ pub mod external_call {
     /// `telephony.externalCall.hide`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-hide.html) · scope `telephony` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Hide(pub(crate) crate::rt::Request);
@@ -355,6 +363,8 @@ pub mod external_call {
     /// `telephony.externalCall.register`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-register.html) · scope `telephony` · answers [`Output`](crate::telephony::external_call::register::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
     #[derive(Clone)]
@@ -454,6 +464,8 @@ pub mod external_call {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-search-crm-entities.html) · scope `telephony` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -487,6 +499,8 @@ pub mod external_call {
     /// `telephony.externalCall.show`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-call-show.html) · scope `telephony` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Show(pub(crate) crate::rt::Request);
@@ -958,9 +972,11 @@ pub mod external_call {
 }
 /// The `telephony.externalLine.*` methods.
 pub mod external_line {
-    /// `telephony.externalLine.add`: creates a `telephony.externalLine` record.
+    /// `telephony.externalLine.add`: adds to `telephony.externalLine`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-add.html) · scope `telephony` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
     #[derive(Clone)]
@@ -1009,6 +1025,8 @@ pub mod external_line {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-delete.html) · scope `telephony` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1043,6 +1061,8 @@ pub mod external_line {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-get.html) · scope `telephony` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -1076,6 +1096,8 @@ pub mod external_line {
     /// `telephony.externalLine.update`: changes a `telephony.externalLine` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-update.html) · scope `telephony` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `WRONG_AUTH_TYPE`, `ERROR_CORE`.
     #[derive(Clone)]
@@ -1132,7 +1154,7 @@ pub mod external_line {
         }
     }
     impl Group {
-        /// `telephony.externalLine.add`: creates a `telephony.externalLine` record.
+        /// `telephony.externalLine.add`: adds to `telephony.externalLine`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/telephony-external-line-add.html) · scope `telephony` · answers `i64`
         ///

@@ -15,6 +15,8 @@
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/base/timeman-close.html) · scope `timeman` · answers [`Output`](crate::timeman::close::Output)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_DATETIME` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -75,6 +77,8 @@ impl crate::rt::Method for Close {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/base/timeman-open.html) · scope `timeman` · answers [`Output`](crate::timeman::open::Output)
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `WRONG_DATETIME` (400), `TIME` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -134,6 +138,8 @@ impl crate::rt::Method for Open {
 /// `timeman.pause`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/base/timeman-pause.html) · scope `timeman` · answers [`Output`](crate::timeman::pause::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Pause(pub(crate) crate::rt::Request);
@@ -171,6 +177,8 @@ impl crate::rt::Method for Pause {
 /// `timeman.settings`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/base/timeman-settings.html) · scope `timeman` · answers [`Output`](crate::timeman::settings::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Settings(pub(crate) crate::rt::Request);
@@ -208,6 +216,8 @@ impl crate::rt::Method for Settings {
 /// `timeman.status`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/base/timeman-status.html) · scope `timeman` · answers [`Output`](crate::timeman::status::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Status(pub(crate) crate::rt::Request);
@@ -379,6 +389,8 @@ pub mod networkrange {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-check.html) · scope `timeman` · answers [`Output`](crate::timeman::networkrange::check::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -420,6 +432,8 @@ pub mod networkrange {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-get.html) · scope `timeman` · answers [`Networkrange`](crate::timeman::networkrange::Networkrange)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -453,6 +467,8 @@ pub mod networkrange {
     /// `timeman.networkrange.set`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/networkrange/timeman-networkrange-set.html) · scope `timeman` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400), `INVALID_FORMAT` (400).
     #[derive(Clone)]
@@ -717,6 +733,8 @@ pub mod schedule {
     /// `timeman.schedule.get`: reads one `timeman.schedule` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/schedule/timeman-schedule-get.html) · scope `timeman` · answers [`Schedule`](crate::timeman::schedule::Schedule)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -988,9 +1006,11 @@ pub mod timecontrol {
     }
     /// The `timeman.timecontrol.report.*` methods.
     pub mod report {
-        /// `timeman.timecontrol.report.add`: creates a `timeman.timecontrol.report` record.
+        /// `timeman.timecontrol.report.add`: adds to `timeman.timecontrol.report`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html) · scope `timeman` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400), `TEXT_EMPTY` (400).
         #[derive(Clone)]
@@ -1052,7 +1072,7 @@ pub mod timecontrol {
             }
         }
         impl Group {
-            /// `timeman.timecontrol.report.add`: creates a `timeman.timecontrol.report` record.
+            /// `timeman.timecontrol.report.add`: adds to `timeman.timecontrol.report`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html) · scope `timeman` · answers `bool`
             ///
@@ -1076,6 +1096,8 @@ pub mod timecontrol {
         /// `timeman.timecontrol.reports.get`: reads one `timeman.timecontrol.reports` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-get.html) · scope `timeman` · answers [`Reports`](crate::timeman::timecontrol::reports::Reports)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400), `USER_ACCESS_ERROR` (400).
         #[derive(Clone)]
@@ -1204,6 +1226,8 @@ pub mod timecontrol {
             /// `timeman.timecontrol.reports.settings.get`: reads one `timeman.timecontrol.reports.settings` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-settings-get.html) · scope `timeman` · answers [`Settings`](crate::timeman::timecontrol::reports::settings::Settings)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -1297,6 +1321,8 @@ pub mod timecontrol {
             /// `timeman.timecontrol.reports.users.get`: reads one `timeman.timecontrol.reports.users` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-reports-users-get.html) · scope `timeman` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -1359,6 +1385,8 @@ pub mod timecontrol {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-settings-get.html) · scope `timeman` · answers [`Settings`](crate::timeman::timecontrol::settings::Settings)
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -1392,6 +1420,8 @@ pub mod timecontrol {
         /// `timeman.timecontrol.settings.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/timecontrol/timeman-timecontrol-settings-set.html) · scope `timeman` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_ERROR` (400).
         #[derive(Clone)]

@@ -14,6 +14,8 @@
 /// `user.access`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/users/user-access.html) · scope `basic` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Access(pub(crate) crate::rt::Request);
@@ -41,9 +43,11 @@ impl crate::rt::Method for Access {
         Self(request)
     }
 }
-/// `user.add`: creates a `user` record.
+/// `user.add`: adds to `user`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-add.html) · scope `user` · answers `i64`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_CORE` (400), `ERROR_GROUPID` (400), `ERROR_NO_GROUP` (400).
 #[derive(Clone)]
@@ -329,6 +333,8 @@ impl crate::rt::Method for Add {
 /// `user.admin`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/users/user-admin.html) · scope `basic` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Admin(pub(crate) crate::rt::Request);
@@ -359,6 +365,8 @@ impl crate::rt::Method for Admin {
 /// `user.current`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-current.html) · scope `user` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Current(pub(crate) crate::rt::Request);
@@ -389,6 +397,8 @@ impl crate::rt::Method for Current {
 /// `user.fields`: describes the fields of `user` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-fields.html) · scope `user` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Fields(pub(crate) crate::rt::Request);
@@ -419,6 +429,8 @@ impl crate::rt::Method for Fields {
 /// `user.get`: reads one `user` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-get.html) · scope `user` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -487,6 +499,8 @@ impl crate::rt::Method for Get {
 /// `user.search`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-search.html) · scope `user` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Search(pub(crate) crate::rt::Request);
@@ -550,6 +564,8 @@ impl crate::rt::Method for Search {
 /// `user.update`: changes a `user` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-update.html) · scope `user` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400).
 #[derive(Clone)]
@@ -858,7 +874,7 @@ impl Group {
             crate::rt::Request::new(self.actions.clone()).with("ACCESS", crate::rt::IntoArg::into_arg(access)),
         )
     }
-    /// `user.add`: creates a `user` record.
+    /// `user.add`: adds to `user`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/user-add.html) · scope `user` · answers `i64`
     ///
@@ -930,6 +946,8 @@ pub mod option {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/settings/user-option-get.html) · scope `basic` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `AccessException` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -969,6 +987,8 @@ pub mod option {
     /// `user.option.set`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/common/settings/user-option-set.html) · scope `basic` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ArgumentNullException` (400), `AccessException` (400).
     #[derive(Clone)]
@@ -1036,9 +1056,11 @@ pub mod option {
 }
 /// The `user.userfield.*` methods.
 pub mod userfield {
-    /// `user.userfield.add`: creates a `user.userfield` record.
+    /// `user.userfield.add`: adds to `user.userfield`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/userfields/user-userfield-add.html) · scope `user.userfield` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_CORE` (400).
     #[derive(Clone)]
@@ -1072,6 +1094,8 @@ pub mod userfield {
     /// `user.userfield.delete`: deletes a `user.userfield` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/userfields/user-userfield-delete.html) · scope `user.userfield` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Delete(pub(crate) crate::rt::Request);
@@ -1103,6 +1127,8 @@ pub mod userfield {
     /// `user.userfield.list`: lists `user.userfield` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/userfields/user-userfield-list.html) · scope `user.userfield` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -1146,6 +1172,8 @@ pub mod userfield {
     /// `user.userfield.update`: changes a `user.userfield` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/userfields/user-userfield-update.html) · scope `user.userfield` · answers `bool`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Update(pub(crate) crate::rt::Request);
@@ -1193,7 +1221,7 @@ pub mod userfield {
         }
     }
     impl Group {
-        /// `user.userfield.add`: creates a `user.userfield` record.
+        /// `user.userfield.add`: adds to `user.userfield`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/user/userfields/user-userfield-add.html) · scope `user.userfield` · answers `i64`
         ///

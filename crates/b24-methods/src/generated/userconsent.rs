@@ -39,6 +39,8 @@ pub mod agreement {
     /// `userconsent.agreement.list`: lists `userconsent.agreement` records.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-list.html) · scope `userconsent` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct List(pub(crate) crate::rt::Request);
@@ -70,6 +72,8 @@ pub mod agreement {
     /// `userconsent.agreement.text`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-agreement-text.html) · scope `userconsent` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400).
     #[derive(Clone)]
@@ -185,9 +189,11 @@ pub mod agreement {
 }
 /// The `userconsent.consent.*` methods.
 pub mod consent {
-    /// `userconsent.consent.add`: creates a `userconsent.consent` record.
+    /// `userconsent.consent.add`: adds to `userconsent.consent`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-consent-add.html) · scope `userconsent` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400).
     #[derive(Clone)]
@@ -253,7 +259,7 @@ pub mod consent {
         }
     }
     impl Group {
-        /// `userconsent.consent.add`: creates a `userconsent.consent` record.
+        /// `userconsent.consent.add`: adds to `userconsent.consent`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/user-consent/user-consent-consent-add.html) · scope `userconsent` · answers `i64`
         ///

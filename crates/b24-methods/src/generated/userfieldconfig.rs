@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `userfieldconfig.add`: creates a `userfieldconfig` record.
+/// `userfieldconfig.add`: adds to `userfieldconfig`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html) · scope `userfieldconfig` · answers [`Userfieldconfig`](crate::userfieldconfig::Userfieldconfig)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Add(pub(crate) crate::rt::Request);
@@ -45,6 +47,8 @@ impl crate::rt::Method for Add {
 /// `userfieldconfig.delete`: deletes a `userfieldconfig` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html) · scope `userfieldconfig` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Delete(pub(crate) crate::rt::Request);
@@ -76,6 +80,8 @@ impl crate::rt::Method for Delete {
 /// `userfieldconfig.get`: reads one `userfieldconfig` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html) · scope `userfieldconfig` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Get(pub(crate) crate::rt::Request);
@@ -107,6 +113,8 @@ impl crate::rt::Method for Get {
 /// `userfieldconfig.getTypes`: calls the REST method of this name.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html) · scope `userfieldconfig` · answers [`Output`](crate::userfieldconfig::get_types::Output)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct GetTypes(pub(crate) crate::rt::Request);
@@ -138,6 +146,8 @@ impl crate::rt::Method for GetTypes {
 /// `userfieldconfig.list`: lists `userfieldconfig` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html) · scope `userfieldconfig` · answers [`Userfieldconfig`](crate::userfieldconfig::Userfieldconfig)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct List(pub(crate) crate::rt::Request);
@@ -192,6 +202,8 @@ impl crate::rt::Method for List {
 /// `userfieldconfig.update`: changes a `userfieldconfig` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html) · scope `userfieldconfig` · answers [`Userfieldconfig`](crate::userfieldconfig::Userfieldconfig)
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct Update(pub(crate) crate::rt::Request);
@@ -239,7 +251,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `userfieldconfig.add`: creates a `userfieldconfig` record.
+    /// `userfieldconfig.add`: adds to `userfieldconfig`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html) · scope `userfieldconfig` · answers [`Userfieldconfig`](crate::userfieldconfig::Userfieldconfig)
     #[inline]

@@ -11,9 +11,11 @@
     clippy::enum_variant_names
 )]
 
-/// `userfieldtype.add`: creates a `userfieldtype` record.
+/// `userfieldtype.add`: adds to `userfieldtype`.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/user-field/userfieldtype-add.html) · scope `placement` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400), `ERROR_ARGUMENT` (400).
 #[derive(Clone)]
@@ -65,6 +67,8 @@ impl crate::rt::Method for Add {
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/user-field/userfieldtype-delete.html) · scope `placement` · answers `bool`
 ///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
@@ -97,6 +101,8 @@ impl crate::rt::Method for Delete {
 /// `userfieldtype.list`: lists `userfieldtype` records.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/user-field/userfieldtype-list.html) · scope `placement` · answers `serde_json::Value`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 #[derive(Clone)]
 #[must_use = "a method call does nothing until it is sent"]
 pub struct List(pub(crate) crate::rt::Request);
@@ -127,6 +133,8 @@ impl crate::rt::Method for List {
 /// `userfieldtype.update`: changes a `userfieldtype` record.
 ///
 /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/user-field/userfieldtype-update.html) · scope `placement` · answers `bool`
+///
+/// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
 ///
 /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE` (400), `ERROR_ARGUMENT` (400), `ERROR_NOT_FOUND` (400).
 #[derive(Clone)]
@@ -182,7 +190,7 @@ impl std::fmt::Debug for Group {
     }
 }
 impl Group {
-    /// `userfieldtype.add`: creates a `userfieldtype` record.
+    /// `userfieldtype.add`: adds to `userfieldtype`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/widgets/user-field/userfieldtype-add.html) · scope `placement` · answers `bool`
     ///

@@ -207,6 +207,8 @@ pub mod humanresources {
         /// `humanresources.employee.count`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-count.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Count(pub(crate) crate::rt::Request);
@@ -238,6 +240,8 @@ pub mod humanresources {
         /// `humanresources.employee.multidepartment`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-multidepartment.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Multidepartment(pub(crate) crate::rt::Request);
@@ -268,6 +272,8 @@ pub mod humanresources {
         /// `humanresources.employee.search`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-search.html) · scope `humanresources` · answers [`Vec<Employee>`](crate::v3::humanresources::Employee)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Search(pub(crate) crate::rt::Request);
@@ -330,6 +336,8 @@ pub mod humanresources {
         /// `humanresources.employee.subordinates`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-subordinates.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Subordinates(pub(crate) crate::rt::Request);
@@ -420,6 +428,8 @@ pub mod humanresources {
             /// `humanresources.employee.field.get`: reads one `humanresources.employee.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-field-get.html) · scope `humanresources` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -458,6 +468,8 @@ pub mod humanresources {
             /// `humanresources.employee.field.list`: lists `humanresources.employee.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/employee/humanresources-employee-field-list.html) · scope `humanresources` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -563,9 +575,11 @@ pub mod humanresources {
     }
     /// The `humanresources.node.*` methods.
     pub mod node {
-        /// `humanresources.node.add`: creates a `humanresources.node` record.
+        /// `humanresources.node.add`: adds to `humanresources.node`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-add.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -597,6 +611,8 @@ pub mod humanresources {
         /// `humanresources.node.children`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-children.html) · scope `humanresources` · answers [`Vec<Node>`](crate::v3::humanresources::Node)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Children(pub(crate) crate::rt::Request);
@@ -635,6 +651,8 @@ pub mod humanresources {
         /// `humanresources.node.count`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-count.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Count(pub(crate) crate::rt::Request);
@@ -666,6 +684,8 @@ pub mod humanresources {
         /// `humanresources.node.edit`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-edit.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Edit(pub(crate) crate::rt::Request);
@@ -697,6 +717,8 @@ pub mod humanresources {
         /// `humanresources.node.get`: reads one `humanresources.node` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-get.html) · scope `humanresources` · answers [`Node`](crate::v3::humanresources::Node)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -736,6 +758,8 @@ pub mod humanresources {
         /// `humanresources.node.list`: lists `humanresources.node` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-list.html) · scope `humanresources` · answers [`Vec<Node>`](crate::v3::humanresources::Node)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -798,6 +822,8 @@ pub mod humanresources {
         /// `humanresources.node.move`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-move.html) · scope `humanresources` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Move(pub(crate) crate::rt::Request);
@@ -829,6 +855,8 @@ pub mod humanresources {
         /// `humanresources.node.search`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-search.html) · scope `humanresources` · answers [`Vec<Node>`](crate::v3::humanresources::Node)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Search(pub(crate) crate::rt::Request);
@@ -900,7 +928,7 @@ pub mod humanresources {
             }
         }
         impl Group {
-            /// `humanresources.node.add`: creates a `humanresources.node` record.
+            /// `humanresources.node.add`: adds to `humanresources.node`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-add.html) · scope `humanresources` · answers `serde_json::Value`
             #[inline]
@@ -984,6 +1012,8 @@ pub mod humanresources {
             /// `humanresources.node.communication.edit`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-communication/humanresources-node-communication-edit.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Edit(pub(crate) crate::rt::Request);
@@ -1014,6 +1044,8 @@ pub mod humanresources {
             /// `humanresources.node.communication.list`: lists `humanresources.node.communication` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-communication/humanresources-node-communication-list.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -1090,6 +1122,8 @@ pub mod humanresources {
                 /// `humanresources.node.communication.field.get`: reads one `humanresources.node.communication.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `humanresources` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -1131,6 +1165,8 @@ pub mod humanresources {
                 /// `humanresources.node.communication.field.list`: lists `humanresources.node.communication.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `humanresources` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -1210,6 +1246,8 @@ pub mod humanresources {
             /// `humanresources.node.field.get`: reads one `humanresources.node.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-field-get.html) · scope `humanresources` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -1249,6 +1287,8 @@ pub mod humanresources {
             /// `humanresources.node.field.list`: lists `humanresources.node.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node/humanresources-node-field-list.html) · scope `humanresources` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -1354,9 +1394,11 @@ pub mod humanresources {
         }
         /// The `humanresources.node.member.*` methods.
         pub mod member {
-            /// `humanresources.node.member.add`: creates a `humanresources.node.member` record.
+            /// `humanresources.node.member.add`: adds to `humanresources.node.member`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-add.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Add(pub(crate) crate::rt::Request);
@@ -1387,6 +1429,8 @@ pub mod humanresources {
             /// `humanresources.node.member.move`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-move.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Move(pub(crate) crate::rt::Request);
@@ -1417,6 +1461,8 @@ pub mod humanresources {
             /// `humanresources.node.member.remove`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-remove.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Remove(pub(crate) crate::rt::Request);
@@ -1447,6 +1493,8 @@ pub mod humanresources {
             /// `humanresources.node.member.set`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-set.html) · scope `humanresources` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Set(pub(crate) crate::rt::Request);
@@ -1486,7 +1534,7 @@ pub mod humanresources {
                 }
             }
             impl Group {
-                /// `humanresources.node.member.add`: creates a `humanresources.node.member` record.
+                /// `humanresources.node.member.add`: adds to `humanresources.node.member`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-add.html) · scope `humanresources` · answers `serde_json::Value`
                 #[inline]
@@ -1525,6 +1573,8 @@ pub mod humanresources {
                 /// `humanresources.node.member.field.get`: reads one `humanresources.node.member.field` record.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-field-get.html) · scope `humanresources` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -1566,6 +1616,8 @@ pub mod humanresources {
                 /// `humanresources.node.member.field.list`: lists `humanresources.node.member.field` records.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/departments/node-member/humanresources-node-member-field-list.html) · scope `humanresources` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -1829,6 +1881,8 @@ pub mod mail {
         /// `mail.mailbox.get`: reads one `mail.mailbox` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/mailbox/mail-mailbox-get.html) · scope `mail` · answers [`Mailbox`](crate::v3::mail::Mailbox)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -1867,6 +1921,8 @@ pub mod mail {
         /// `mail.mailbox.list`: lists `mail.mailbox` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/mailbox/mail-mailbox-list.html) · scope `mail` · answers [`Vec<Mailbox>`](crate::v3::mail::Mailbox)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -1928,6 +1984,8 @@ pub mod mail {
         /// `mail.mailbox.senders`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/mailbox/mail-mailbox-senders.html) · scope `mail` · answers [`Vec<Mailbox>`](crate::v3::mail::Mailbox)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Senders(pub(crate) crate::rt::Request);
@@ -2033,6 +2091,8 @@ pub mod mail {
             /// `mail.mailbox.field.get`: reads one `mail.mailbox.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/mailbox/mail-mailbox-field-get.html) · scope `mail` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -2072,6 +2132,8 @@ pub mod mail {
             /// `mail.mailbox.field.list`: lists `mail.mailbox.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/mailbox/mail-mailbox-field-list.html) · scope `mail` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -2216,6 +2278,8 @@ pub mod mail {
         /// `mail.message.createcalendarevent`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-createcalendarevent.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Createcalendarevent(pub(crate) crate::rt::Request);
@@ -2247,6 +2311,8 @@ pub mod mail {
         /// `mail.message.createchat`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-createchat.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Createchat(pub(crate) crate::rt::Request);
@@ -2278,6 +2344,8 @@ pub mod mail {
         /// `mail.message.createcrmactivity`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-createcrmactivity.html) · scope `mail` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Createcrmactivity(pub(crate) crate::rt::Request);
@@ -2310,6 +2378,8 @@ pub mod mail {
         /// `mail.message.createfeedpost`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-createfeedpost.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Createfeedpost(pub(crate) crate::rt::Request);
@@ -2341,6 +2411,8 @@ pub mod mail {
         /// `mail.message.createtask`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-createtask.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Createtask(pub(crate) crate::rt::Request);
@@ -2372,6 +2444,8 @@ pub mod mail {
         /// `mail.message.forward`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-forward.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Forward(pub(crate) crate::rt::Request);
@@ -2403,6 +2477,8 @@ pub mod mail {
         /// `mail.message.get`: reads one `mail.message` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-get.html) · scope `mail` · answers [`Message`](crate::v3::mail::Message)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -2441,6 +2517,8 @@ pub mod mail {
         /// `mail.message.list`: lists `mail.message` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-list.html) · scope `mail` · answers [`Vec<Message>`](crate::v3::mail::Message)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -2502,6 +2580,8 @@ pub mod mail {
         /// `mail.message.movetofolder`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-movetofolder.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Movetofolder(pub(crate) crate::rt::Request);
@@ -2533,6 +2613,8 @@ pub mod mail {
         /// `mail.message.removecrmactivity`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-removecrmactivity.html) · scope `mail` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Removecrmactivity(pub(crate) crate::rt::Request);
@@ -2565,6 +2647,8 @@ pub mod mail {
         /// `mail.message.reply`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-reply.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Reply(pub(crate) crate::rt::Request);
@@ -2595,6 +2679,8 @@ pub mod mail {
         /// `mail.message.send`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-send.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Send(pub(crate) crate::rt::Request);
@@ -2625,6 +2711,8 @@ pub mod mail {
         /// `mail.message.thread`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-thread.html) · scope `mail` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Thread(pub(crate) crate::rt::Request);
@@ -2778,6 +2866,8 @@ pub mod mail {
             /// `mail.message.field.get`: reads one `mail.message.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-field-get.html) · scope `mail` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -2817,6 +2907,8 @@ pub mod mail {
             /// `mail.message.field.list`: lists `mail.message.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/message/mail-message-field-list.html) · scope `mail` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -2926,6 +3018,8 @@ pub mod mail {
         /// `mail.recipient.listcontacts`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/recipient/mail-recipient-listcontacts.html) · scope `mail` · answers [`Vec<Recipient>`](crate::v3::mail::Recipient)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Listcontacts(pub(crate) crate::rt::Request);
@@ -2988,6 +3082,8 @@ pub mod mail {
         /// `mail.recipient.listemployees`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/recipient/mail-recipient-listemployees.html) · scope `mail` · answers [`Vec<Recipient>`](crate::v3::mail::Recipient)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Listemployees(pub(crate) crate::rt::Request);
@@ -3084,6 +3180,8 @@ pub mod mail {
             /// `mail.recipient.field.get`: reads one `mail.recipient.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/recipient/mail-recipient-field-get.html) · scope `mail` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -3123,6 +3221,8 @@ pub mod mail {
             /// `mail.recipient.field.list`: lists `mail.recipient.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/mail/recipient/mail-recipient-field-list.html) · scope `mail` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -3346,6 +3446,8 @@ pub mod main {
         /// `main.eventlog.get`: reads one `main.eventlog` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/event-log/main-eventlog-get.html) · scope `main` · answers [`EventLog`](crate::v3::main::EventLog)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -3384,6 +3486,8 @@ pub mod main {
         /// `main.eventlog.list`: lists `main.eventlog` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/event-log/main-eventlog-list.html) · scope `main` · answers [`Vec<EventLog>`](crate::v3::main::EventLog)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -3445,6 +3549,8 @@ pub mod main {
         /// `main.eventlog.tail`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/event-log/main-eventlog-tail.html) · scope `main` · answers [`Vec<EventLog>`](crate::v3::main::EventLog)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Tail(pub(crate) crate::rt::Request);
@@ -3542,6 +3648,8 @@ pub mod main {
             /// `main.eventlog.field.get`: reads one `main.eventlog.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/event-log/main-eventlog-field-get.html) · scope `main` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -3581,6 +3689,8 @@ pub mod main {
             /// `main.eventlog.field.list`: lists `main.eventlog.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/event-log/main-eventlog-field-list.html) · scope `main` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -3882,6 +3992,8 @@ pub mod note {
         /// `note.collection.list`: lists `note.collection` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/collection/note-collection-list.html) · scope `note` · answers `Vec<serde_json::Value>`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -3955,6 +4067,8 @@ pub mod note {
             /// `note.collection.field.get`: reads one `note.collection.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/collection/note-collection-field-get.html) · scope `note` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -3994,6 +4108,8 @@ pub mod note {
             /// `note.collection.field.list`: lists `note.collection.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/collection/note-collection-field-list.html) · scope `note` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -4103,6 +4219,8 @@ pub mod note {
         /// `note.document.get`: reads one `note.document` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-get.html) · scope `note` · answers [`DocumentItem`](crate::v3::note::DocumentItem)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -4173,6 +4291,8 @@ pub mod note {
             /// `note.document.field.get`: reads one `note.document.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-field-get.html) · scope `note` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -4212,6 +4332,8 @@ pub mod note {
             /// `note.document.field.list`: lists `note.document.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-field-list.html) · scope `note` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -4285,6 +4407,8 @@ pub mod note {
             /// `note.document.search.list`: lists `note.document.search` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-search-list.html) · scope `note` · answers `Vec<serde_json::Value>`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -4364,6 +4488,8 @@ pub mod note {
                 /// `note.document.search.field.get`: reads one `note.document.search.field` record.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-search-field-get.html) · scope `note` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -4406,6 +4532,8 @@ pub mod note {
                 /// `note.document.search.field.list`: lists `note.document.search.field` records.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-search-field-list.html) · scope `note` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -4519,6 +4647,8 @@ pub mod note {
             /// `note.document.tree.list`: lists `note.document.tree` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-tree-list.html) · scope `note` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -4583,6 +4713,8 @@ pub mod note {
                 /// `note.document.tree.field.get`: reads one `note.document.tree.field` record.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-tree-field-get.html) · scope `note` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -4625,6 +4757,8 @@ pub mod note {
                 /// `note.document.tree.field.list`: lists `note.document.tree.field` records.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/note/document/note-document-tree-field-list.html) · scope `note` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -5116,6 +5250,8 @@ pub mod rest {
         /// `rest.application.getbyclientid`: calls the REST method of this name.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`App`](crate::v3::rest::App)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Getbyclientid(pub(crate) crate::rt::Request);
@@ -5154,6 +5290,8 @@ pub mod rest {
         /// `rest.application.list`: lists `rest.application` records.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<App>`](crate::v3::rest::App)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -5286,6 +5424,8 @@ pub mod rest {
             /// `rest.application.access.delete`: deletes a `rest.application.access` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Delete(pub(crate) crate::rt::Request);
@@ -5317,6 +5457,8 @@ pub mod rest {
             /// `rest.application.access.get`: reads one `rest.application.access` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Access`](crate::v3::rest::Access)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -5355,6 +5497,8 @@ pub mod rest {
             /// `rest.application.access.reset`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Reset(pub(crate) crate::rt::Request);
@@ -5386,6 +5530,8 @@ pub mod rest {
             /// `rest.application.access.set`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Set(pub(crate) crate::rt::Request);
@@ -5493,6 +5639,8 @@ pub mod rest {
                 /// `rest.application.access.field.get`: reads one `rest.application.access.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -5534,6 +5682,8 @@ pub mod rest {
                 /// `rest.application.access.field.list`: lists `rest.application.access.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -5608,9 +5758,11 @@ pub mod rest {
         }
         /// The `rest.application.embedding.*` methods.
         pub mod embedding {
-            /// `rest.application.embedding.add`: creates a `rest.application.embedding` record.
+            /// `rest.application.embedding.add`: adds to `rest.application.embedding`.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Add(pub(crate) crate::rt::Request);
@@ -5669,6 +5821,8 @@ pub mod rest {
             /// `rest.application.embedding.delete`: deletes a `rest.application.embedding` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Delete(pub(crate) crate::rt::Request);
@@ -5711,6 +5865,8 @@ pub mod rest {
             /// `rest.application.embedding.list`: lists `rest.application.embedding` records.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<Embedding>`](crate::v3::rest::Embedding)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -5781,7 +5937,7 @@ pub mod rest {
                 }
             }
             impl Group {
-                /// `rest.application.embedding.add`: creates a `rest.application.embedding` record.
+                /// `rest.application.embedding.add`: adds to `rest.application.embedding`.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
                 #[inline]
@@ -5839,6 +5995,8 @@ pub mod rest {
                 /// `rest.application.embedding.field.get`: reads one `rest.application.embedding.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -5880,6 +6038,8 @@ pub mod rest {
                 /// `rest.application.embedding.field.list`: lists `rest.application.embedding.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -5994,6 +6154,8 @@ pub mod rest {
             /// `rest.application.field.get`: reads one `rest.application.field` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -6032,6 +6194,8 @@ pub mod rest {
             /// `rest.application.field.list`: lists `rest.application.field` records.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -6139,6 +6303,8 @@ pub mod rest {
             /// `rest.application.local.install`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`App`](crate::v3::rest::App)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Install(pub(crate) crate::rt::Request);
@@ -6187,6 +6353,8 @@ pub mod rest {
             /// `rest.application.local.uninstall`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Uninstall(pub(crate) crate::rt::Request);
@@ -6274,6 +6442,8 @@ pub mod rest {
                 /// `rest.application.local.field.get`: reads one `rest.application.local.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -6315,6 +6485,8 @@ pub mod rest {
                 /// `rest.application.local.field.list`: lists `rest.application.local.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -6392,6 +6564,8 @@ pub mod rest {
             /// `rest.application.personal.install`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`App`](crate::v3::rest::App)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Install(pub(crate) crate::rt::Request);
@@ -6440,6 +6614,8 @@ pub mod rest {
             /// `rest.application.personal.uninstall`: calls the REST method of this name.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Uninstall(pub(crate) crate::rt::Request);
@@ -6527,6 +6703,8 @@ pub mod rest {
                 /// `rest.application.personal.field.get`: reads one `rest.application.personal.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -6568,6 +6746,8 @@ pub mod rest {
                 /// `rest.application.personal.field.list`: lists `rest.application.personal.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -6647,6 +6827,8 @@ pub mod rest {
             /// `rest.application.placement.list`: lists `rest.application.placement` records.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -6722,6 +6904,8 @@ pub mod rest {
                 /// `rest.application.placement.field.get`: reads one `rest.application.placement.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -6763,6 +6947,8 @@ pub mod rest {
                 /// `rest.application.placement.field.list`: lists `rest.application.placement.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -6843,6 +7029,8 @@ pub mod rest {
         /// `rest.documentation.openapi`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/rest-v3.html) · scope `rest` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Openapi(pub(crate) crate::rt::Request);
@@ -6893,9 +7081,11 @@ pub mod rest {
     }
     /// The `rest.incomingwebhook.*` methods.
     pub mod incomingwebhook {
-        /// `rest.incomingwebhook.add`: creates a `rest.incomingwebhook` record.
+        /// `rest.incomingwebhook.add`: adds to `rest.incomingwebhook`.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`IncomingWebhook`](crate::v3::rest::IncomingWebhook)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -6934,6 +7124,8 @@ pub mod rest {
         /// `rest.incomingwebhook.delete`: deletes a `rest.incomingwebhook` record.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -6965,6 +7157,8 @@ pub mod rest {
         /// `rest.incomingwebhook.list`: lists `rest.incomingwebhook` records.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<IncomingWebhook>`](crate::v3::rest::IncomingWebhook)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -7026,6 +7220,8 @@ pub mod rest {
         /// `rest.incomingwebhook.update`: changes a `rest.incomingwebhook` record.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Update(pub(crate) crate::rt::Request);
@@ -7066,7 +7262,7 @@ pub mod rest {
             }
         }
         impl Group {
-            /// `rest.incomingwebhook.add`: creates a `rest.incomingwebhook` record.
+            /// `rest.incomingwebhook.add`: adds to `rest.incomingwebhook`.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`IncomingWebhook`](crate::v3::rest::IncomingWebhook)
             #[inline]
@@ -7128,6 +7324,8 @@ pub mod rest {
             /// `rest.incomingwebhook.field.get`: reads one `rest.incomingwebhook.field` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -7166,6 +7364,8 @@ pub mod rest {
             /// `rest.incomingwebhook.field.list`: lists `rest.incomingwebhook.field` records.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -7325,6 +7525,8 @@ pub mod rest {
             /// `rest.portal.license.get`: reads one `rest.portal.license` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -7379,6 +7581,8 @@ pub mod rest {
         /// `rest.scope.list`: lists `rest.scope` records.
         ///
         /// No docs page: the portal's OpenAPI document describes it. · scope `rest` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -7450,6 +7654,8 @@ pub mod root {
     /// `batch`: calls the REST method of this name.
     ///
     /// No docs page: the portal's OpenAPI document describes it. · scope `batch` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Batch(pub(crate) crate::rt::Request);
@@ -7480,6 +7686,8 @@ pub mod root {
     /// `documentation`: calls the REST method of this name.
     ///
     /// No docs page: the portal's OpenAPI document describes it. · scope `documentation` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Documentation(pub(crate) crate::rt::Request);
@@ -7510,6 +7718,8 @@ pub mod root {
     /// `scopes`: calls the REST method of this name.
     ///
     /// No docs page: the portal's OpenAPI document describes it. · scope `scopes` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Scopes(pub(crate) crate::rt::Request);
@@ -8542,9 +8752,11 @@ pub mod tasks {
     }
     /// The `tasks.task.*` methods.
     pub mod task {
-        /// `tasks.task.add`: creates a `tasks.task` record.
+        /// `tasks.task.add`: adds to `tasks.task`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-add-rest-v3.html) · scope `tasks` · answers [`Task`](crate::v3::tasks::Task)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Add(pub(crate) crate::rt::Request);
@@ -8576,6 +8788,8 @@ pub mod tasks {
         /// `tasks.task.delete`: deletes a `tasks.task` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-delete-rest-v3.html) · scope `tasks` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Delete(pub(crate) crate::rt::Request);
@@ -8619,6 +8833,8 @@ pub mod tasks {
         /// `tasks.task.get`: reads one `tasks.task` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-get-rest-v3.html) · scope `tasks` · answers [`Task`](crate::v3::tasks::Task)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -8657,6 +8873,8 @@ pub mod tasks {
         /// `tasks.task.list`: lists `tasks.task` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-list-rest-v3.html) · scope `tasks` · answers [`Vec<Task>`](crate::v3::tasks::Task)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -8718,6 +8936,8 @@ pub mod tasks {
         /// `tasks.task.update`: changes a `tasks.task` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-update-rest-v3.html) · scope `tasks` · answers `bool`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Update(pub(crate) crate::rt::Request);
@@ -8775,7 +8995,7 @@ pub mod tasks {
             pub fn access(&self) -> crate::v3::tasks::task::access::Group {
                 crate::v3::tasks::task::access::Group { actions: self.actions.clone() }
             }
-            /// `tasks.task.add`: creates a `tasks.task` record.
+            /// `tasks.task.add`: adds to `tasks.task`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-add-rest-v3.html) · scope `tasks` · answers [`Task`](crate::v3::tasks::Task)
             #[inline]
@@ -8842,6 +9062,8 @@ pub mod tasks {
             /// `tasks.task.access.get`: reads one `tasks.task.access` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-access-get.html) · scope `tasks` · answers `serde_json::Value`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -9233,6 +9455,8 @@ pub mod tasks {
                 /// `tasks.task.chat.message.send`: calls the REST method of this name.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-chat-message-send.html) · scope `tasks` · answers `bool`
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Send(pub(crate) crate::rt::Request);
@@ -9297,6 +9521,8 @@ pub mod tasks {
                     /// `tasks.task.chat.message.field.get`: reads one `tasks.task.chat.message.field` record.
                     ///
                     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-chat-message-field-get.html) · scope `tasks` · answers [`DtoField`](crate::v3::rest::DtoField)
+                    ///
+                    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                     #[derive(Clone)]
                     #[must_use = "a method call does nothing until it is sent"]
                     pub struct Get(pub(crate) crate::rt::Request);
@@ -9339,6 +9565,8 @@ pub mod tasks {
                     /// `tasks.task.chat.message.field.list`: lists `tasks.task.chat.message.field` records.
                     ///
                     /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-chat-message-field-list.html) · scope `tasks` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                    ///
+                    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                     #[derive(Clone)]
                     #[must_use = "a method call does nothing until it is sent"]
                     pub struct List(pub(crate) crate::rt::Request);
@@ -9450,6 +9678,8 @@ pub mod tasks {
             /// `tasks.task.field.get`: reads one `tasks.task.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-field-get.html) · scope `tasks` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -9488,6 +9718,8 @@ pub mod tasks {
             /// `tasks.task.field.list`: lists `tasks.task.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-field-list.html) · scope `tasks` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -9560,6 +9792,8 @@ pub mod tasks {
             /// `tasks.task.file.attach`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-file-attach.html) · scope `tasks` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Attach(pub(crate) crate::rt::Request);
@@ -9655,9 +9889,11 @@ pub mod tasks {
         }
         /// The `tasks.task.result.*` methods.
         pub mod result {
-            /// `tasks.task.result.add`: creates a `tasks.task.result` record.
+            /// `tasks.task.result.add`: adds to `tasks.task.result`.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-add.html) · scope `tasks` · answers [`TaskResult`](crate::v3::tasks::TaskResult)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Add(pub(crate) crate::rt::Request);
@@ -9690,6 +9926,8 @@ pub mod tasks {
             /// `tasks.task.result.addfromchatmessage`: calls the REST method of this name.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-addfromchatmessage.html) · scope `tasks` · answers [`TaskResult`](crate::v3::tasks::TaskResult)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Addfromchatmessage(pub(crate) crate::rt::Request);
@@ -9722,6 +9960,8 @@ pub mod tasks {
             /// `tasks.task.result.delete`: deletes a `tasks.task.result` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-delete.html) · scope `tasks` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Delete(pub(crate) crate::rt::Request);
@@ -9766,6 +10006,8 @@ pub mod tasks {
             /// `tasks.task.result.list`: lists `tasks.task.result` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-list-rest-v3.html) · scope `tasks` · answers [`Vec<TaskResult>`](crate::v3::tasks::TaskResult)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -9828,6 +10070,8 @@ pub mod tasks {
             /// `tasks.task.result.update`: changes a `tasks.task.result` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-update.html) · scope `tasks` · answers [`TaskResult`](crate::v3::tasks::TaskResult)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Update(pub(crate) crate::rt::Request);
@@ -9881,7 +10125,7 @@ pub mod tasks {
                 }
             }
             impl Group {
-                /// `tasks.task.result.add`: creates a `tasks.task.result` record.
+                /// `tasks.task.result.add`: adds to `tasks.task.result`.
                 ///
                 /// [REST docs](https://apidocs.bitrix24.com/api-reference/tasks/result/tasks-task-result-add.html) · scope `tasks` · answers [`TaskResult`](crate::v3::tasks::TaskResult)
                 #[inline]
@@ -9999,6 +10243,8 @@ pub mod tasks {
                 /// `tasks.task.result.field.get`: reads one `tasks.task.result.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `tasks` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -10040,6 +10286,8 @@ pub mod tasks {
                 /// `tasks.task.result.field.list`: lists `tasks.task.result.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `tasks` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);
@@ -10577,6 +10825,8 @@ pub mod timeman {
         /// `timeman.record.list`: lists `timeman.record` records.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/record/timeman-record-list.html) · scope `timeman` · answers [`Vec<Record>`](crate::v3::timeman::Record)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct List(pub(crate) crate::rt::Request);
@@ -10666,6 +10916,8 @@ pub mod timeman {
             /// `timeman.record.field.get`: reads one `timeman.record.field` record.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/record/timeman-record-field-get.html) · scope `timeman` · answers [`DtoField`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Get(pub(crate) crate::rt::Request);
@@ -10705,6 +10957,8 @@ pub mod timeman {
             /// `timeman.record.field.list`: lists `timeman.record.field` records.
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/timeman/record/timeman-record-field-list.html) · scope `timeman` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct List(pub(crate) crate::rt::Request);
@@ -10935,9 +11189,11 @@ pub mod vibecodeconnector {
         }
         /// The `vibecodeconnector.catalog.item.*` methods.
         pub mod item {
-            /// `vibecodeconnector.catalog.item.add`: creates a `vibecodeconnector.catalog.item` record.
+            /// `vibecodeconnector.catalog.item.add`: adds to `vibecodeconnector.catalog.item`.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers `i64`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Add(pub(crate) crate::rt::Request);
@@ -10996,6 +11252,8 @@ pub mod vibecodeconnector {
             /// `vibecodeconnector.catalog.item.delete`: deletes a `vibecodeconnector.catalog.item` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Delete(pub(crate) crate::rt::Request);
@@ -11027,6 +11285,8 @@ pub mod vibecodeconnector {
             /// `vibecodeconnector.catalog.item.update`: changes a `vibecodeconnector.catalog.item` record.
             ///
             /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers `bool`
+            ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
             pub struct Update(pub(crate) crate::rt::Request);
@@ -11072,7 +11332,7 @@ pub mod vibecodeconnector {
                 pub fn access(&self) -> crate::v3::vibecodeconnector::catalog::item::access::Group {
                     crate::v3::vibecodeconnector::catalog::item::access::Group { actions: self.actions.clone() }
                 }
-                /// `vibecodeconnector.catalog.item.add`: creates a `vibecodeconnector.catalog.item` record.
+                /// `vibecodeconnector.catalog.item.add`: adds to `vibecodeconnector.catalog.item`.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers `i64`
                 #[inline]
@@ -11128,6 +11388,8 @@ pub mod vibecodeconnector {
                 /// `vibecodeconnector.catalog.item.access.set`: calls the REST method of this name.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers `bool`
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Set(pub(crate) crate::rt::Request);
@@ -11196,6 +11458,8 @@ pub mod vibecodeconnector {
                     /// `vibecodeconnector.catalog.item.access.field.get`: reads one `vibecodeconnector.catalog.item.access.field` record.
                     ///
                     /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers [`DtoField`](crate::v3::rest::DtoField)
+                    ///
+                    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                     #[derive(Clone)]
                     #[must_use = "a method call does nothing until it is sent"]
                     pub struct Get(pub(crate) crate::rt::Request);
@@ -11237,6 +11501,8 @@ pub mod vibecodeconnector {
                     /// `vibecodeconnector.catalog.item.access.field.list`: lists `vibecodeconnector.catalog.item.access.field` records.
                     ///
                     /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                    ///
+                    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                     #[derive(Clone)]
                     #[must_use = "a method call does nothing until it is sent"]
                     pub struct List(pub(crate) crate::rt::Request);
@@ -11316,6 +11582,8 @@ pub mod vibecodeconnector {
                 /// `vibecodeconnector.catalog.item.field.get`: reads one `vibecodeconnector.catalog.item.field` record.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers [`DtoField`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct Get(pub(crate) crate::rt::Request);
@@ -11357,6 +11625,8 @@ pub mod vibecodeconnector {
                 /// `vibecodeconnector.catalog.item.field.list`: lists `vibecodeconnector.catalog.item.field` records.
                 ///
                 /// No docs page: the portal's OpenAPI document describes it. · scope `vibecodeconnector` · answers [`Vec<DtoField>`](crate::v3::rest::DtoField)
+                ///
+                /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
                 #[derive(Clone)]
                 #[must_use = "a method call does nothing until it is sent"]
                 pub struct List(pub(crate) crate::rt::Request);

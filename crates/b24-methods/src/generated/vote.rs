@@ -40,6 +40,8 @@ pub mod attached_vote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.download.html) · scope `vote` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -74,6 +76,8 @@ pub mod attached_vote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.get.html) · scope `vote` · answers [`Attachedvote`](crate::vote::attached_vote::Attachedvote)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND` (400), `ATTACH_READ_ACCESS_DENIED` (400).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -107,6 +111,8 @@ pub mod attached_vote {
     /// `vote.AttachedVote.getAnswerVoted`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.getAnswerVoted.html) · scope `vote` · answers [`Output`](crate::vote::attached_vote::get_answer_voted::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
@@ -154,6 +160,8 @@ pub mod attached_vote {
     /// `vote.AttachedVote.getMany`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.getMany.html) · scope `vote` · answers [`Output`](crate::vote::attached_vote::get_many::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct GetMany(pub(crate) crate::rt::Request);
@@ -184,6 +192,8 @@ pub mod attached_vote {
     /// `vote.AttachedVote.getWithVoted`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.getWithVoted.html) · scope `vote` · answers [`Output`](crate::vote::attached_vote::get_with_voted::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
@@ -231,6 +241,8 @@ pub mod attached_vote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.recall.html) · scope `vote` · answers [`Output`](crate::vote::attached_vote::recall::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -264,6 +276,8 @@ pub mod attached_vote {
     /// `vote.AttachedVote.resume`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.resume.html) · scope `vote` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
@@ -299,6 +313,8 @@ pub mod attached_vote {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.stop.html) · scope `vote` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ATTACH_NOT_FOUND`, `ATTACH_READ_ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -332,6 +348,8 @@ pub mod attached_vote {
     /// `vote.AttachedVote.vote`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.attachedvote.vote.html) · scope `vote` · answers [`Output`](crate::vote::attached_vote::vote::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `400` (403), `ATTACH_READ_ACCESS_DENIED` (403), `403` (403).
     #[derive(Clone)]
@@ -864,6 +882,8 @@ pub mod integration {
         /// `vote.Integration.Im.send`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/vote/vote.integration.im.send.html) · scope `vote` · answers [`Output`](crate::vote::integration::im::send::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `403` (400), `400` (400).
         #[derive(Clone)]

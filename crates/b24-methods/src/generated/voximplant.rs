@@ -70,6 +70,8 @@ pub mod callback {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-callback-start.html) · scope `telephony` · answers [`Output`](crate::voximplant::callback::start::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -174,6 +176,8 @@ pub mod infocall {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html) · scope `telephony` · answers [`Output`](crate::voximplant::infocall::startwithsound::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -207,6 +211,8 @@ pub mod infocall {
     /// `voximplant.infocall.startwithtext`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html) · scope `telephony` · answers [`Output`](crate::voximplant::infocall::startwithtext::Output)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_CORE`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -359,6 +365,8 @@ pub mod line {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/lines/voximplant-line-get.html) · scope `telephony` · answers `serde_json::Value`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -422,6 +430,8 @@ pub mod line {
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-get.html) · scope `telephony` · answers `String`
         ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+        ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
@@ -454,6 +464,8 @@ pub mod line {
         /// `voximplant.line.outgoing.set`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-set.html) · scope `telephony` · answers `i64`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -532,6 +544,8 @@ pub mod line {
             ///
             /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-sip-set.html) · scope `telephony` · answers `i64`
             ///
+            /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+            ///
             /// Errors the docs list (match them with `MethodCode`): `ERROR_ARGUMENT`, `ACCESS_DENIED`.
             #[derive(Clone)]
             #[must_use = "a method call does nothing until it is sent"]
@@ -595,9 +609,11 @@ pub mod line {
 }
 /// The `voximplant.sip.*` methods.
 pub mod sip {
-    /// `voximplant.sip.add`: creates a `voximplant.sip` record.
+    /// `voximplant.sip.add`: adds to `voximplant.sip`.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-add.html) · scope `telephony` · answers [`Sip`](crate::voximplant::sip::Sip)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `CHECK_FIELDS_ERROR`, `TITLE_EXISTS`, `MAX_CLOUD_PBX`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -655,6 +671,8 @@ pub mod sip {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-delete.html) · scope `telephony` · answers `i64`
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND`, `REG_ID_NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -689,6 +707,8 @@ pub mod sip {
     /// `voximplant.sip.get`: reads one `voximplant.sip` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-get.html) · scope `telephony` · answers `Vec<serde_json::Value>`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -746,6 +766,8 @@ pub mod sip {
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-status.html) · scope `telephony` · answers [`Output`](crate::voximplant::sip::status::Output)
     ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
+    ///
     /// Errors the docs list (match them with `MethodCode`): `REG_ID_NOT_FOUND`, `ACCESS_DENIED`.
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
@@ -780,6 +802,8 @@ pub mod sip {
     /// `voximplant.sip.update`: changes a `voximplant.sip` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-update.html) · scope `telephony` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ERROR_NOT_FOUND`, `CHECK_FIELDS_ERROR`, `TITLE_EXISTS`, `ACCESS_DENIED`.
     #[derive(Clone)]
@@ -850,7 +874,7 @@ pub mod sip {
         }
     }
     impl Group {
-        /// `voximplant.sip.add`: creates a `voximplant.sip` record.
+        /// `voximplant.sip.add`: adds to `voximplant.sip`.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-add.html) · scope `telephony` · answers [`Sip`](crate::voximplant::sip::Sip)
         ///
@@ -1017,6 +1041,8 @@ pub mod sip {
         /// `voximplant.sip.connector.status`: calls the REST method of this name.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/sip/voximplant-sip-connector-status.html) · scope `telephony` · answers [`Output`](crate::voximplant::sip::connector::status::Output)
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         ///
         /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
         #[derive(Clone)]
@@ -1283,6 +1309,8 @@ pub mod statistic {
     /// `voximplant.statistic.get`: reads one `voximplant.statistic` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-statistic-get.html) · scope `telephony` · answers `serde_json::Value`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `ACCESS_DENIED` (403).
     #[derive(Clone)]
@@ -1683,6 +1711,8 @@ pub mod tts {
         /// `voximplant.tts.voices.get`: reads one `voximplant.tts.voices` record.
         ///
         /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-tts-voices-get.html) · scope `telephony` · answers `serde_json::Value`
+        ///
+        /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
         #[derive(Clone)]
         #[must_use = "a method call does nothing until it is sent"]
         pub struct Get(pub(crate) crate::rt::Request);
@@ -1738,6 +1768,8 @@ pub mod url {
     /// `voximplant.url.get`: reads one `voximplant.url` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/voximplant-url-get.html) · scope `telephony` · answers [`Url`](crate::voximplant::url::Url)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct Get(pub(crate) crate::rt::Request);
@@ -1823,6 +1855,8 @@ pub mod user {
     /// `voximplant.user.activatePhone`: calls the REST method of this name.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/users/voximplant-user-activate-phone.html) · scope `telephony` · answers `i64`
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     #[derive(Clone)]
     #[must_use = "a method call does nothing until it is sent"]
     pub struct ActivatePhone(pub(crate) crate::rt::Request);
@@ -1854,6 +1888,8 @@ pub mod user {
     /// `voximplant.user.get`: reads one `voximplant.user` record.
     ///
     /// [REST docs](https://apidocs.bitrix24.com/api-reference/telephony/voximplant/users/voximplant-user-get.html) · scope `telephony` · answers [`User`](crate::voximplant::user::User)
+    ///
+    /// Optional params are the setters below; send with [`Method::send`](crate::Method::send), batch with [`Method::into_command`](crate::Method::into_command).
     ///
     /// Errors the docs list (match them with `MethodCode`): `METHOD_CONFIRM_WAITING`, `METHOD_CONFIRM_DENIED`, `ACCESS_DENIED`.
     #[derive(Clone)]
