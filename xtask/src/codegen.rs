@@ -1,6 +1,7 @@
 //! `cargo xtask codegen`: the error-code table in `crates/b24-errors/codes.toml` is the one
 //! source of truth; this module renders it as Rust (`crates/b24-errors/src/generated.rs`) and as
-//! Markdown (`docs/errors.md`). In check mode a stale file is an error, and the ordinary test at
+//! Markdown (`docs/errors.md`), and runs the other generators (the v3 method table, the method
+//! layer of `codegen_methods`). In check mode a stale file is an error, and the ordinary test at
 //! the bottom of this file fails in `cargo test` the same way.
 
 use std::fmt::Write as _;
@@ -92,14 +93,15 @@ pub(crate) fn run(root: &Path, mode: Mode) -> Result<(), String> {
     let rust = format_rust(&render_rust(&table))?;
     let docs = render_docs(&table);
     let v3 = format_rust(&crate::v3_table::render(root)?)?;
-    let mut outputs = vec![(RUST_OUT, rust), (DOCS_OUT, docs), (crate::v3_table::OUT, v3)];
+    let mut files =
+        vec![(RUST_OUT.to_owned(), rust), (DOCS_OUT.to_owned(), docs), (crate::v3_table::OUT.to_owned(), v3)];
     match crate::codegen_emulator::render(root)? {
-        Some(source) => outputs.push((crate::codegen_emulator::OUT, format_rust(&source)?)),
+        Some(source) => files.push((crate::codegen_emulator::OUT.to_owned(), format_rust(&source)?)),
         None => eprintln!("skipped {}: ../shared/catalog is absent", crate::codegen_emulator::OUT),
     }
-    let mut stale = Vec::new();
-    for (rel, contents) in outputs {
-        let path = root.join(rel);
+    let mut stale = crate::codegen_methods::add_files(root, &mut files, mode)?;
+    for (rel, contents) in files {
+        let path = root.join(&rel);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == contents {
             continue;
@@ -107,6 +109,9 @@ pub(crate) fn run(root: &Path, mode: Mode) -> Result<(), String> {
         match mode {
             Mode::Check => stale.push(rel),
             Mode::Write => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                }
                 std::fs::write(&path, contents).map_err(|e| format!("{}: {e}", path.display()))?;
                 eprintln!("updated {rel}");
             }
@@ -231,7 +236,7 @@ fn render_match(w: &mut String, table: &Table, doc: &str, name: &str, ty: &str, 
 }
 
 /// Run the generated Rust through rustfmt so the file is what `cargo fmt` would leave.
-fn format_rust(source: &str) -> Result<String, String> {
+pub(crate) fn format_rust(source: &str) -> Result<String, String> {
     let mut child = Command::new("rustfmt")
         .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
         .stdin(Stdio::piped())

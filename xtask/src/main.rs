@@ -1,16 +1,20 @@
 //! Project automation for the b24 workspace, run as `cargo xtask <command>`.
 //!
 //! - `cargo xtask codegen [--check]`: regenerate the error-code tables (Rust and `docs/errors.md`)
-//!   from `crates/b24-errors/codes.toml`, and the version manager's v3 method table from
-//!   `crates/b24-actions/openapi-v3.json`, and the emulator's table of documented methods from
-//!   `../shared/catalog` (skipped when it is absent); with `--check`, fail when a generated file
-//!   is stale.
+//!   from `crates/b24-errors/codes.toml`, the version manager's v3 method table from
+//!   `crates/b24-actions/openapi-v3.json`, the emulator's table of documented methods and the
+//!   method layer (`crates/b24-methods`, `docs/methods.md`) from `../shared/catalog`; with
+//!   `--check`, fail when a generated file is stale.
 //! - `cargo xtask bench [--quick]`: run the benchmark scenarios and write `docs/benchmarks.md`.
 //! - `cargo xtask reliability`: the fault-injection suite at full size (100,000 rows).
+//! - `cargo xtask build-times [--base REV]`: clean builds of `b24-sdk` before and after the method
+//!   layer, and with every group of methods, in one run (into `docs/methods.md`).
 
 mod bench;
+mod build_times;
 mod codegen;
 mod codegen_emulator;
+mod codegen_methods;
 mod v3_table;
 
 use std::path::PathBuf;
@@ -25,6 +29,10 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::run(&project_root(), args.iter().any(|a| a == "--quick")),
         Some("reliability") => reliability(&project_root()),
+        Some("build-times") => {
+            let base = args.iter().position(|a| a == "--base").and_then(|i| args.get(i + 1));
+            build_times::run(&project_root(), base.map(String::as_str))
+        }
         _ => Err(usage()),
     };
     match result {
@@ -37,7 +45,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask codegen [--check] | cargo xtask bench [--quick] | cargo xtask reliability".to_owned()
+    "usage: cargo xtask codegen [--check] | cargo xtask bench [--quick] | cargo xtask reliability | cargo xtask build-times [--base REV]"
+        .to_owned()
 }
 
 /// The fault-injection suite at full size (100,000 rows per export), printing its figures.

@@ -1,5 +1,6 @@
 //! v3 lists: `pagination {page, limit}` pages, or the keyset `*.tail` method with a `cursor`
-//! (`{field, value, order, limit}`); both stop at a short page. No COUNT either way.
+//! (`{field, value, order, limit}`); both stop at a short page. No COUNT either way. The
+//! query's filter keys are sent as v3 conditions (`v3_filter.rs`).
 
 use b24_errors::{ApiVersion, Code, Error};
 use b24_transport::{B24Request, Transport};
@@ -7,7 +8,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::query::ListQuery;
-use crate::versions;
+use crate::{v3_filter, versions};
 
 fn failed(e: Error, delivered: u64) -> Error {
     let message = format!("a page request failed after {delivered} rows were delivered; they stay valid");
@@ -69,13 +70,22 @@ async fn next_page(s: &mut State) -> Result<Vec<Value>, Error> {
 
 fn pages(
     transport: Transport,
-    q: ListQuery,
+    mut q: ListQuery,
     method: String,
     mode: Mode,
 ) -> BoxStream<'static, Result<Vec<Value>, Error>> {
     if let Err(e) = versions::require_v3(&method) {
         return stream::iter(vec![Err(e)]).boxed();
     }
+    // `ListQuery::filter`'s keys (`">=id"`) become v3 conditions beside a `filter` param.
+    match v3_filter::merge(q.params.remove("filter"), &q.filter) {
+        Ok(Some(filter)) => {
+            q.params.insert("filter".into(), filter);
+        }
+        Ok(None) => {}
+        Err(e) => return stream::iter(vec![Err(e)]).boxed(),
+    }
+    q.filter.clear();
     let state = State { transport, q, method, mode, delivered: 0, done: false };
     stream::unfold(state, |mut s| async move {
         if s.done {

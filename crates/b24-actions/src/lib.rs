@@ -50,6 +50,7 @@ mod fetch_v3;
 pub mod journal;
 mod offset;
 mod query;
+mod v3_filter;
 #[allow(missing_docs)]
 mod v3_methods;
 pub mod versions;
@@ -66,6 +67,7 @@ use serde_json::Value;
 pub use b24_batch::{Batch, BatchResult, Command, CommandResult, Commands, Outcome, Ref};
 pub use call::CallResult;
 pub use query::{ListKey, ListQuery};
+pub use v3_filter::{V3Filter, V3Op};
 pub use writer::{BulkWrite, WriteRow, Written};
 
 /// Chunks of a `batch_by_chunk` sent at once (the limiters pace them further).

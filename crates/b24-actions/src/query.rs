@@ -63,8 +63,10 @@ impl ListQuery {
         self
     }
 
-    /// Add a filter condition (`">ID"`, `"STAGE_ID"`, `"%TITLE"`…; v3 lists take triples in
-    /// `param("filter", …)` instead).
+    /// Add a filter condition (`">ID"`, `"STAGE_ID"`, `"%TITLE"`…). On v3 each key becomes a
+    /// condition (`">=id": 5` → `["id", ">=", 5]`; a list value without an operator → `in`),
+    /// sent after any conditions given as `param("filter", …)` (or a [`crate::V3Filter`]);
+    /// operators v3 lacks (`%`, `!@`) fail with `JSSDK_INVALID_PARAMS` before any request.
     pub fn filter(mut self, key: &str, value: impl Into<Value>) -> ListQuery {
         self.filter.insert(key.to_owned(), value.into());
         self
@@ -175,6 +177,9 @@ impl ListQuery {
                 Some(list) => list,
                 None => return Err(not_a_list(&self.method, &format!("an object without `{k}`"))),
             },
+            // A list where a key was expected: the rows themselves (v3's OpenAPI documents its
+            // lists as a bare `result` array; portals answer `result.items`).
+            (ListKey::Field(_), rows @ Value::Array(_)) => rows,
             (ListKey::Field(k), other) => {
                 return Err(not_a_list(&self.method, &format!("{} where an object with `{k}` belongs", kind(&other))));
             }

@@ -148,6 +148,31 @@ async fn v3_pages_and_tail() {
     assert_eq!(tasks.len(), 2_345);
 }
 
+#[tokio::test]
+async fn v3_lists_keep_the_filter() {
+    use b24_actions::V3Filter;
+    let (portal, actions) = portal(300, ArrayFilterValue::Intval).await;
+    let ids: Vec<u64> = portal.seeded_ids().collect();
+    let (low, high) = (ids[20], ids[120]);
+    let expected: Vec<u64> = ids.iter().copied().filter(|id| *id >= low && *id < high).collect();
+    let q = ListQuery::new("crm.item.list").param("entityTypeId", 2).page_size(50);
+    // v2-style keys through ListQuery::filter, on both v3 pagers.
+    let keyed = q.clone().filter(">=id", low).filter("<id", high);
+    let rows: Vec<Value> = actions.v3().call_list(keyed.clone()).await.expect("v3 list");
+    assert_eq!(rows.iter().map(|r| id_of(r, "id")).collect::<Vec<_>>(), expected);
+    let rows: Vec<Value> = actions.v3().call_tail(keyed).await.expect("v3 tail");
+    assert_eq!(rows.iter().map(|r| id_of(r, "id")).collect::<Vec<_>>(), expected);
+    // The typed form as a param, and both together.
+    let typed = q.clone().param("filter", V3Filter::new().ge("id", low)).filter("<id", high);
+    let rows: Vec<Value> = actions.v3().call_list(typed).await.expect("typed filter");
+    assert_eq!(rows.len(), expected.len());
+    // An operator v3 lacks fails before any request.
+    let before = portal.counters().requests;
+    let e = actions.v3().call_list::<Value>(q.filter("%title", "x")).await.err().map(|e| e.code());
+    assert_eq!(e, Some(b24_errors::Code::JssdkInvalidParams.into()));
+    assert_eq!(portal.counters().requests, before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_export_waits_for_the_operating_budget_instead_of_failing() {
     use b24_emulator::{BatchCharging, CostModel, OperatingLimits};

@@ -7,13 +7,23 @@ use serde_json::{Map, Value, json};
 /// A batch holds at most this many commands.
 pub const MAX_COMMANDS: usize = 50;
 
-/// One command: a method and its params.
-#[derive(Debug, Clone, PartialEq)]
+/// One command: a method and its params. `Debug` shows the params redacted (they may carry a
+/// credential: an `auth` param, an app's token).
+#[derive(Clone, PartialEq)]
 pub struct Command {
     /// The method.
     pub method: String,
     /// Its params (a JSON object).
     pub params: Value,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command")
+            .field("method", &self.method)
+            .field("params", &b24_errors::redact_params(&self.params))
+            .finish()
+    }
 }
 
 impl Command {
@@ -211,6 +221,13 @@ mod tests {
 
     fn cmd(m: &str) -> Command {
         Command::new(m, json!({}))
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let c = Command::new("crm.deal.list", json!({"auth": "fake-token-91", "filter": {"ID": 1}}));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("fake-token-91") && shown.contains("crm.deal.list"), "{shown}");
     }
 
     #[test]

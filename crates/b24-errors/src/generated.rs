@@ -164,6 +164,8 @@ pub enum Code {
     InternalServerError,
     /// `ERROR_UNEXPECTED_ANSWER`: The method produced an answer the REST module could not send.
     ErrorUnexpectedAnswer,
+    /// `ERROR_MANIFEST_IS_NOT_AVAILABLE`: The configuration manifest the call names does not exist, or this app may not use it.
+    ErrorManifestIsNotAvailable,
     /// `PORTAL_DELETED`: The portal was deleted (docs say 500, the server code sends 403).
     PortalDeleted,
     /// `WRONG_ENCODING`: Wrong request encoding.
@@ -286,6 +288,7 @@ impl Code {
         Code::ErrorBatchMethodNotAllowed,
         Code::InternalServerError,
         Code::ErrorUnexpectedAnswer,
+        Code::ErrorManifestIsNotAvailable,
         Code::PortalDeleted,
         Code::WrongEncoding,
         Code::BitrixRestV3ExceptionValidationRequestvalidationexception,
@@ -394,6 +397,7 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => "ERROR_BATCH_METHOD_NOT_ALLOWED",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
             Code::ErrorUnexpectedAnswer => "ERROR_UNEXPECTED_ANSWER",
+            Code::ErrorManifestIsNotAvailable => "ERROR_MANIFEST_IS_NOT_AVAILABLE",
             Code::PortalDeleted => "PORTAL_DELETED",
             Code::WrongEncoding => "WRONG_ENCODING",
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => {
@@ -509,6 +513,7 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => Some(400),
             Code::InternalServerError => Some(500),
             Code::ErrorUnexpectedAnswer => Some(500),
+            Code::ErrorManifestIsNotAvailable => Some(404),
             Code::PortalDeleted => Some(403),
             Code::WrongEncoding => Some(400),
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => Some(400),
@@ -612,6 +617,7 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => Side::Rest,
             Code::InternalServerError => Side::Rest,
             Code::ErrorUnexpectedAnswer => Side::Rest,
+            Code::ErrorManifestIsNotAvailable => Side::Rest,
             Code::PortalDeleted => Side::Rest,
             Code::WrongEncoding => Side::Rest,
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => Side::Rest,
@@ -715,6 +721,7 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => RetryClass::Never,
             Code::InternalServerError => RetryClass::Transient,
             Code::ErrorUnexpectedAnswer => RetryClass::Transient,
+            Code::ErrorManifestIsNotAvailable => RetryClass::Never,
             Code::PortalDeleted => RetryClass::Never,
             Code::WrongEncoding => RetryClass::Never,
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => RetryClass::Never,
@@ -820,6 +827,7 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => "portal, inside a batch (per command)",
             Code::InternalServerError => "portal",
             Code::ErrorUnexpectedAnswer => "portal",
+            Code::ErrorManifestIsNotAvailable => "portal (configuration import and export)",
             Code::PortalDeleted => "portal",
             Code::WrongEncoding => "portal, request decoding",
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => "portal, v3 request validation",
@@ -1001,6 +1009,9 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => "The method cannot run inside a batch (`batch`, `download`, `upload`).",
             Code::InternalServerError => "The portal failed while handling the call.",
             Code::ErrorUnexpectedAnswer => "The method produced an answer the REST module could not send.",
+            Code::ErrorManifestIsNotAvailable => {
+                "The configuration manifest the call names does not exist, or this app may not use it."
+            }
             Code::PortalDeleted => "The portal was deleted (docs say 500, the server code sends 403).",
             Code::WrongEncoding => "Wrong request encoding.",
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => {
@@ -1158,6 +1169,9 @@ impl Code {
             Code::ErrorBatchMethodNotAllowed => "Call it on its own.",
             Code::InternalServerError => "Retried within the attempt budget; report it if it persists.",
             Code::ErrorUnexpectedAnswer => "Retried within the attempt budget; report it if it persists.",
+            Code::ErrorManifestIsNotAvailable => {
+                "Check the manifest code against the manifests the portal offers to the app."
+            }
             Code::PortalDeleted => "Remove the portal from your integration.",
             Code::WrongEncoding => "Send UTF-8.",
             Code::BitrixRestV3ExceptionValidationRequestvalidationexception => "Inspect `validation()` on the error.",
@@ -1275,6 +1289,7 @@ impl Code {
             "ERROR_BATCH_METHOD_NOT_ALLOWED" => Code::ErrorBatchMethodNotAllowed,
             "INTERNAL_SERVER_ERROR" => Code::InternalServerError,
             "ERROR_UNEXPECTED_ANSWER" => Code::ErrorUnexpectedAnswer,
+            "ERROR_MANIFEST_IS_NOT_AVAILABLE" => Code::ErrorManifestIsNotAvailable,
             "PORTAL_DELETED" => Code::PortalDeleted,
             "WRONG_ENCODING" => Code::WrongEncoding,
             "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION" => {

@@ -35,15 +35,29 @@ pub const SENSITIVE_KEYS: &[&str] = &[
 ];
 
 /// True when `key` names a credential: the key itself, or any PHP-bracket segment of it
-/// (`auth[application_token]`, `data[FIELDS][password]`), case-insensitively, and also after
+/// (`auth[application_token]`, `data[FIELDS][password]`), case-insensitively and in camelCase
+/// too (`applicationToken`, `clientSecret`: REST v3 spells params so), and also after
 /// percent-decoding (`auth%5Baccess_token%5D`).
 pub fn is_sensitive_key(key: &str) -> bool {
     let decoded: Cow<'_, str> =
         if key.contains('%') { percent_decode_str(key).decode_utf8_lossy() } else { Cow::Borrowed(key) };
-    decoded
-        .split(['[', ']'])
-        .filter(|segment| !segment.is_empty())
-        .any(|segment| SENSITIVE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(segment.trim())))
+    decoded.split(['[', ']']).filter(|segment| !segment.is_empty()).any(|segment| {
+        let segment = segment.trim();
+        SENSITIVE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(segment) || same_words(k, segment))
+    })
+}
+
+/// `application_token` and `applicationToken`: equal once underscores are dropped, ignoring case.
+fn same_words(snake: &str, other: &str) -> bool {
+    let mut a = snake.bytes().filter(|b| *b != b'_');
+    let mut b = other.bytes().filter(|b| *b != b'_');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// A copy of `params` with every credential replaced by [`REDACTED`], at any depth.
@@ -266,6 +280,16 @@ mod tests {
         assert!(!is_sensitive_key("monkey"));
         assert!(is_sensitive_key("data[auth][application_token]"));
         assert_eq!(redact_query("a=1&b=2"), Cow::Borrowed("a=1&b=2"));
+    }
+
+    #[test]
+    fn camel_case_credentials_are_caught() {
+        for key in ["applicationToken", "clientSecret", "accessToken", "refreshToken", "authId", "APPLICATION_TOKEN"] {
+            assert!(is_sensitive_key(key), "{key}");
+        }
+        for key in ["tokenType", "keyword", "authorId", "secretary"] {
+            assert!(!is_sensitive_key(key), "{key}");
+        }
     }
 
     #[test]

@@ -11,6 +11,10 @@
 //! let client = Client::from_webhook_url("https://example.bitrix24.com/rest/1/your-webhook-secret/")?;
 //! let me = client.user_current().await?;
 //!
+//! // Every documented method, typed (generated from the REST docs; one Cargo feature per group,
+//! // here `crm`): required params are arguments, optional ones setters, rows typed structs.
+//! let items = client.crm().item().list(2).select(["id", "title"]).all().await?;
+//!
 //! // Every row of a list: `call_list` collects what `fetch_list` streams page by page (the
 //! // fast export: ids as the cursor, 50 pages chained per request, no COUNT).
 //! let deals: Vec<serde_json::Value> =
@@ -21,7 +25,7 @@
 //!     Err(e) => return Err(e),
 //!     Ok(deal) => println!("{deal}"),
 //! }
-//! # let _ = (me, deals);
+//! # let _ = (me, deals, items);
 //! # Ok(())
 //! # }
 //! ```
@@ -39,6 +43,8 @@
 //! let client = Client::from_webhook_url(&portal.webhook_url())?;
 //! let deals: Vec<serde_json::Value> = client.v2().call_list(ListQuery::new("crm.deal.list")).await?;
 //! assert_eq!(deals.len(), 300);
+//! let items = client.crm().item().list(2).select(["id", "title"]).all().await?; // typed rows
+//! assert_eq!(items.len(), 300);
 //! # Ok(())
 //! # }
 //! # #[cfg(not(feature = "emulator"))]
@@ -53,6 +59,7 @@
 //! | `b24-transport` | [`transport`] | the tower stack: auth, retry, limiters, tracing, wire |
 //! | `b24-batch` | `batch` (feature `batch`) | the batch wire format |
 //! | `b24-actions` | `actions` (feature `actions`) | call, lists, the fast export, batches |
+//! | `b24-methods` | `methods` (feature `methods`, on by default; a feature per group: `crm`, `tasks`, …, `all-methods`) | every documented method as a typed builder; [`de`] always |
 //! | `b24-emulator` | `emulator` (feature `emulator`) | a local portal for your tests |
 //! | `b24-redis` | `redis` (feature `redis`) | limiter and token state shared by processes |
 //! | `b24-app` | `app` (feature `app`; [`events`] always) | apps for many portals: installations, events, a client per portal, SQLite or PostgreSQL |
@@ -69,6 +76,8 @@ struct ReadmeDoctests;
 #[cfg(feature = "app")]
 pub mod app;
 mod builder;
+#[cfg(feature = "methods")]
+mod method_layer;
 #[cfg(feature = "emulator")]
 pub mod testing;
 pub mod typed;
@@ -88,6 +97,10 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub use b24_errors as errors;
 pub use b24_errors::{Code, Error, ErrorCode, RetryClass, Secret};
+/// Deserializers for Bitrix24's wire habits (numbers as strings, `Y`/`N`, empty strings, dates
+/// with offsets), for your own structs.
+pub use b24_methods::de;
+pub use b24_methods::{Date, DateTime};
 pub use b24_transport as transport;
 pub use b24_transport::config::Plan;
 pub use b24_transport::credentials::{MemoryTokenStore, OAuthApp, TokenSet, TokenStore};
@@ -105,6 +118,10 @@ pub use b24_batch as batch;
 pub use b24_batch::{Batch, Command, Commands, Ref};
 #[cfg(feature = "emulator")]
 pub use b24_emulator as emulator;
+#[cfg(feature = "methods")]
+pub use b24_methods as methods;
+#[cfg(feature = "methods")]
+pub use b24_methods::{File, Filter, MethodCode};
 #[cfg(feature = "redis")]
 pub use b24_redis as redis;
 
@@ -128,6 +145,8 @@ pub mod prelude {
     #[cfg(feature = "actions")]
     pub use crate::{Batch, BatchResult, Command, Commands, ListQuery, Outcome, Ref};
     pub use crate::{Client, ClientBuilder, Code, Error, OAuthApp, Plan, Secret, TokenSet, TokenStore};
+    #[cfg(feature = "methods")]
+    pub use b24_methods::prelude::*;
     pub use b24_transport::credentials::OAuthCredentials;
 }
 

@@ -1,23 +1,19 @@
 //! Typed answers for the calls almost every integration makes; the generic `call` stays one
 //! method away for everything else.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+//!
+//! Ids come as numbers or strings (`"ID": "37"`): they are read with [`crate::de::number`], the
+//! public deserializer for that habit.
 
-fn id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Number(n) => n.as_u64().ok_or_else(|| serde::de::Error::custom("a negative id")),
-        Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom),
-        other => Err(serde::de::Error::custom(format!("an id, not {other}"))),
-    }
-}
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// `user.current`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// The user id.
-    #[serde(rename = "ID", deserialize_with = "id")]
+    #[serde(rename = "ID", deserialize_with = "crate::de::number")]
     pub id: u64,
     /// First name.
     #[serde(rename = "NAME", default)]
@@ -38,7 +34,7 @@ pub struct User {
 #[non_exhaustive]
 pub struct Profile {
     /// The user id.
-    #[serde(rename = "ID", deserialize_with = "id")]
+    #[serde(rename = "ID", deserialize_with = "crate::de::number")]
     pub id: u64,
     /// Whether the user is a portal administrator.
     #[serde(rename = "ADMIN", default)]
