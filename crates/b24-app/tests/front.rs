@@ -1,17 +1,19 @@
-//! The HTTP front with three portals (three emulators) and the SQLite store: installs, events
-//! checked against the right portal's token, forged and malformed requests refused with their
-//! codes, a token refresh per portal, an uninstall; with tracing at TRACE captured, no secret in
-//! any log line, response body or error.
+//! The HTTP front with three portals (three emulators) and the SQLite store: installs and
+//! events the portals deliver themselves, checked against the right portal's token; forged and
+//! malformed requests (posted by hand: no portal sends them) refused with their codes; a token
+//! refresh per portal; an uninstall the portal sends; with tracing at TRACE captured, no secret
+//! in any log line, response body or error.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 
+use b24_app::bind::{Binding, bind};
 use b24_app::{App, AppService, Event, EventKind, InstallationStore, SqliteStore};
 use b24_errors::Code;
 use b24_transport::{B24Request, Transport};
 use bytes::Bytes;
-use common::portal::{Portal, config};
+use common::portal::{Portal, config, serve};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
@@ -55,9 +57,11 @@ async fn three_portals_through_the_front() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global: the front runs on the runtime's worker threads (the only test of this binary).
+    tracing::subscriber::set_global_default(subscriber).expect("the first subscriber");
 
-    let portals = [Portal::start("a").await, Portal::start("b").await, Portal::start("c").await];
+    let portals = [Portal::start(1).await, Portal::start(2).await, Portal::start(3).await];
+    let members: Vec<String> = portals.iter().map(Portal::member_id).collect();
     let store: Arc<dyn InstallationStore> = Arc::new(SqliteStore::memory().expect("store"));
     let app: App = App::new(config(&portals.iter().collect::<Vec<_>>()), store.clone()).expect("app");
     let seen: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
@@ -76,38 +80,45 @@ async fn three_portals_through_the_front() {
             Ok(())
         }
     });
+    let url = serve(front.clone()).await;
     let mut secrets: Vec<String> = vec![portals[0].emulator.settings().client_secret.clone()];
 
-    // Installs.
+    // Installs: each portal posts ONAPPINSTALL itself.
     for portal in &portals {
-        let body = portal.install_body();
-        secrets.extend(["access_token", "refresh_token"].iter().filter_map(|k| {
-            let fields = b24_transport::php_query::decode(&body);
-            fields["auth"][k].as_str().map(str::to_owned)
-        }));
-        secrets.push(portal.app_token.clone());
-        assert_eq!(post(&front, "/install", body).await.0, StatusCode::OK);
+        assert_eq!(portal.emulator.install_app(&format!("{url}/install")).await, Some(200));
+        let stored = store.get(&portal.member_id()).await.expect("get").expect("installed");
+        secrets
+            .extend([stored.tokens.access_token.expose().to_owned(), stored.tokens.refresh_token.expose().to_owned()]);
+        secrets.push(portal.app_token());
     }
     let mut ids = store.member_ids().await.expect("list");
     ids.sort();
-    assert_eq!(ids, ["member-a", "member-b", "member-c"]);
+    assert_eq!(ids, members);
 
-    // Events, each answered through its own portal's client.
-    for (i, portal) in portals.iter().enumerate() {
-        let before = portal.emulator.counters().requests;
-        let body = portal.event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": (i + 1).to_string()}}), &portal.app_token);
-        let (status, answer) = post(&front, "/event", body).await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-        assert_eq!(portal.emulator.counters().requests, before + 1, "the call went to the event's own portal");
+    // Events: the app binds ONCRMDEALADD through each portal's client; a deal made in the
+    // portal is delivered by the portal and answered through that portal's own client.
+    for portal in &portals {
+        let client = app.client(&portal.member_id()).await.expect("client");
+        assert!(bind(&client, &Binding::online("ONCRMDEALADD", format!("{url}/event"))).await.expect("bind"));
     }
-    assert_eq!(seen.lock().map(|s| s.len()).unwrap_or(0), 3);
+    let mut expected = Vec::new();
+    for portal in &portals {
+        let before = portal.emulator.counters().requests;
+        let deal = portal.call("crm.deal.add", json!({"fields": {"TITLE": "A deal"}})).await;
+        let deal = deal.as_u64().expect("a deal id");
+        let delivered = portal.delivered("ONCRMDEALADD", 1).await;
+        assert_eq!(delivered[0].status, Some(200), "{delivered:?}");
+        assert_eq!(portal.emulator.counters().requests, before + 2, "crm.deal.add, then the app's call to this portal");
+        expected.push((portal.member_id(), deal));
+    }
+    assert_eq!(seen.lock().map(|s| s.clone()).unwrap_or_default(), expected);
 
     // Forged and malformed requests.
     let forged = portals[0].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "9"}}), "fake-guessed-token");
     let other_portals_token =
-        portals[0].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "9"}}), &portals[1].app_token);
-    let mut stranger = portals[0].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "9"}}), &portals[0].app_token);
-    stranger = stranger.replace("member-a", "member-z");
+        portals[0].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "9"}}), &portals[1].app_token());
+    let mut stranger = portals[0].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "9"}}), &portals[0].app_token());
+    stranger = stranger.replace(&members[0], "fakememberidstranger");
     let cases: Vec<(&str, String, StatusCode, Code)> = vec![
         ("/event", forged, StatusCode::UNAUTHORIZED, Code::JssdkEventTokenMismatch),
         ("/event", other_portals_token, StatusCode::UNAUTHORIZED, Code::JssdkEventTokenMismatch),
@@ -125,42 +136,42 @@ async fn three_portals_through_the_front() {
     let (got, answer) = send(&front, Method::GET, "/event", Bytes::new()).await;
     assert_eq!((got, code_of(&answer).as_str()), (StatusCode::METHOD_NOT_ALLOWED, "JSSDK_APP_METHOD_NOT_ALLOWED"));
     // A forged reinstall cannot take a portal over.
-    let mut hijack = portals[1].install_body();
-    hijack = hijack.replace(&portals[1].app_token, "fake-hijacker-token");
+    let hijack = portals[1].install_body("fake-hijacker-token");
     assert_eq!(post(&front, "/install", hijack).await.0, StatusCode::UNAUTHORIZED);
     // An install naming an OAuth server the app does not trust is refused.
-    let untrusted = portals[2].install_body().replace("127.0.0.1", "localhost");
+    let untrusted = portals[2].install_body(&portals[2].app_token()).replace("127.0.0.1", "localhost");
     let (got, answer) = post(&front, "/install", untrusted).await;
     assert_eq!((got, code_of(&answer).as_str()), (StatusCode::BAD_REQUEST, "JSSDK_APP_UNTRUSTED_ENDPOINT"));
 
     // A token refresh per portal: the new pair lands in the store.
-    let client = app.client("member-b").await.expect("client");
-    let old = store.get("member-b").await.ok().flatten().map(|i| i.tokens.access_token.expose().to_owned());
+    let client = app.client(&members[1]).await.expect("client");
+    let old = store.get(&members[1]).await.ok().flatten().map(|i| i.tokens.access_token.expose().to_owned());
     portals[1].emulator.expire_access_tokens();
     client.call(B24Request::v2("server.time", &json!({})).expect("request")).await.expect("a call after a refresh");
     assert_eq!(portals[1].emulator.counters().oauth_refreshes, 1);
-    let new = store.get("member-b").await.ok().flatten().map(|i| i.tokens);
+    let new = store.get(&members[1]).await.ok().flatten().map(|i| i.tokens);
     let new = new.expect("still installed");
     assert_ne!(Some(new.access_token.expose().to_owned()), old, "the refreshed pair is stored");
     secrets.extend([new.access_token.expose().to_owned(), new.refresh_token.expose().to_owned()]);
 
-    // Uninstall: a forged one is refused, the real one removes the portal.
+    // Uninstall: a forged one is refused, the one the portal sends removes the portal.
     assert_eq!(
         post(&front, "/uninstall", portals[2].uninstall_body("fake-guessed-token")).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert!(store.get("member-c").await.expect("get").is_some());
-    assert_eq!(post(&front, "/uninstall", portals[2].uninstall_body(&portals[2].app_token)).await.0, StatusCode::OK);
-    assert!(store.get("member-c").await.expect("get").is_none(), "the portal and its tokens are gone");
-    let late = portals[2].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "1"}}), &portals[2].app_token);
+    assert!(store.get(&members[2]).await.expect("get").is_some());
+    assert_eq!(portals[2].emulator.uninstall_app(&format!("{url}/uninstall")).await, Some(200));
+    assert!(store.get(&members[2]).await.expect("get").is_none(), "the portal and its tokens are gone");
+    // A replayed event of the uninstalled portal (the portal itself sends none any more).
+    let late = portals[2].event_body("ONCRMDEALADD", json!({"FIELDS": {"ID": "1"}}), &portals[2].app_token());
     assert_eq!(post(&front, "/event", late).await.0, StatusCode::NOT_FOUND);
-    let e = app.client("member-c").await.err().map(|e| e.code());
+    let e = app.client(&members[2]).await.err().map(|e| e.code());
     assert_eq!(e, Some(Code::JssdkAppNotInstalled.into()));
 
     // No secret anywhere in the captured TRACE output, the Debug of the app or the store.
     let logs = String::from_utf8_lossy(&sink.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned();
-    assert!(logs.contains("installed"), "the log was captured");
-    let shown = format!("{logs}\n{app:?}\n{front:?}\n{:?}", store.get("member-a").await);
+    assert!(logs.contains("installed") && logs.contains("uninstalled"), "the log was captured");
+    let shown = format!("{logs}\n{app:?}\n{front:?}\n{:?}", store.get(&members[0]).await);
     for secret in &secrets {
         assert!(!shown.contains(secret.as_str()), "a secret leaked: {secret}");
     }
