@@ -2,6 +2,5 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub mod offline_portal;
 pub mod pg;
 pub mod portal;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use b24_app::{AppConfig, AppService};
 use b24_emulator::{Delivery, Emulator, EmulatorHandle, Settings};
-use b24_transport::credentials::{OAuthApp, Webhook};
+use b24_transport::credentials::{OAuthApp, OAuthCredentials, TokenSet, Webhook};
 use b24_transport::php_query::encode;
 use b24_transport::{B24Request, Transport, TransportBuilder, TransportConfig};
 use serde_json::{Value, json};
@@ -46,6 +46,17 @@ impl Portal {
         })
         .await;
         self.emulator.install_app(&format!("{relay}{path}")).await
+    }
+
+    /// A client of the installed app in this portal, on a fresh token pair (`event.*` takes
+    /// only an application's token: a webhook gets `WRONG_AUTH_TYPE`).
+    pub fn app_client(&self) -> Transport {
+        let s = self.emulator.settings();
+        let pair = self.emulator.issue_tokens();
+        let server = Some(format!("{}/rest/", self.emulator.base_url()));
+        let tokens = TokenSet::new(pair.access_token, pair.refresh_token, self.emulator.client_endpoint(), server);
+        let credentials = OAuthCredentials::new(OAuthApp::new(s.client_id, s.client_secret), tokens);
+        TransportBuilder::new(credentials).config(TransportConfig::unlimited()).build().expect("transport")
     }
 
     pub fn member_id(&self) -> String {
