@@ -161,8 +161,8 @@ fn render(runs: &[Run], base: &str, head: &str) -> String {
     let _ = writeln!(
         w,
         "Written by `cargo xtask build-times` (one run; base `{base}`, measured at `{head}`): clean builds of \
-         `b24-sdk` (`cargo build -p b24-sdk`, the workspace's dev profile, a fresh target directory each, \
-         dependencies included). CPU is user + system time of the build; the ratios use it, since wall time \
+         a scratch crate that depends on `b24-sdk` as a user's would (`cargo build`, the default dev \
+         profile, a fresh target directory each, dependencies included). CPU is user + system time of the build; the ratios use it, since wall time \
          on a shared machine moves with its load (the last column: the machine's one-minute load average \
          during the build, on 2 cores).\n"
     );
