@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use b24_emulator::{Emulator, EmulatorHandle, Settings};
+use b24_emulator::{BatchCharging, Emulator, EmulatorHandle, Settings};
 use b24_sdk::prelude::*;
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -252,14 +252,24 @@ fn export(case: &ExportCase) -> Res<Value> {
     let pages = n.div_ceil(50);
     let full_pages = n / 50;
     let last = n % 50;
-    let mut w = full_pages as f64 * (cost.list_base + 50.0 * cost.per_row);
+    let page = |rows: u64| cost.list_base + rows as f64 * cost.per_row;
+    let mut w = full_pages as f64 * page(50);
     if last > 0 {
-        w += cost.list_base + last as f64 * cost.per_row;
+        w += page(last);
     }
     let requests = pages.div_ceil(50).max(1);
     let a = bucket.map_or(0.0, |b| (requests.saturating_sub(u64::from(b.capacity))) as f64 / b.drain_per_sec);
     let b = w / lanes;
-    let cc = operating.map_or(0.0, |o| 600.0 * (w / o.limit_secs).floor() + (w % o.limit_secs) / lanes);
+    // The operating bound counts only the handler time the portal records: with each batch
+    // sub-call charged to its own method, a page of 0.1 s or less is not recorded at all.
+    let charged = operating.map_or(0.0, |o| match o.batch_charging {
+        BatchCharging::PerCommand => {
+            let recorded = |rows: u64| if page(rows) > o.min_recorded_secs { page(rows) } else { 0.0 };
+            full_pages as f64 * recorded(50) + if last > 0 { recorded(last) } else { 0.0 }
+        }
+        BatchCharging::ToBatch => w,
+    });
+    let cc = operating.map_or(0.0, |o| 600.0 * (charged / o.limit_secs).floor() + (charged % o.limit_secs) / lanes);
     let bound = a.max(b).max(cc) * scale;
     Ok(json!({
         "scenario": "export", "rows": rows, "expected": n, "workers": case.workers, "chains": case.chains,
