@@ -184,6 +184,11 @@ impl Controller {
         self.slow_start
     }
 
+    /// Requests of this operation in flight now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
     /// A request goes out.
     pub(crate) fn start(&mut self) -> Ticket {
         self.in_flight += 1;

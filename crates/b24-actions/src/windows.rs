@@ -7,7 +7,9 @@
 //! answer starts the next window at once. While the controller is still finding the portal's
 //! parallelism, the first windows are one page each (an answer comes back in one page's time);
 //! after that the rest of the range is cut in whole rounds of the lanes, so that the last round
-//! keeps every worker busy, and cut again whenever the lanes change.
+//! keeps every worker busy, and cut again whenever the lanes change. When two such rounds would
+//! be more requests than the bucket lets go at once, the range is cut into just that many
+//! windows instead (see `Cut::within_burst`).
 //!
 //! Each window is sized to end in the middle of its last page and each chain to the rows still
 //! expected: a page asked for past the short one is served at full cost (the broken reference
@@ -174,6 +176,11 @@ struct Range {
     delivered: u64,
 }
 
+/// Rows per id `density` over `rows`: the width of a window in ids (at least one).
+fn ids(rows: f64, density: f64) -> u64 {
+    ((rows / density).ceil() as u64).max(1)
+}
+
 /// How the rest of the range is cut for `lanes` lanes: the widths (in ids) of the windows to
 /// start, in order.
 struct Cut {
@@ -186,6 +193,9 @@ struct Cut {
 /// The rows a window should hold (a page short of a full batch leaves room for the data's
 /// unevenness).
 const TARGET: f64 = ((PAGES_PER_BATCH - 1) * PAGE) as f64;
+/// The rows of a full window when windows are few (`Cut::within_burst`): half a page short of
+/// [`TARGET`], so that it ends inside its last page.
+const FULL: f64 = TARGET - PAGE as f64 / 2.0;
 
 impl Cut {
     /// Cut `[lo, limit)` (`density` rows per id) in whole rounds of `lanes` windows, each
@@ -193,11 +203,16 @@ impl Cut {
     /// page boundary would waste a page or need another request. Over several rounds the
     /// windows of every round but the last are one size and the last round's another, chosen
     /// near the even size ([`sizes`]); a single round mixes two sizes half a page either side
-    /// of a page boundary.
-    fn new(lanes: usize, lo: u64, limit: u64, density: f64) -> Cut {
-        let ids = |rows: f64| ((rows / density).ceil() as u64).max(1);
+    /// of a page boundary. `budget`: the requests the bucket lets go at once, if it is known.
+    fn new(lanes: usize, lo: u64, limit: u64, density: f64, budget: Option<usize>) -> Cut {
+        let ids = |rows: f64| ids(rows, density);
         let remaining = density * limit.saturating_sub(lo) as f64;
         let rounds = (remaining / (TARGET * lanes as f64)).ceil().max(1.0);
+        if let Some(cut) =
+            budget.filter(|_| rounds == 2.0).and_then(|b| Cut::within_burst(lanes, b, remaining, density))
+        {
+            return cut;
+        }
         let even = (remaining / (rounds * lanes as f64)).clamp(PAGE as f64, TARGET);
         let mut widths = VecDeque::with_capacity(rounds as usize * lanes);
         if rounds >= 2.0 {
@@ -217,6 +232,33 @@ impl Cut {
         }
         let rest = limit.saturating_sub(lo).div_ceil(lanes as u64 * rounds as u64).max(1);
         Cut { lanes, widths, rest }
+    }
+
+    /// Two rounds of `lanes` windows when `2 * lanes` requests are more than the bucket lets go
+    /// at once (`budget`): the second round starts as soon as the first is answered, long before
+    /// the bucket drains the rest (2 requests a second on standard plans), so the windows past
+    /// the burst would wait for it. When the rows fit in `budget` windows of [`FULL`] rows, cut
+    /// exactly that many: `lanes - extra` lanes get one full window and `extra` lanes two
+    /// smaller ones sharing what is left (each ending half a page into its last page), the
+    /// full ones first, so that the second windows go to the lanes that finish first. `None`:
+    /// the two rounds fit the burst, or the rows do not fit in it.
+    fn within_burst(lanes: usize, budget: usize, remaining: f64, density: f64) -> Option<Cut> {
+        if budget >= 2 * lanes || remaining > budget as f64 * FULL {
+            return None;
+        }
+        // More than a round of full windows is needed (two rounds were planned), so the rows
+        // fitting in `budget` windows means `budget > lanes`.
+        let extra = budget.checked_sub(lanes).filter(|&e| e > 0)?;
+        let singles = lanes - extra;
+        let shared = (remaining - singles as f64 * FULL) / (2 * extra) as f64;
+        // Rounded up to half a page past a page boundary: the last window takes what is left,
+        // so the planned ones must not leave more than it can hold.
+        let half = PAGE as f64 / 2.0;
+        let pair = (((shared - half) / PAGE as f64).ceil() * PAGE as f64 + half).clamp(half, FULL);
+        let mut widths = VecDeque::with_capacity(budget);
+        widths.extend(std::iter::repeat_n(ids(FULL, density), singles));
+        widths.extend(std::iter::repeat_n(ids(pair, density), 2 * extra));
+        Some(Cut { lanes, widths, rest: ids(pair, density) })
     }
 
     /// The next window's width; the last planned one takes whatever is left of the range (a
@@ -278,7 +320,12 @@ impl Windows {
                 ((0.8 * PAGE as f64 / self.density).ceil() as u64).max(1)
             } else {
                 if self.cut.as_ref().is_none_or(|c| c.lanes != lanes) {
-                    self.cut = Some(Cut::new(lanes, self.lo, self.limit, self.density));
+                    // What the bucket lets go at once: its ceiling less this export's requests
+                    // in flight (answered ones drain while the first windows run).
+                    let in_flight = control(&self.controller, |c| c.in_flight());
+                    let budget =
+                        self.transport.config().bucket.map(|b| (b.ceiling() as usize).saturating_sub(in_flight));
+                    self.cut = Some(Cut::new(lanes, self.lo, self.limit, self.density, budget));
                 }
                 self.cut.as_mut().map_or(1, Cut::next)
             };
@@ -368,3 +415,6 @@ fn window_stream(
     .flatten()
     .boxed()
 }
+
+#[cfg(test)]
+mod tests;
